@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * cport: a completion port for Linux.
+ *
+ * User API of /dev/cport. Every open of the device is a port. The port is
+ * sized with CPORT_IOC_SETUP, its rings are mapped with mmap() at the
+ * CPORT_OFF_* offsets, and work is submitted and waited for with
+ * CPORT_IOC_ENTER. See Documentation/userspace-api.rst.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#ifndef _UAPI_CPORT_H
+#define _UAPI_CPORT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/**
+ * struct cport_sqe - submission queue entry
+ * @opcode: CPORT_OP_*.
+ * @flags: CPORT_SQE_F_* (none are defined yet: must be 0).
+ * @resv0: reserved, must be 0.
+ * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port),
+ *      otherwise must be 0.
+ * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
+ *       CPORT_TIMEOUT_ABS), otherwise must be 0.
+ * @addr: CPORT_OP_POST: user_data of the CQE posted to the target;
+ *        CPORT_OP_TIMEOUT_REMOVE, CPORT_OP_CANCEL: user_data to match;
+ *        otherwise must be 0.
+ * @len: CPORT_OP_POST: res of the CQE posted to the target (as __s32);
+ *       CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: number of shots
+ *       (0 = until cancelled); otherwise must be 0.
+ * @op_flags: per-opcode flags: CPORT_TIMEOUT_* or CPORT_CANCEL_*.
+ * @user_data: copied unchanged into the CQE(s) of this op.
+ * @addr2: CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: period in ns
+ *         (0 = same as @off, relative timers only); otherwise must be 0.
+ * @resv: reserved, must be 0.
+ *
+ * The kernel reads every field exactly once. A field that is not used by the
+ * opcode must be 0, or the op completes with -EINVAL.
+ */
+struct cport_sqe {
+	__u8	opcode;
+	__u8	flags;
+	__u16	resv0;
+	__s32	fd;
+	__u64	off;
+	__u64	addr;
+	__u32	len;
+	__u32	op_flags;
+	__u64	user_data;
+	__u64	addr2;
+	__u64	resv[2];
+};
+
+/**
+ * struct cport_cqe - completion queue entry
+ * @user_data: the SQE's user_data (or the poster's choice for a post).
+ * @res: result: >= 0 on success, -errno on failure.
+ * @flags: CPORT_CQE_F_*.
+ */
+struct cport_cqe {
+	__u64	user_data;
+	__s32	res;
+	__u32	flags;
+};
+
+/* More CQEs will follow for this op (multishot): this one is not terminal. */
+#define CPORT_CQE_F_MORE	(1U << 0)
+
+/* Opcodes */
+enum cport_op {
+	CPORT_OP_NOP = 0,
+	CPORT_OP_POST,
+	CPORT_OP_TIMEOUT,
+	CPORT_OP_TIMEOUT_REMOVE,
+	CPORT_OP_CANCEL,
+
+	CPORT_OP_LAST,		/* not an opcode: first invalid value */
+};
+
+/* CPORT_OP_TIMEOUT op_flags */
+#define CPORT_TIMEOUT_ABS	(1U << 0) /* @off is an absolute time */
+#define CPORT_TIMEOUT_MULTISHOT	(1U << 1) /* periodic, CQE per shot */
+#define CPORT_TIMEOUT_BOOTTIME	(1U << 2) /* CLOCK_BOOTTIME */
+#define CPORT_TIMEOUT_REALTIME	(1U << 3) /* CLOCK_REALTIME */
+
+/* Shortest period of a multishot timer. */
+#define CPORT_TIMEOUT_MIN_PERIOD_NS	10000ULL
+
+/* CPORT_OP_CANCEL op_flags */
+#define CPORT_CANCEL_ALL	(1U << 0) /* every match, res = count */
+#define CPORT_CANCEL_ANY	(1U << 1) /* match any user_data */
+
+/**
+ * struct cport_sqring_offsets - layout of the SQ ring mapping
+ * @head: offset of the __u32 head index. Written by the kernel, read by user.
+ * @tail: offset of the __u32 tail index. Written by user, read by the kernel.
+ * @ring_mask: offset of the __u32 index mask (ring_entries - 1).
+ * @ring_entries: offset of the __u32 number of SQEs.
+ * @flags: offset of the __u32 SQ flags (none defined, reads 0).
+ * @resv1: reserved, 0.
+ * @resv2: reserved, 0.
+ *
+ * SQEs live in their own mapping (CPORT_OFF_SQES); entry i of the ring is
+ * SQE (i & ring_mask).
+ */
+struct cport_sqring_offsets {
+	__u32	head;
+	__u32	tail;
+	__u32	ring_mask;
+	__u32	ring_entries;
+	__u32	flags;
+	__u32	resv1;
+	__u64	resv2;
+};
+
+/**
+ * struct cport_cqring_offsets - layout of the CQ ring mapping
+ * @head: offset of the __u32 head index. Written by user, read by the kernel.
+ * @tail: offset of the __u32 tail index. Written by the kernel, read by user.
+ * @ring_mask: offset of the __u32 index mask (ring_entries - 1).
+ * @ring_entries: offset of the __u32 number of CQEs.
+ * @overflow: offset of the __u32 count of multishot shots that found no free
+ *            slot and were coalesced into a later CQE (never dropped).
+ * @cqes: offset of the array of struct cport_cqe.
+ * @flags: offset of the __u32 CQ flags (none defined, reads 0).
+ * @resv1: reserved, 0.
+ */
+struct cport_cqring_offsets {
+	__u32	head;
+	__u32	tail;
+	__u32	ring_mask;
+	__u32	ring_entries;
+	__u32	overflow;
+	__u32	cqes;
+	__u32	flags;
+	__u32	resv1;
+};
+
+/**
+ * struct cport_params - argument of CPORT_IOC_SETUP
+ * @sq_entries: in: SQ size wanted (rounded up to a power of two);
+ *              out: actual size.
+ * @cq_entries: in, with CPORT_SETUP_CQSIZE: CQ size wanted (rounded up,
+ *              >= @sq_entries); out: actual size (default 2 * @sq_entries).
+ * @flags: in: CPORT_SETUP_*.
+ * @features: out: CPORT_FEAT_*. Must be 0 on input.
+ * @resv: reserved, must be 0.
+ * @sq_off: out: SQ ring layout.
+ * @cq_off: out: CQ ring layout.
+ */
+struct cport_params {
+	__u32	sq_entries;
+	__u32	cq_entries;
+	__u32	flags;
+	__u32	features;
+	__u32	resv[4];
+	struct cport_sqring_offsets sq_off;
+	struct cport_cqring_offsets cq_off;
+};
+
+/* CPORT_IOC_SETUP flags */
+#define CPORT_SETUP_CQSIZE	(1U << 0) /* cq_entries is valid */
+#define CPORT_SETUP_CLAMP	(1U << 1) /* clamp sizes to the maximum */
+
+/* Features reported by CPORT_IOC_SETUP. Bits only ever get added. */
+#define CPORT_FEAT_NODROP	(1U << 0) /* CQ slots reserved at submit */
+#define CPORT_FEAT_POST		(1U << 1) /* CPORT_OP_POST, CPORT_IOC_POST */
+#define CPORT_FEAT_TIMER	(1U << 2) /* multishot, coalescing timers */
+#define CPORT_FEAT_LIFO_WAKE	(1U << 3) /* one waiter woken, newest first */
+
+/**
+ * struct cport_enter - argument of CPORT_IOC_ENTER
+ * @to_submit: number of SQEs to consume from the SQ ring (at most the
+ *             number published, at most sq_entries).
+ * @min_complete: wait until at least this many CQEs are in the CQ ring
+ *                (0: do not wait). Must be <= cq_entries.
+ * @flags: CPORT_ENTER_*.
+ * @resv0: reserved, must be 0.
+ * @timeout_ns: with CPORT_ENTER_TIMEOUT: relative wait limit in ns
+ *              (0: do not sleep); must be 0 otherwise.
+ * @resv: reserved, must be 0.
+ */
+struct cport_enter {
+	__u32	to_submit;
+	__u32	min_complete;
+	__u32	flags;
+	__u32	resv0;
+	__u64	timeout_ns;
+	__u64	resv[2];
+};
+
+/* CPORT_IOC_ENTER flags */
+#define CPORT_ENTER_TIMEOUT	(1U << 0) /* timeout_ns is valid */
+
+/**
+ * struct cport_post - argument of CPORT_IOC_POST
+ * @user_data: user_data of the posted CQE.
+ * @res: res of the posted CQE.
+ * @flags: reserved, must be 0.
+ * @resv: reserved, must be 0.
+ */
+struct cport_post {
+	__u64	user_data;
+	__s32	res;
+	__u32	flags;
+	__u64	resv;
+};
+
+#define CPORT_IOC_MAGIC		0xC5
+#define CPORT_IOC_SETUP		_IOWR(CPORT_IOC_MAGIC, 0x01, struct cport_params)
+#define CPORT_IOC_ENTER		_IOW(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
+#define CPORT_IOC_POST		_IOW(CPORT_IOC_MAGIC, 0x03, struct cport_post)
+
+/* mmap() offsets of the three regions of a port */
+#define CPORT_OFF_SQ_RING	0ULL
+#define CPORT_OFF_CQ_RING	0x8000000ULL
+#define CPORT_OFF_SQES		0x10000000ULL
+
+#endif /* _UAPI_CPORT_H */
