@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: CPORT_OP_CANCEL, and cancellation of everything at teardown.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/sched.h>
+
+#include "cancel.h"
+#include "cq.h"
+
+#define CPORT_CANCEL_FLAGS	(CPORT_CANCEL_ALL | CPORT_CANCEL_ANY)
+
+/**
+ * cport_cancel_reqs() - cancel in-flight requests
+ * @port: the port.
+ * @user_data: user_data to match, unless @flags has CPORT_CANCEL_ANY.
+ * @flags: CPORT_CANCEL_*: ALL cancels every match instead of the oldest.
+ * @opcode: only requests of this opcode; -1 for any.
+ *
+ * Each cancelled request posts its terminal CQE (-ECANCELED) now, or, when
+ * its completion is already running, as soon as that finishes.
+ *
+ * Context: process context.
+ * Return: with CPORT_CANCEL_ALL the number cancelled, else 0; -ENOENT if
+ * nothing matched; -EALREADY if every match is completing anyway.
+ */
+int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
+		      int opcode)
+{
+	unsigned int found = 0, cancelled = 0, posted = 0;
+	struct cport_req *req, *tmp;
+	LIST_HEAD(done);
+	int ret;
+
+	spin_lock_irq(&port->cq_lock);
+	list_for_each_entry_safe(req, tmp, &port->inflight_list, node) {
+		if (opcode >= 0 && req->opcode != opcode)
+			continue;
+		if (!(flags & CPORT_CANCEL_ANY) && req->user_data != user_data)
+			continue;
+		found++;
+		ret = req->ops->try_cancel(req);
+		if (ret < 0)
+			continue;
+		cancelled++;
+		if (ret == 0) {
+			/* Unlinked by ->try_cancel(): ->node is ours now. */
+			list_add_tail(&req->node, &done);
+			posted++;
+		}
+		if (!(flags & CPORT_CANCEL_ALL))
+			break;
+	}
+	spin_unlock_irq(&port->cq_lock);
+
+	list_for_each_entry_safe(req, tmp, &done, node)
+		req->ops->free(req);
+	if (posted)
+		cport_cq_wake(port, posted);
+
+	if (!found)
+		return -ENOENT;
+	if (!cancelled)
+		return -EALREADY;
+	return (flags & CPORT_CANCEL_ALL) ? cancelled : 0;
+}
+
+/**
+ * cport_cancel_all_sync() - cancel every in-flight request and wait
+ * @port: the port, being released: nobody submits any more.
+ *
+ * A completion running on another CPU (a timer callback) holds its request
+ * only until it takes ->cq_lock, so this loop ends promptly. On return no
+ * callback references the port.
+ *
+ * Context: process context.
+ */
+void cport_cancel_all_sync(struct cport_port *port)
+{
+	while (cport_cancel_reqs(port, 0, CPORT_CANCEL_ALL | CPORT_CANCEL_ANY,
+				 -1) != -ENOENT)
+		cond_resched();
+}
+
+/**
+ * cport_cancel_prep() - check a CANCEL SQE
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: 0, or -EINVAL for unknown flags, addr with CPORT_CANCEL_ANY, or
+ * another field set.
+ */
+int cport_cancel_prep(const struct cport_sqe *sqe)
+{
+	if (sqe->fd || sqe->off || sqe->len || sqe->addr2)
+		return -EINVAL;
+	if (sqe->op_flags & ~CPORT_CANCEL_FLAGS)
+		return -EINVAL;
+	if ((sqe->op_flags & CPORT_CANCEL_ANY) && sqe->addr)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * cport_cancel_issue() - cancel in-flight ops matching the SQE
+ * @port: the port.
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: see cport_cancel_reqs().
+ */
+int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe)
+{
+	return cport_cancel_reqs(port, sqe->addr, sqe->op_flags, -1);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cport: private state of a port and the inline helpers of the hot path.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#ifndef _CPORT_PRIV_H
+#define _CPORT_PRIV_H
+
+#include <linux/cache.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <uapi/cport.h>
+
+#include "region.h"
+
+/*
+ * Hard limits; the module parameters may only lower them. They keep every
+ * size computed from them far from overflow.
+ */
+#define CPORT_SQ_ENTRIES_HARD	32768U
+#define CPORT_CQ_ENTRIES_HARD	65536U
+
+/*
+ * Layout of the SQ ring mapping. head is written by the kernel, tail by the
+ * user: they live in separate cachelines.
+ */
+struct cport_sq_ring {
+	u32	head ____cacheline_aligned_in_smp;
+	u32	tail ____cacheline_aligned_in_smp;
+	u32	ring_mask ____cacheline_aligned_in_smp;
+	u32	ring_entries;
+	u32	flags;
+};
+
+/*
+ * Layout of the CQ ring mapping. head is written by the user, tail by the
+ * kernel; the CQE array starts on its own cacheline.
+ */
+struct cport_cq_ring {
+	u32	head ____cacheline_aligned_in_smp;
+	u32	tail ____cacheline_aligned_in_smp;
+	u32	ring_mask ____cacheline_aligned_in_smp;
+	u32	ring_entries;
+	u32	overflow;
+	u32	flags;
+	struct cport_cqe cqes[] ____cacheline_aligned_in_smp;
+};
+
+/**
+ * struct cport_port - one open of /dev/cport
+ * @submit_lock: serialises setup and SQ consumption.
+ * @ready: set (store-release) once the rings exist; never cleared.
+ * @sq_entries: SQ size, a power of two; constant after setup.
+ * @cq_entries: CQ size, a power of two; constant after setup.
+ * @sq_head: private copy of the SQ head, under @submit_lock.
+ * @sq: the SQ ring mapping.
+ * @sqes: the SQE array mapping.
+ * @cq: the CQ ring mapping.
+ * @sq_region: pages of @sq.
+ * @sqe_region: pages of @sqes.
+ * @cq_region: pages of @cq.
+ * @cq_lock: protects the fields below it up to @pending_list. Taken from
+ *           hard-IRQ context (hrtimer callbacks), so always with irqsave or
+ *           irq.
+ * @cq_tail: private copy of the CQ tail.
+ * @cq_reserved: CQ slots held for accepted ops that have not posted their
+ *               terminal CQE.
+ * @inflight: requests on @inflight_list.
+ * @posted: CQEs posted since setup.
+ * @overflow: multishot expirations coalesced since setup.
+ * @inflight_list: long-lived requests (timers), oldest first.
+ * @pending_list: multishot requests holding unreported expirations.
+ * @cq_wait: threads sleeping in CPORT_IOC_ENTER; exclusive, newest first.
+ * @poll_wait: poll/epoll waiters.
+ * @nr_waiters: threads sleeping in CPORT_IOC_ENTER.
+ * @owner: real uid charged for this port (per-user port limit).
+ */
+struct cport_port {
+	struct mutex		submit_lock;	/* setup, SQ consumption */
+	bool			ready;
+	u32			sq_entries;
+	u32			cq_entries;
+	u32			sq_head;
+	struct cport_sq_ring	*sq;
+	struct cport_sqe	*sqes;
+	struct cport_cq_ring	*cq;
+	struct cport_region	sq_region;
+	struct cport_region	sqe_region;
+	struct cport_region	cq_region;
+
+	spinlock_t		cq_lock ____cacheline_aligned_in_smp;
+	u32			cq_tail;
+	u32			cq_reserved;
+	u32			inflight;
+	u64			posted;
+	u64			overflow;
+	struct list_head	inflight_list;
+	struct list_head	pending_list;
+
+	struct wait_queue_head	cq_wait ____cacheline_aligned_in_smp;
+	struct wait_queue_head	poll_wait;
+	atomic_t		nr_waiters;
+	kuid_t			owner;
+};
+
+struct cport_req;
+
+/**
+ * struct cport_req_ops - what cancellation and teardown need of a request
+ * @try_cancel: called with ->cq_lock held, IRQs off. Returns 0 when the
+ *              request is cancelled and was unlinked by the callee, which
+ *              posted its terminal CQE (the caller frees it after unlocking);
+ *              1 when cancellation is under way and the request will post
+ *              and free itself; -EALREADY when it is completing anyway.
+ * @flush: called with ->cq_lock held, IRQs off, for a request on
+ *         ->pending_list while the CQ has a free slot: posts the request's
+ *         pending events as one non-terminal CQE and unlinks it from the
+ *         pending list.
+ * @free: frees an unlinked request. Context: any.
+ */
+struct cport_req_ops {
+	int	(*try_cancel)(struct cport_req *req);
+	void	(*flush)(struct cport_req *req);
+	void	(*free)(struct cport_req *req);
+};
+
+/**
+ * struct cport_req - an accepted op that outlives its submission
+ * @node: entry in ->inflight_list, under ->cq_lock.
+ * @pending_node: entry in ->pending_list, under ->cq_lock; empty when the
+ *                request has no unreported events.
+ * @port: the port, which outlives the request (release cancels it first).
+ * @user_data: copied into every CQE.
+ * @ops: cancellation and freeing.
+ * @opcode: CPORT_OP_*.
+ */
+struct cport_req {
+	struct list_head		node;
+	struct list_head		pending_node;
+	struct cport_port		*port;
+	u64				user_data;
+	const struct cport_req_ops	*ops;
+	u8				opcode;
+};
+
+/* Returns the port if @file is a cport port, else NULL. */
+struct cport_port *cport_port_from_file(struct file *file);
+
+/* True once the rings exist. */
+static inline bool cport_port_ready(struct cport_port *port)
+{
+	/* Pairs with the store-release in cport_ioctl_setup(). */
+	return smp_load_acquire(&port->ready);
+}
+
+#endif /* _CPORT_PRIV_H */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CPORT_CQ_H
+#define _CPORT_CQ_H
+
+#include "cport_priv.h"
+
+/* Inline completions of one submission batch, posted under one lock. */
+#define CPORT_CQE_BATCH	16
+
+struct cport_cqe_batch {
+	unsigned int	nr;
+	struct cport_cqe cqes[CPORT_CQE_BATCH];
+};
+
+/*
+ * Number of CQEs the user has not consumed yet. A scribbled head may make
+ * it anything; callers only use it to decide whether to stop waiting.
+ * Context: any.
+ */
+static inline u32 cport_cq_ready(struct cport_port *port)
+{
+	/* Pairs with the user's store-release of the head after reaping. */
+	return READ_ONCE(port->cq_tail) - smp_load_acquire(&port->cq->head);
+}
+
+u32 __cport_cq_free(struct cport_port *port);
+void __cport_cqe_post(struct cport_port *port, u64 user_data, s32 res,
+		      u32 flags);
+u32 cport_cq_reserve(struct cport_port *port, u32 nr);
+void cport_cq_unreserve(struct cport_port *port, u32 nr);
+void cport_cq_post_reserved(struct cport_port *port, u64 user_data, s32 res);
+int cport_cq_post(struct cport_port *port, u64 user_data, s32 res);
+void cport_cq_wake(struct cport_port *port, unsigned int nr);
+void cport_cq_flush_pending(struct cport_port *port);
+void cport_cqe_batch_add(struct cport_port *port, struct cport_cqe_batch *b,
+			 u64 user_data, s32 res);
+void cport_cqe_batch_flush(struct cport_port *port, struct cport_cqe_batch *b);
+
+#endif /* _CPORT_CQ_H */

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: /proc/<pid>/fdinfo/<fd> of a port.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include "cport_priv.h"
+#include "fdinfo.h"
+
+/**
+ * cport_show_fdinfo() - print the state of a port
+ * @m: the seq_file.
+ * @file: the port file.
+ *
+ * Context: process context.
+ */
+void cport_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct cport_port *port = file->private_data;
+	u32 sq_head, sq_tail, cq_head, cq_tail, inflight, reserved;
+	u64 posted, overflow;
+
+	if (!cport_port_ready(port)) {
+		seq_puts(m, "sq_entries:\t0\ncq_entries:\t0\n");
+		return;
+	}
+
+	sq_head = READ_ONCE(port->sq->head);
+	sq_tail = READ_ONCE(port->sq->tail);
+	cq_head = READ_ONCE(port->cq->head);
+	spin_lock_irq(&port->cq_lock);
+	cq_tail = port->cq_tail;
+	inflight = port->inflight;
+	reserved = port->cq_reserved;
+	posted = port->posted;
+	overflow = port->overflow;
+	spin_unlock_irq(&port->cq_lock);
+
+	seq_printf(m, "sq_entries:\t%u\n", port->sq_entries);
+	seq_printf(m, "cq_entries:\t%u\n", port->cq_entries);
+	seq_printf(m, "sq_head:\t%u\n", sq_head);
+	seq_printf(m, "sq_tail:\t%u\n", sq_tail);
+	seq_printf(m, "cq_head:\t%u\n", cq_head);
+	seq_printf(m, "cq_tail:\t%u\n", cq_tail);
+	seq_printf(m, "inflight:\t%u\n", inflight);
+	seq_printf(m, "reserved:\t%u\n", reserved);
+	seq_printf(m, "posted:\t%llu\n", posted);
+	seq_printf(m, "overflow:\t%llu\n", overflow);
+	seq_printf(m, "waiters:\t%d\n", atomic_read(&port->nr_waiters));
+}

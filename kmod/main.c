@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: a completion port for Linux.
+ *
+ * /dev/cport is a misc device; every open is a port with a submission and a
+ * completion ring shared with user space. A minimal user:
+ *
+ *	int fd = open("/dev/cport", O_RDWR | O_CLOEXEC);
+ *	struct cport_params p = { .sq_entries = 8 };
+ *	struct cport_post post = { .user_data = 42, .res = 1 };
+ *
+ *	ioctl(fd, CPORT_IOC_SETUP, &p);
+ *	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct cport_cqe),
+ *		  PROT_READ | PROT_WRITE, MAP_SHARED, fd, CPORT_OFF_CQ_RING);
+ *	ioctl(fd, CPORT_IOC_POST, &post);
+ *	// the CQ ring now holds { .user_data = 42, .res = 1 }
+ *
+ * See Documentation/userspace-api.rst for the whole interface.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "cancel.h"
+#include "cport_priv.h"
+#include "fdinfo.h"
+#include "limits.h"
+#include "post.h"
+#include "setup.h"
+#include "submit.h"
+#include "wait.h"
+
+static const struct file_operations cport_fops;
+
+/**
+ * cport_port_from_file() - the port behind a file, if it is one
+ * @file: any file.
+ *
+ * Context: any.
+ * Return: the port, or NULL if @file is not a cport port.
+ */
+struct cport_port *cport_port_from_file(struct file *file)
+{
+	return file->f_op == &cport_fops ? file->private_data : NULL;
+}
+
+static int cport_open(struct inode *inode, struct file *file)
+{
+	struct cport_port *port;
+	kuid_t uid = current_uid();
+	int ret;
+
+	ret = cport_user_get(uid);
+	if (ret)
+		return ret;
+
+	port = kzalloc(sizeof(*port), GFP_KERNEL_ACCOUNT);
+	if (!port) {
+		cport_user_put(uid);
+		return -ENOMEM;
+	}
+	mutex_init(&port->submit_lock);
+	spin_lock_init(&port->cq_lock);
+	INIT_LIST_HEAD(&port->inflight_list);
+	INIT_LIST_HEAD(&port->pending_list);
+	init_waitqueue_head(&port->cq_wait);
+	init_waitqueue_head(&port->poll_wait);
+	port->owner = uid;
+
+	file->private_data = port;
+	return stream_open(inode, file);
+}
+
+/*
+ * The last reference is gone: every fd and every mapping (each holds the
+ * file). Nobody can submit or read the CQ any more.
+ */
+static int cport_release(struct inode *inode, struct file *file)
+{
+	struct cport_port *port = file->private_data;
+
+	if (port->ready) {
+		cport_cancel_all_sync(port);
+		WARN_ON_ONCE(port->cq_reserved || port->inflight);
+		cport_rings_free(port);
+	}
+	cport_user_put(port->owner);
+	mutex_destroy(&port->submit_lock);
+	kfree(port);
+	return 0;
+}
+
+static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct cport_port *port = file->private_data;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case CPORT_IOC_SETUP:
+		return cport_ioctl_setup(port, argp);
+	case CPORT_IOC_ENTER:
+		return cport_ioctl_enter(port, argp);
+	case CPORT_IOC_POST:
+		return cport_ioctl_post(port, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int cport_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct cport_port *port = file->private_data;
+	struct cport_region *r;
+
+	if (!cport_port_ready(port))
+		return -EBADFD;
+
+	switch ((u64)vma->vm_pgoff << PAGE_SHIFT) {
+	case CPORT_OFF_SQ_RING:
+		r = &port->sq_region;
+		break;
+	case CPORT_OFF_SQES:
+		r = &port->sqe_region;
+		break;
+	case CPORT_OFF_CQ_RING:
+		r = &port->cq_region;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return cport_region_mmap(r, vma);
+}
+
+static const struct file_operations cport_fops = {
+	.owner		= THIS_MODULE,
+	.open		= cport_open,
+	.release	= cport_release,
+	.unlocked_ioctl	= cport_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= cport_mmap,
+	.poll		= cport_poll,
+	.show_fdinfo	= cport_show_fdinfo,
+	.llseek		= no_llseek,
+};
+
+static struct miscdevice cport_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "cport",
+	.fops	= &cport_fops,
+	.mode	= 0666,
+};
+
+static int __init cport_init(void)
+{
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct cport_sqe) != 64);
+	BUILD_BUG_ON(sizeof(struct cport_cqe) != 16);
+	BUILD_BUG_ON(sizeof(struct cport_params) != 96);
+	BUILD_BUG_ON(sizeof(struct cport_enter) != 40);
+	BUILD_BUG_ON(sizeof(struct cport_post) != 24);
+	BUILD_BUG_ON(sizeof(struct cport_sq_ring) > PAGE_SIZE);
+
+	ret = misc_register(&cport_misc);
+	if (ret)
+		pr_err("cport: cannot register /dev/cport: %d\n", ret);
+	return ret;
+}
+
+static void __exit cport_exit(void)
+{
+	misc_deregister(&cport_misc);
+}
+
+module_init(cport_init);
+module_exit(cport_exit);
+
+MODULE_AUTHOR("The cport authors");
+MODULE_DESCRIPTION("cport: completion ports with shared rings");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CPORT_NOP_H
+#define _CPORT_NOP_H
+
+#include "cport_priv.h"
+
+int cport_nop_prep(const struct cport_sqe *sqe);
+int cport_nop_issue(struct cport_port *port, const struct cport_sqe *sqe);
+
+#endif /* _CPORT_NOP_H */

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: the opcode table. Each opcode lives in its own file.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include "cancel.h"
+#include "nop.h"
+#include "opdef.h"
+#include "post.h"
+#include "timeout.h"
+
+const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
+	[CPORT_OP_NOP] = {
+		.prep	= cport_nop_prep,
+		.issue	= cport_nop_issue,
+	},
+	[CPORT_OP_POST] = {
+		.prep	= cport_post_prep,
+		.issue	= cport_post_issue,
+	},
+	[CPORT_OP_TIMEOUT] = {
+		.prep	= cport_timeout_prep,
+		.issue	= cport_timeout_issue,
+	},
+	[CPORT_OP_TIMEOUT_REMOVE] = {
+		.prep	= cport_timeout_remove_prep,
+		.issue	= cport_timeout_remove_issue,
+	},
+	[CPORT_OP_CANCEL] = {
+		.prep	= cport_cancel_prep,
+		.issue	= cport_cancel_issue,
+	},
+};

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: consuming the SQ ring, and CPORT_IOC_ENTER.
+ *
+ * The SQ ring is user memory: the tail is load-acquired once, each SQE is
+ * copied field by field with READ_ONCE() into a private copy that is the
+ * only one the op ever sees, and the kernel's own head decides which SQE is
+ * next. A CQ slot is reserved for each SQE before it is consumed.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/nospec.h>
+#include <linux/uaccess.h>
+
+#include "cq.h"
+#include "opdef.h"
+#include "submit.h"
+#include "wait.h"
+
+#define CPORT_ENTER_FLAGS	CPORT_ENTER_TIMEOUT
+
+static void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
+{
+	dst->opcode	= READ_ONCE(src->opcode);
+	dst->flags	= READ_ONCE(src->flags);
+	dst->resv0	= READ_ONCE(src->resv0);
+	dst->fd		= READ_ONCE(src->fd);
+	dst->off	= READ_ONCE(src->off);
+	dst->addr	= READ_ONCE(src->addr);
+	dst->len	= READ_ONCE(src->len);
+	dst->op_flags	= READ_ONCE(src->op_flags);
+	dst->user_data	= READ_ONCE(src->user_data);
+	dst->addr2	= READ_ONCE(src->addr2);
+	dst->resv[0]	= READ_ONCE(src->resv[0]);
+	dst->resv[1]	= READ_ONCE(src->resv[1]);
+}
+
+static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe)
+{
+	const struct cport_opdef *def;
+	int ret;
+
+	if (sqe->opcode >= CPORT_OP_LAST)
+		return -EINVAL;
+	if (sqe->flags || sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+		return -EINVAL;
+
+	def = &cport_opdefs[array_index_nospec(sqe->opcode, CPORT_OP_LAST)];
+	ret = def->prep(sqe);
+	if (ret)
+		return ret;
+	return def->issue(port, sqe);
+}
+
+/**
+ * cport_submit() - consume up to @to_submit SQEs
+ * @port: the port, set up.
+ * @to_submit: SQEs wanted, > 0.
+ *
+ * Context: process context, may sleep.
+ * Return: the number consumed (0 if none was published), or -EBUSY if the
+ * CQ has no free slot for the first one.
+ */
+int cport_submit(struct cport_port *port, u32 to_submit)
+{
+	u32 mask = port->sq_entries - 1;
+	struct cport_cqe_batch batch;
+	u32 i, nr, got;
+	int ret;
+
+	batch.nr = 0;
+	mutex_lock(&port->submit_lock);
+	/* Pairs with the user's store-release of the tail after filling. */
+	nr = smp_load_acquire(&port->sq->tail) - port->sq_head;
+	nr = min3(nr, to_submit, port->sq_entries);
+	if (!nr) {
+		ret = 0;
+		goto out_unlock;
+	}
+
+	got = cport_cq_reserve(port, nr);
+	if (!got) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+
+	for (i = 0; i < got; i++) {
+		struct cport_sqe sqe;
+
+		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
+		port->sq_head++;
+		/* Keep inline CQEs in submission order around other ops. */
+		if (sqe.opcode != CPORT_OP_NOP)
+			cport_cqe_batch_flush(port, &batch);
+		ret = cport_issue_sqe(port, &sqe);
+		if (ret != CPORT_ISSUE_QUEUED)
+			cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
+	}
+	/* Pairs with the user's load-acquire of the head: SQEs were read. */
+	smp_store_release(&port->sq->head, port->sq_head);
+	cport_cqe_batch_flush(port, &batch);
+	ret = got;
+
+out_unlock:
+	mutex_unlock(&port->submit_lock);
+	return ret;
+}
+
+/**
+ * cport_ioctl_enter() - CPORT_IOC_ENTER: submit, then wait
+ * @port: the port.
+ * @argp: user pointer to struct cport_enter.
+ *
+ * Context: process context, sleeps.
+ * Return: SQEs consumed if > 0; else 0, or the error of the submission or
+ * the wait: -EFAULT, -EINVAL, -EBADFD, -EBUSY, -ETIME, -EINTR.
+ */
+long cport_ioctl_enter(struct cport_port *port, void __user *argp)
+{
+	struct cport_enter e;
+	int submitted = 0;
+	int ret;
+
+	if (copy_from_user(&e, argp, sizeof(e)))
+		return -EFAULT;
+	if ((e.flags & ~CPORT_ENTER_FLAGS) || e.resv0 || e.resv[0] || e.resv[1])
+		return -EINVAL;
+	if (!(e.flags & CPORT_ENTER_TIMEOUT) && e.timeout_ns)
+		return -EINVAL;
+	if (!cport_port_ready(port))
+		return -EBADFD;
+	if (e.min_complete > port->cq_entries)
+		return -EINVAL;
+
+	if (e.to_submit) {
+		submitted = cport_submit(port, e.to_submit);
+		if (submitted < 0)
+			return submitted;
+	}
+
+	cport_cq_flush_pending(port);
+	if (!e.min_complete)
+		return submitted;
+
+	ret = cport_cq_wait(port, e.min_complete,
+			    e.flags & CPORT_ENTER_TIMEOUT, e.timeout_ns);
+	return submitted ? submitted : ret;
+}

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: CPORT_OP_TIMEOUT and CPORT_OP_TIMEOUT_REMOVE.
+ *
+ * A timeout is an hrtimer whose callback posts the CQE from hard-IRQ
+ * context. A multishot timer posts one CQE per expiration; when the CQ has
+ * no free slot for one, the expirations are kept in ->pending and reported
+ * by a later CQE (res = how many it carries), so none is lost. The terminal
+ * CQE uses the slot reserved at submission, so it can always be posted.
+ *
+ * Ownership: the request is on ->inflight_list until its terminal CQE.
+ * Whoever unlinks it under ->cq_lock posts that CQE and frees it: the
+ * callback, or a canceller whose hrtimer_try_to_cancel() won the timer.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/slab.h>
+
+#include "cancel.h"
+#include "cq.h"
+#include "opdef.h"
+#include "timeout.h"
+
+#define CPORT_TIMEOUT_FLAGS	(CPORT_TIMEOUT_ABS | CPORT_TIMEOUT_MULTISHOT | \
+				 CPORT_TIMEOUT_BOOTTIME | CPORT_TIMEOUT_REALTIME)
+
+/**
+ * struct cport_timeout - an armed timer
+ * @req: the request, on ->inflight_list until the terminal CQE.
+ * @timer: the hrtimer.
+ * @period: multishot period.
+ * @shots: multishot expirations in all; 0 = until cancelled.
+ * @left: expirations still to come when @shots is set.
+ * @pending: expirations not reported yet. Under ->cq_lock.
+ * @multishot: periodic timer.
+ * @cancel: cancellation was requested while the callback ran; the callback
+ *          posts -ECANCELED. Under ->cq_lock.
+ */
+struct cport_timeout {
+	struct cport_req	req;
+	struct hrtimer		timer;
+	ktime_t			period;
+	u32			shots;
+	u32			left;
+	u32			pending;
+	bool			multishot;
+	bool			cancel;
+};
+
+static u64 cport_timeout_period(const struct cport_sqe *sqe)
+{
+	if (sqe->addr2)
+		return sqe->addr2;
+	/* An absolute first expiry is no period. */
+	return (sqe->op_flags & CPORT_TIMEOUT_ABS) ? 0 : sqe->off;
+}
+
+/**
+ * cport_timeout_prep() - check a TIMEOUT SQE
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: 0 or -EINVAL.
+ */
+int cport_timeout_prep(const struct cport_sqe *sqe)
+{
+	u32 flags = sqe->op_flags;
+	u64 period;
+
+	if (sqe->fd || sqe->addr)
+		return -EINVAL;
+	if (flags & ~CPORT_TIMEOUT_FLAGS)
+		return -EINVAL;
+	if ((flags & CPORT_TIMEOUT_BOOTTIME) && (flags & CPORT_TIMEOUT_REALTIME))
+		return -EINVAL;
+	if (sqe->off > KTIME_MAX)
+		return -EINVAL;
+	if (!(flags & CPORT_TIMEOUT_MULTISHOT))
+		return (sqe->len || sqe->addr2) ? -EINVAL : 0;
+
+	period = cport_timeout_period(sqe);
+	if (period < CPORT_TIMEOUT_MIN_PERIOD_NS || period > KTIME_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static struct cport_timeout *to_timeout(struct cport_req *req)
+{
+	return container_of(req, struct cport_timeout, req);
+}
+
+/* ->cq_lock held. Posts the terminal CQE and unlinks; caller frees. */
+static void __cport_timeout_finish(struct cport_timeout *t, s32 res)
+{
+	struct cport_port *port = t->req.port;
+
+	lockdep_assert_held(&port->cq_lock);
+	list_del(&t->req.node);
+	list_del_init(&t->req.pending_node);
+	port->inflight--;
+	port->cq_reserved--;
+	__cport_cqe_post(port, t->req.user_data, res, 0);
+}
+
+/* ->cq_lock held, CQ slot free: report the pending expirations. */
+static void __cport_timeout_post_pending(struct cport_timeout *t)
+{
+	struct cport_port *port = t->req.port;
+
+	__cport_cqe_post(port, t->req.user_data, t->pending, CPORT_CQE_F_MORE);
+	t->pending = 0;
+	list_del_init(&t->req.pending_node);
+}
+
+/*
+ * Context: hard IRQ (hrtimer expiry; softirq on PREEMPT_RT).
+ */
+static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
+{
+	struct cport_timeout *t = container_of(timer, struct cport_timeout,
+					       timer);
+	struct cport_port *port = t->req.port;
+	unsigned long flags;
+	bool posted = false;
+	u64 n;
+
+	spin_lock_irqsave(&port->cq_lock, flags);
+	if (t->cancel) {
+		__cport_timeout_finish(t, -ECANCELED);
+		goto out_free;
+	}
+	if (!t->multishot) {
+		__cport_timeout_finish(t, 1);
+		goto out_free;
+	}
+
+	/* Expirations since the last callback: more than 1 if we ran late. */
+	n = hrtimer_forward_now(timer, t->period);
+	if (t->shots) {
+		n = min_t(u64, n, t->left);
+		t->left -= n;
+	}
+	t->pending = min_t(u64, (u64)t->pending + n, S32_MAX);
+	if (t->shots && !t->left) {
+		__cport_timeout_finish(t, t->pending);
+		goto out_free;
+	}
+
+	if (__cport_cq_free(port)) {
+		__cport_timeout_post_pending(t);
+		posted = true;
+	} else {
+		port->overflow += n;
+		WRITE_ONCE(port->cq->overflow, (u32)port->overflow);
+		if (list_empty(&t->req.pending_node))
+			list_add_tail(&t->req.pending_node,
+				      &port->pending_list);
+	}
+	spin_unlock_irqrestore(&port->cq_lock, flags);
+	if (posted)
+		cport_cq_wake(port, 1);
+	return HRTIMER_RESTART;
+
+out_free:
+	spin_unlock_irqrestore(&port->cq_lock, flags);
+	cport_cq_wake(port, 1);
+	/* hrtimer core does not touch a timer that returned NORESTART. */
+	kfree(t);
+	return HRTIMER_NORESTART;
+}
+
+/* See struct cport_req_ops. Context: ->cq_lock held, IRQs off. */
+static int cport_timeout_try_cancel(struct cport_req *req)
+{
+	struct cport_timeout *t = to_timeout(req);
+
+	lockdep_assert_held(&req->port->cq_lock);
+	if (t->cancel)
+		return -EALREADY;
+	/*
+	 * -1: the callback runs on another CPU and waits for ->cq_lock. A
+	 * one-shot timer is completing anyway; a multishot one is told to end
+	 * with -ECANCELED instead of re-arming.
+	 */
+	if (hrtimer_try_to_cancel(&t->timer) < 0) {
+		if (!t->multishot)
+			return -EALREADY;
+		t->cancel = true;
+		return 1;
+	}
+	__cport_timeout_finish(t, -ECANCELED);
+	return 0;
+}
+
+/* See struct cport_req_ops. Context: ->cq_lock held, IRQs off. */
+static void cport_timeout_flush(struct cport_req *req)
+{
+	__cport_timeout_post_pending(to_timeout(req));
+}
+
+static void cport_timeout_free(struct cport_req *req)
+{
+	kfree(to_timeout(req));
+}
+
+static const struct cport_req_ops cport_timeout_ops = {
+	.try_cancel	= cport_timeout_try_cancel,
+	.flush		= cport_timeout_flush,
+	.free		= cport_timeout_free,
+};
+
+/**
+ * cport_timeout_issue() - arm a timer
+ * @port: the port.
+ * @sqe: kernel copy of the SQE, checked by cport_timeout_prep().
+ *
+ * Context: process context.
+ * Return: CPORT_ISSUE_QUEUED, or -ENOMEM.
+ */
+int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe)
+{
+	u32 flags = sqe->op_flags;
+	enum hrtimer_mode mode;
+	struct cport_timeout *t;
+	clockid_t clock;
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return -ENOMEM;
+
+	if (flags & CPORT_TIMEOUT_REALTIME)
+		clock = CLOCK_REALTIME;
+	else if (flags & CPORT_TIMEOUT_BOOTTIME)
+		clock = CLOCK_BOOTTIME;
+	else
+		clock = CLOCK_MONOTONIC;
+	mode = (flags & CPORT_TIMEOUT_ABS) ? HRTIMER_MODE_ABS : HRTIMER_MODE_REL;
+
+	INIT_LIST_HEAD(&t->req.pending_node);
+	t->req.port = port;
+	t->req.user_data = sqe->user_data;
+	t->req.ops = &cport_timeout_ops;
+	t->req.opcode = CPORT_OP_TIMEOUT;
+	if (flags & CPORT_TIMEOUT_MULTISHOT) {
+		t->multishot = true;
+		t->period = ns_to_ktime(cport_timeout_period(sqe));
+		t->shots = sqe->len;
+		t->left = sqe->len;
+	}
+	hrtimer_init(&t->timer, clock, mode);
+	t->timer.function = cport_timeout_fn;
+
+	spin_lock_irq(&port->cq_lock);
+	list_add_tail(&t->req.node, &port->inflight_list);
+	port->inflight++;
+	hrtimer_start(&t->timer, ns_to_ktime(sqe->off), mode);
+	spin_unlock_irq(&port->cq_lock);
+	return CPORT_ISSUE_QUEUED;
+}
+
+/**
+ * cport_timeout_remove_prep() - check a TIMEOUT_REMOVE SQE
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: 0, or -EINVAL if a field other than addr is set.
+ */
+int cport_timeout_remove_prep(const struct cport_sqe *sqe)
+{
+	if (sqe->fd || sqe->off || sqe->len || sqe->op_flags || sqe->addr2)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * cport_timeout_remove_issue() - cancel the timer with user_data == addr
+ * @port: the port.
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: 0, -ENOENT or -EALREADY.
+ */
+int cport_timeout_remove_issue(struct cport_port *port,
+			       const struct cport_sqe *sqe)
+{
+	return cport_cancel_reqs(port, sqe->addr, 0, CPORT_OP_TIMEOUT);
+}

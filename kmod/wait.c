@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: waiting for completions.
+ *
+ * Threads waiting in CPORT_IOC_ENTER sleep on ->cq_wait as exclusive
+ * waiters added at the head of the queue, so a wake-up of one waiter picks
+ * the newest (IOCP's LIFO release: the thread that ran last has the warmest
+ * cache). Each posted CQE wakes at most one waiter whose min_complete is met;
+ * a woken waiter leaves the queue at once (autoremove), so the next CQE
+ * wakes the next one and there is no herd. A waiter that was woken but
+ * leaves with an error passes the wake-up on, so none is lost.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/sched/signal.h>
+
+#include "cq.h"
+#include "wait.h"
+
+struct cport_waiter {
+	struct wait_queue_entry	wqe;
+	struct cport_port	*port;
+	u32			min_complete;
+};
+
+/*
+ * Called by __wake_up() with ->cq_wait.lock held.
+ * Context: any, including hard IRQ (CQEs posted by timer callbacks).
+ * Return: 0 to skip this waiter (not enough CQEs for it), else whether it
+ * was woken; a woken waiter is removed from the queue.
+ */
+static int cport_wake_function(struct wait_queue_entry *wqe, unsigned int mode,
+			       int sync, void *key)
+{
+	struct cport_waiter *w = container_of(wqe, struct cport_waiter, wqe);
+
+	if (cport_cq_ready(w->port) < w->min_complete)
+		return 0;
+	return autoremove_wake_function(wqe, mode, sync, key);
+}
+
+/* Queue @w at the head (newest first) unless it is still queued. */
+static void cport_waiter_queue(struct cport_port *port, struct cport_waiter *w)
+{
+	spin_lock_irq(&port->cq_wait.lock);
+	if (list_empty(&w->wqe.entry))
+		__add_wait_queue(&port->cq_wait, &w->wqe);
+	/* Full barrier: pairs with the smp_mb() in cport_cq_wake(). */
+	set_current_state(TASK_INTERRUPTIBLE);
+	spin_unlock_irq(&port->cq_wait.lock);
+}
+
+/**
+ * cport_cq_wait() - wait until the CQ holds @min_complete CQEs
+ * @port: the port, set up.
+ * @min_complete: CQEs wanted, > 0.
+ * @timed: @timeout_ns is a limit.
+ * @timeout_ns: relative limit; 0 means do not sleep.
+ *
+ * Context: process context, sleeps.
+ * Return: 0, -ETIME or -EINTR.
+ */
+int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
+		  u64 timeout_ns)
+{
+	struct cport_waiter w = {
+		.port		= port,
+		.min_complete	= min_complete,
+	};
+	bool woken, timed_out = false;
+	ktime_t expires = 0;
+	int ret;
+
+	if (cport_cq_ready(port) >= min_complete)
+		return 0;
+	if (timed && !timeout_ns)
+		return -ETIME;
+	if (timed)
+		expires = ktime_add_safe(ktime_get(),
+					 ns_to_ktime(min_t(u64, timeout_ns,
+							   KTIME_MAX)));
+
+	init_waitqueue_func_entry(&w.wqe, cport_wake_function);
+	w.wqe.private = current;
+	w.wqe.flags = WQ_FLAG_EXCLUSIVE;
+	atomic_inc(&port->nr_waiters);
+	for (;;) {
+		cport_waiter_queue(port, &w);
+		if (cport_cq_ready(port) >= min_complete) {
+			ret = 0;
+			break;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (timed_out) {
+			ret = -ETIME;
+			break;
+		}
+		if (timed)
+			timed_out = !schedule_hrtimeout(&expires,
+							HRTIMER_MODE_ABS);
+		else
+			schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	/* Empty entry: a poster removed us, meaning the wake-up was ours. */
+	woken = list_empty_careful(&w.wqe.entry);
+	finish_wait(&port->cq_wait, &w.wqe);
+	atomic_dec(&port->nr_waiters);
+
+	if (ret && woken)
+		cport_cq_wake(port, 1);
+	return ret;
+}
+
+/**
+ * cport_poll() - poll/epoll on the port fd
+ * @file: the port file.
+ * @wait: poll table.
+ *
+ * Context: process context.
+ * Return: EPOLLIN | EPOLLRDNORM while the CQ holds a CQE, else 0.
+ */
+__poll_t cport_poll(struct file *file, poll_table *wait)
+{
+	struct cport_port *port = file->private_data;
+
+	poll_wait(file, &port->poll_wait, wait);
+	if (!cport_port_ready(port))
+		return 0;
+	/* Pairs with the smp_mb() in cport_cq_wake(): see wq_has_sleeper(). */
+	smp_mb();
+	return cport_cq_ready(port) ? EPOLLIN | EPOLLRDNORM : 0;
+}
