@@ -83,6 +83,7 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 							   KTIME_MAX)));
 
 	init_waitqueue_func_entry(&w.wqe, cport_wake_function);
+	INIT_LIST_HEAD(&w.wqe.entry);	/* empty = not queued */
 	w.wqe.private = current;
 	w.wqe.flags = WQ_FLAG_EXCLUSIVE;
 	atomic_inc(&port->nr_waiters);
