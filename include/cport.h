@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcport: user-space library for the cport completion port (/dev/cport).
+ *
+ * The low level follows liburing's shape: set a port up, get SQEs, prepare
+ * them, submit, then peek at or wait for CQEs and mark them seen. On top of
+ * it sit IOCP-style calls: post a completion to a port, and get queued
+ * completions from any number of threads at once.
+ *
+ * Every function returns 0 or a positive count on success and -errno on
+ * failure, and none of them ever changes errno.
+ *
+ * Threads. A port may be shared by many threads, but the calls fall into
+ * two groups:
+ *
+ *  - thread-safe, callable from any number of threads at once:
+ *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
+ *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
+ *    and the version calls;
+ *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
+ *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
+ *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
+ *    cport_cqe_seen(), cport_cq_advance(), cport_wait_cqe*()). Each side
+ *    needs one thread at a time, or a lock held by the caller. The SQ side
+ *    and the CQ side may run in two different threads.
+ *
+ * Do not mix the two ways of reaping on one port: the single-consumer CQ calls
+ * assume nobody else moves the CQ head, while cport_get_queued_completions()
+ * moves it with compare-and-swap.
+ *
+ * See cport(7) and one page per function in section 3; the kernel interface is
+ * Documentation/userspace-api.rst.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#ifndef _CPORT_H
+#define _CPORT_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * In the source tree this finds include/uapi/cport.h next to this file;
+ * "make install" rewrites it to the installed <cport/uapi.h>.
+ */
+#include "uapi/cport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef CPORT_INLINE
+#define CPORT_INLINE static inline
+#endif
+
+/* Timeout of cport_get_queued_completions(): wait without a limit. */
+#define CPORT_INFINITE		((int64_t)-1)
+
+/* Path of the device opened by cport_setup(). */
+#define CPORT_DEVICE_PATH	"/dev/cport"
+
+/*
+ * Shared-ring accessors, named after the kernel's. Each user of an
+ * acquire/release says what it pairs with (userspace-api.rst, "Shared rings
+ * and memory ordering").
+ */
+#define __cport_smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define __cport_smp_store_release(p, v) \
+	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define __cport_read_once(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define __cport_write_once(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/**
+ * struct cport_sq - the submission side of a port, as mapped
+ * @khead: SQ head, written by the kernel.
+ * @ktail: SQ tail, written by the library when it submits.
+ * @kflags: SQ flags (none defined yet).
+ * @sqes: the SQE array.
+ * @sqe_head: SQEs below this index have been published to @ktail.
+ * @sqe_tail: next SQE handed out by cport_get_sqe().
+ * @ring_mask: @ring_entries - 1.
+ * @ring_entries: number of SQEs.
+ * @ring_sz: size of the SQ ring mapping.
+ * @ring_ptr: the SQ ring mapping.
+ * @sqes_sz: size of the SQE mapping.
+ * @pad: reserved.
+ */
+struct cport_sq {
+	unsigned int *khead;
+	unsigned int *ktail;
+	unsigned int *kflags;
+	struct cport_sqe *sqes;
+	unsigned int sqe_head;
+	unsigned int sqe_tail;
+	unsigned int ring_mask;
+	unsigned int ring_entries;
+	size_t ring_sz;
+	void *ring_ptr;
+	size_t sqes_sz;
+	unsigned int pad[4];
+};
+
+/**
+ * struct cport_cq - the completion side of a port, as mapped
+ * @khead: CQ head, written by the consumer(s).
+ * @ktail: CQ tail, written by the kernel.
+ * @kflags: CQ flags (none defined yet).
+ * @koverflow: count of multishot expirations that were coalesced.
+ * @cqes: the CQE array.
+ * @ring_mask: @ring_entries - 1.
+ * @ring_entries: number of CQEs.
+ * @ring_sz: size of the CQ ring mapping.
+ * @ring_ptr: the CQ ring mapping.
+ * @pad: reserved.
+ */
+struct cport_cq {
+	unsigned int *khead;
+	unsigned int *ktail;
+	unsigned int *kflags;
+	unsigned int *koverflow;
+	struct cport_cqe *cqes;
+	unsigned int ring_mask;
+	unsigned int ring_entries;
+	size_t ring_sz;
+	void *ring_ptr;
+	unsigned int pad[4];
+};
+
+/**
+ * struct cport - a port set up and mapped by cport_queue_init()
+ * @sq: submission side.
+ * @cq: completion side.
+ * @flags: the CPORT_SETUP_* flags it was set up with.
+ * @ring_fd: the port's file descriptor (-1 when not set up).
+ * @features: CPORT_FEAT_* bits reported by the kernel.
+ * @pad: reserved.
+ */
+struct cport {
+	struct cport_sq sq;
+	struct cport_cq cq;
+	unsigned int flags;
+	int ring_fd;
+	unsigned int features;
+	unsigned int pad[3];
+};
+
+/* Setup and teardown (setup.c) */
+int cport_setup(unsigned int entries, struct cport_params *p);
+int cport_queue_mmap(int fd, struct cport_params *p, struct cport *port);
+int cport_queue_init_params(unsigned int entries, struct cport *port,
+			    struct cport_params *p);
+int cport_queue_init(unsigned int entries, struct cport *port,
+		     unsigned int flags);
+void cport_queue_exit(struct cport *port);
+
+/* Raw system call (syscall.c) */
+int cport_enter(int fd, unsigned int to_submit, unsigned int min_complete,
+		unsigned int flags, uint64_t timeout_ns);
+
+/* Submission and single-consumer waiting (queue.c) */
+int cport_submit(struct cport *port);
+int cport_submit_and_wait(struct cport *port, unsigned int wait_nr);
+int cport_submit_and_wait_timeout(struct cport *port, unsigned int wait_nr,
+				  uint64_t timeout_ns);
+int cport_wait_cqe_nr(struct cport *port, struct cport_cqe **cqe_ptr,
+		      unsigned int wait_nr);
+int cport_wait_cqe_timeout(struct cport *port, struct cport_cqe **cqe_ptr,
+			   uint64_t timeout_ns);
+
+/* IOCP-style, thread-safe (iocp.c) */
+int cport_post(struct cport *port, int32_t res, uint64_t user_data);
+int cport_post_fd(int port_fd, int32_t res, uint64_t user_data);
+int cport_get_queued_completions(struct cport *port, struct cport_cqe *out,
+				 unsigned int max, int64_t timeout_ns);
+int cport_get_queued_completion(struct cport *port, struct cport_cqe *out,
+				int64_t timeout_ns);
+
+/* Version of the library running (version.c) */
+int cport_version_major(void);
+int cport_version_minor(void);
+bool cport_check_version(int major, int minor);
+
+/*
+ * SQ side. Single-threaded: one thread, or the caller's lock.
+ */
+
+/*
+ * Number of SQEs handed out by cport_get_sqe() that the kernel has not
+ * consumed yet (published or not).
+ */
+CPORT_INLINE unsigned int cport_sq_ready(const struct cport *port)
+{
+	/*
+	 * Pairs with the kernel's store-release of the SQ head, done after
+	 * it has read the SQEs: slots below the head may be reused.
+	 */
+	return port->sq.sqe_tail - __cport_smp_load_acquire(port->sq.khead);
+}
+
+/* Number of SQEs cport_get_sqe() can still hand out. */
+CPORT_INLINE unsigned int cport_sq_space_left(const struct cport *port)
+{
+	return port->sq.ring_entries - cport_sq_ready(port);
+}
+
+/*
+ * Next free SQE, or NULL when the SQ is full (submit, then try again). Its
+ * content is stale: a cport_prep_*() helper clears it.
+ */
+CPORT_INLINE struct cport_sqe *cport_get_sqe(struct cport *port)
+{
+	struct cport_sq *sq = &port->sq;
+	unsigned int tail = sq->sqe_tail;
+
+	/* Pairs with the kernel's store-release of the SQ head (see above). */
+	if (tail - __cport_smp_load_acquire(sq->khead) >= sq->ring_entries)
+		return NULL;
+	sq->sqe_tail = tail + 1;
+	return &sq->sqes[tail & sq->ring_mask];
+}
+
+/*
+ * Prep helpers. Each clears the whole SQE first, so reserved fields and the
+ * fields the opcode does not use are 0, as the kernel requires. The SQE's
+ * user_data is 0 afterwards: set it with cport_sqe_set_data64().
+ */
+
+CPORT_INLINE void __cport_prep(struct cport_sqe *sqe, uint8_t opcode)
+{
+	/*
+	 * A struct copy rather than memset(): same code, and no -Warray-bounds
+	 * noise from GCC on a cport_get_sqe() result not checked for NULL.
+	 */
+#ifdef __cplusplus
+	const struct cport_sqe zero = {};
+#else
+	const struct cport_sqe zero = { 0 };
+#endif
+
+	*sqe = zero;
+	sqe->opcode = opcode;
+}
+
+/* CPORT_OP_NOP: completes at once with res 0. */
+CPORT_INLINE void cport_prep_nop(struct cport_sqe *sqe)
+{
+	__cport_prep(sqe, CPORT_OP_NOP);
+}
+
+/*
+ * CPORT_OP_POST: post { post_user_data, res, 0 } to the port open at
+ * target_fd (which may be this port).
+ */
+CPORT_INLINE void cport_prep_post(struct cport_sqe *sqe, int target_fd,
+				  int32_t res, uint64_t post_user_data)
+{
+	__cport_prep(sqe, CPORT_OP_POST);
+	sqe->fd = target_fd;
+	sqe->addr = post_user_data;
+	sqe->len = (uint32_t)res;
+}
+
+/*
+ * CPORT_OP_TIMEOUT, one-shot: expires after ns (relative) or at ns
+ * (CPORT_TIMEOUT_ABS). flags: CPORT_TIMEOUT_*.
+ */
+CPORT_INLINE void cport_prep_timeout(struct cport_sqe *sqe, uint64_t ns,
+				     unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_TIMEOUT);
+	sqe->off = ns;
+	sqe->op_flags = flags;
+}
+
+/*
+ * CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: first expiry after
+ * first_ns, then every period_ns (0: first_ns, relative only), count shots
+ * (0: until cancelled). flags: other CPORT_TIMEOUT_* bits.
+ */
+CPORT_INLINE void cport_prep_timer(struct cport_sqe *sqe, uint64_t first_ns,
+				   uint64_t period_ns, unsigned int count,
+				   unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_TIMEOUT);
+	sqe->off = first_ns;
+	sqe->addr2 = period_ns;
+	sqe->len = count;
+	sqe->op_flags = flags | CPORT_TIMEOUT_MULTISHOT;
+}
+
+/* CPORT_OP_TIMEOUT_REMOVE: cancel the timer whose user_data is user_data. */
+CPORT_INLINE void cport_prep_timeout_remove(struct cport_sqe *sqe,
+					    uint64_t user_data)
+{
+	__cport_prep(sqe, CPORT_OP_TIMEOUT_REMOVE);
+	sqe->addr = user_data;
+}
+
+/* CPORT_OP_CANCEL: cancel in-flight ops by user_data. flags: CPORT_CANCEL_*. */
+CPORT_INLINE void cport_prep_cancel(struct cport_sqe *sqe, uint64_t user_data,
+				    unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_CANCEL);
+	sqe->addr = user_data;
+	sqe->op_flags = flags;
+}
+
+CPORT_INLINE void cport_sqe_set_data64(struct cport_sqe *sqe, uint64_t data)
+{
+	sqe->user_data = data;
+}
+
+CPORT_INLINE void cport_sqe_set_data(struct cport_sqe *sqe, void *data)
+{
+	sqe->user_data = (uint64_t)(uintptr_t)data;
+}
+
+CPORT_INLINE uint64_t cport_cqe_get_data64(const struct cport_cqe *cqe)
+{
+	return cqe->user_data;
+}
+
+CPORT_INLINE void *cport_cqe_get_data(const struct cport_cqe *cqe)
+{
+	return (void *)(uintptr_t)cqe->user_data;
+}
+
+/*
+ * Single-consumer CQ side. One thread at a time, or the caller's lock; not to
+ * be mixed with cport_get_queued_completions() on the same port.
+ */
+
+/* Number of CQEs ready to be reaped. */
+CPORT_INLINE unsigned int cport_cq_ready(const struct cport *port)
+{
+	/*
+	 * Pairs with the kernel's store-release of the CQ tail, done after it
+	 * wrote the CQEs: every CQE below the tail we read is visible. Only
+	 * we write the head, so a plain read of it is current.
+	 */
+	return __cport_smp_load_acquire(port->cq.ktail) -
+	       __cport_read_once(port->cq.khead);
+}
+
+/* Mark nr CQEs seen, handing their slots back to the kernel. */
+CPORT_INLINE void cport_cq_advance(struct cport *port, unsigned int nr)
+{
+	if (nr) {
+		struct cport_cq *cq = &port->cq;
+
+		/*
+		 * Pairs with the kernel's load-acquire of the CQ head before
+		 * it reuses a slot: our reads of these CQEs are done before
+		 * the kernel may overwrite them.
+		 */
+		__cport_smp_store_release(cq->khead,
+					  __cport_read_once(cq->khead) + nr);
+	}
+}
+
+/* Mark the CQE returned by cport_peek_cqe()/cport_wait_cqe*() seen. */
+CPORT_INLINE void cport_cqe_seen(struct cport *port, struct cport_cqe *cqe)
+{
+	if (cqe)
+		cport_cq_advance(port, 1);
+}
+
+/*
+ * The oldest CQE, without removing it: 0 and *cqe_ptr set, or -EAGAIN and
+ * *cqe_ptr = NULL when the CQ is empty. Never enters the kernel.
+ */
+CPORT_INLINE int cport_peek_cqe(struct cport *port, struct cport_cqe **cqe_ptr)
+{
+	struct cport_cq *cq = &port->cq;
+	unsigned int head = __cport_read_once(cq->khead);
+
+	/* Pairs with the kernel's store-release of the CQ tail. */
+	if (__cport_smp_load_acquire(cq->ktail) == head) {
+		*cqe_ptr = NULL;
+		return -EAGAIN;
+	}
+	*cqe_ptr = &cq->cqes[head & cq->ring_mask];
+	return 0;
+}
+
+/*
+ * Up to count of the oldest CQEs, without removing them. Returns how many
+ * pointers were stored in cqes[]; mark them seen with cport_cq_advance().
+ */
+CPORT_INLINE unsigned int cport_peek_batch_cqe(struct cport *port,
+					       struct cport_cqe **cqes,
+					       unsigned int count)
+{
+	struct cport_cq *cq = &port->cq;
+	unsigned int head = __cport_read_once(cq->khead);
+	unsigned int ready, i;
+
+	/* Pairs with the kernel's store-release of the CQ tail. */
+	ready = __cport_smp_load_acquire(cq->ktail) - head;
+	if (count > ready)
+		count = ready;
+	for (i = 0; i < count; i++)
+		cqes[i] = &cq->cqes[(head + i) & cq->ring_mask];
+	return count;
+}
+
+/* Wait for a CQE, without a time limit. Does not submit. */
+CPORT_INLINE int cport_wait_cqe(struct cport *port, struct cport_cqe **cqe_ptr)
+{
+	if (!cport_peek_cqe(port, cqe_ptr))
+		return 0;
+	return cport_wait_cqe_nr(port, cqe_ptr, 1);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _CPORT_H */

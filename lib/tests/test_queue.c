@@ -1,0 +1,950 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of queue.c and of the inline SQ/CQ helpers of <cport.h>: the prep
+ * helpers, getting SQEs, submitting, peeking at and waiting for CQEs.
+ *
+ * Host cases run the ring logic on fake rings (the test plays the kernel);
+ * device cases run it against /dev/cport.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "suites.h"
+#include "util.h"
+
+/* Initial index values: from 0, and just below the 32-bit wrap. */
+static const unsigned int starts[] = { 0, 0xfffffffeU };
+
+/* ---- prep helpers (host) ---- */
+
+static void junk(struct cport_sqe *sqe)
+{
+	memset(sqe, 0xa5, sizeof(*sqe));
+}
+
+static void want_init(struct cport_sqe *want, uint8_t opcode)
+{
+	memset(want, 0, sizeof(*want));
+	want->opcode = opcode;
+}
+
+START_TEST(prep_nop_clears_all_but_opcode)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_nop(&sqe);
+	want_init(&want, CPORT_OP_NOP);
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_post_sets_fd_addr_len)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_post(&sqe, 7, -EPERM, 0x1122334455667788ULL);
+	want_init(&want, CPORT_OP_POST);
+	want.fd = 7;
+	want.addr = 0x1122334455667788ULL;
+	want.len = (uint32_t)-EPERM;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+	ck_assert_int_eq((int32_t)sqe.len, -EPERM);
+}
+END_TEST
+
+START_TEST(prep_timeout_sets_off_and_flags)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_timeout(&sqe, 123456789ULL,
+			   CPORT_TIMEOUT_ABS | CPORT_TIMEOUT_BOOTTIME);
+	want_init(&want, CPORT_OP_TIMEOUT);
+	want.off = 123456789ULL;
+	want.op_flags = CPORT_TIMEOUT_ABS | CPORT_TIMEOUT_BOOTTIME;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_timer_is_multishot_timeout)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_timer(&sqe, 5 * MS, MS, 10, CPORT_TIMEOUT_REALTIME);
+	want_init(&want, CPORT_OP_TIMEOUT);
+	want.off = 5 * MS;
+	want.addr2 = MS;
+	want.len = 10;
+	want.op_flags = CPORT_TIMEOUT_REALTIME | CPORT_TIMEOUT_MULTISHOT;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	junk(&sqe);
+	cport_prep_timer(&sqe, 1, 0, 0, 0);
+	want_init(&want, CPORT_OP_TIMEOUT);
+	want.off = 1;
+	want.op_flags = CPORT_TIMEOUT_MULTISHOT;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_timeout_remove_sets_addr)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_timeout_remove(&sqe, UINT64_MAX - 1);
+	want_init(&want, CPORT_OP_TIMEOUT_REMOVE);
+	want.addr = UINT64_MAX - 1;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_cancel_sets_addr_and_flags)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_cancel(&sqe, 42, CPORT_CANCEL_ALL);
+	want_init(&want, CPORT_OP_CANCEL);
+	want.addr = 42;
+	want.op_flags = CPORT_CANCEL_ALL;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(set_data64_sets_only_user_data)
+{
+	struct cport_sqe sqe, want;
+	struct cport_cqe cqe = { 0 };
+
+	junk(&sqe);
+	cport_prep_post(&sqe, 3, 9, 11);
+	cport_sqe_set_data64(&sqe, UINT64_MAX);
+	want_init(&want, CPORT_OP_POST);
+	want.fd = 3;
+	want.len = 9;
+	want.addr = 11;
+	want.user_data = UINT64_MAX;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	cqe.user_data = sqe.user_data;
+	ck_assert_uint_eq(cport_cqe_get_data64(&cqe), UINT64_MAX);
+}
+END_TEST
+
+START_TEST(set_data_round_trips_pointers)
+{
+	struct cport_sqe sqe;
+	struct cport_cqe cqe = { 0 };
+	int obj;
+
+	cport_prep_nop(&sqe);
+	cport_sqe_set_data(&sqe, &obj);
+	ck_assert_uint_eq(sqe.user_data, (uintptr_t)&obj);
+	cqe.user_data = sqe.user_data;
+	ck_assert_ptr_eq(cport_cqe_get_data(&cqe), &obj);
+	cport_sqe_set_data(&sqe, NULL);
+	ck_assert_uint_eq(sqe.user_data, 0);
+}
+END_TEST
+
+/* ---- SQ ring (host, fake rings) ---- */
+
+START_TEST(get_sqe_hands_out_each_slot_until_full)
+{
+	unsigned int start = starts[_i], i;
+	struct cport port;
+	struct cport_sqe *sqe;
+
+	fake_port_init(&port, 4, 8, start);
+	ck_assert_uint_eq(cport_sq_space_left(&port), 4);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	for (i = 0; i < 4; i++) {
+		sqe = cport_get_sqe(&port);
+		ck_assert_ptr_eq(sqe, &port.sq.sqes[(start + i) & 3]);
+		ck_assert_uint_eq(cport_sq_ready(&port), i + 1);
+		ck_assert_uint_eq(cport_sq_space_left(&port), 3 - i);
+	}
+	ck_assert_ptr_null(cport_get_sqe(&port));
+	ck_assert_ptr_null(cport_get_sqe(&port));
+	ck_assert_uint_eq(cport_sq_ready(&port), 4);
+	/* Nothing was published, so the kernel frees nothing. */
+	ck_assert_uint_eq(fake_kernel_consume(&port, NULL, 4), 0);
+	ck_assert_ptr_null(cport_get_sqe(&port));
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(submit_publishes_sqes_in_order)
+{
+	unsigned int start = starts[_i], i;
+	struct cport_sqe got[4];
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, start);
+	for (i = 0; i < 3; i++) {
+		struct cport_sqe *sqe = cport_get_sqe(&port);
+
+		ck_assert_ptr_nonnull(sqe);
+		cport_prep_nop(sqe);
+		cport_sqe_set_data64(sqe, 100 + i);
+	}
+	/* The fake port has no fd: publishing happens, entering fails. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit(&port)), -EBADF);
+	ck_assert_uint_eq(*port.sq.ktail, start + 3);
+	ck_assert_uint_eq(cport_sq_ready(&port), 3);
+
+	/* The kernel takes two: their slots come back. */
+	ck_assert_uint_eq(fake_kernel_consume(&port, got, 2), 2);
+	ck_assert_uint_eq(got[0].user_data, 100);
+	ck_assert_uint_eq(got[1].user_data, 101);
+	ck_assert_uint_eq(cport_sq_ready(&port), 1);
+	ck_assert_uint_eq(cport_sq_space_left(&port), 3);
+	ck_assert_ptr_eq(cport_get_sqe(&port), &port.sq.sqes[(start + 3) & 3]);
+
+	ck_assert_int_eq(cport_submit_and_wait(&port, 1), -EBADF);
+	ck_assert_int_eq(cport_submit_and_wait_timeout(&port, 1, MS), -EBADF);
+	ck_assert_uint_eq(*port.sq.ktail, start + 4);
+	ck_assert_uint_eq(fake_kernel_consume(&port, got, 4), 2);
+	ck_assert_uint_eq(got[0].user_data, 102);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	fake_port_free(&port);
+}
+END_TEST
+
+/* ---- CQ ring (host, fake rings) ---- */
+
+START_TEST(peek_cqe_on_empty_cq_is_eagain)
+{
+	struct cport_cqe *cqe = (struct cport_cqe *)&cqe;
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, starts[_i]);
+	ck_assert_int_eq(KEEP_ERRNO(cport_peek_cqe(&port, &cqe)), -EAGAIN);
+	ck_assert_ptr_null(cqe);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(peek_cqe_returns_oldest_and_seen_consumes_it)
+{
+	unsigned int start = starts[_i];
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, start);
+	fake_kernel_post(&port, 10, -1, CPORT_CQE_F_MORE);
+	fake_kernel_post(&port, 11, 0, 0);
+	fake_kernel_post(&port, 12, 1, 0);
+	ck_assert_uint_eq(cport_cq_ready(&port), 3);
+
+	ck_assert_int_eq(cport_peek_cqe(&port, &cqe), 0);
+	ck_assert_ptr_eq(cqe, &port.cq.cqes[start & 7]);
+	ck_assert_uint_eq(cport_cqe_get_data64(cqe), 10);
+	ck_assert_int_eq(cqe->res, -1);
+	ck_assert_uint_eq(cqe->flags, CPORT_CQE_F_MORE);
+	/* Peeking twice gives the same CQE. */
+	ck_assert_int_eq(cport_peek_cqe(&port, &cqe), 0);
+	ck_assert_uint_eq(cqe->user_data, 10);
+
+	cport_cqe_seen(&port, cqe);
+	ck_assert_uint_eq(*port.cq.khead, start + 1);
+	ck_assert_uint_eq(cport_cq_ready(&port), 2);
+	ck_assert_int_eq(cport_peek_cqe(&port, &cqe), 0);
+	ck_assert_uint_eq(cqe->user_data, 11);
+
+	cport_cqe_seen(&port, NULL);
+	ck_assert_uint_eq(cport_cq_ready(&port), 2);
+	cport_cq_advance(&port, 0);
+	ck_assert_uint_eq(cport_cq_ready(&port), 2);
+	cport_cq_advance(&port, 2);
+	ck_assert_uint_eq(*port.cq.khead, start + 3);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	ck_assert_int_eq(cport_peek_cqe(&port, &cqe), -EAGAIN);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(peek_batch_cqe_returns_up_to_count_in_order)
+{
+	unsigned int start = starts[_i], i;
+	struct cport_cqe *cqes[10];
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, start);
+	ck_assert_uint_eq(KEEP_ERRNO(cport_peek_batch_cqe(&port, cqes, 10)), 0);
+	for (i = 0; i < 5; i++)
+		fake_kernel_post(&port, i, (int32_t)i, 0);
+	ck_assert_uint_eq(cport_peek_batch_cqe(&port, cqes, 3), 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_ptr_eq(cqes[i], &port.cq.cqes[(start + i) & 7]);
+		ck_assert_uint_eq(cqes[i]->user_data, i);
+	}
+	ck_assert_uint_eq(*port.cq.khead, start);
+	ck_assert_uint_eq(cport_peek_batch_cqe(&port, cqes, 10), 5);
+	ck_assert_uint_eq(cqes[4]->user_data, 4);
+	cport_cq_advance(&port, 5);
+	ck_assert_uint_eq(cport_peek_batch_cqe(&port, cqes, 10), 0);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_returns_ready_cqe_without_entering)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	/* ring_fd is -1: entering the kernel would fail with -EBADF. */
+	fake_port_init(&port, 4, 8, starts[_i]);
+	fake_kernel_post(&port, 5, 0, 0);
+	fake_kernel_post(&port, 6, 0, 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe(&port, &cqe)), 0);
+	ck_assert_uint_eq(cqe->user_data, 5);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_nr(&port, &cqe, 2)), 0);
+	ck_assert_uint_eq(cqe->user_data, 5);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_timeout(&port, &cqe, 0)), 0);
+	ck_assert_uint_eq(cqe->user_data, 5);
+	cport_cqe_seen(&port, cqe);
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &cqe, 10 * MS), 0);
+	ck_assert_uint_eq(cqe->user_data, 6);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_enters_kernel_when_not_enough)
+{
+	struct cport_cqe *cqe = (struct cport_cqe *)&cqe;
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, starts[_i]);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe(&port, &cqe)), -EBADF);
+	ck_assert_ptr_null(cqe);
+	fake_kernel_post(&port, 5, 0, 0);
+	cqe = (struct cport_cqe *)&cqe;
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_nr(&port, &cqe, 2)), -EBADF);
+	ck_assert_ptr_null(cqe);
+	cport_cq_advance(&port, 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_timeout(&port, &cqe, MS)),
+			 -EBADF);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_nr_zero_does_not_wait)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, starts[_i]);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_nr(&port, &cqe, 0)), -EAGAIN);
+	ck_assert_ptr_null(cqe);
+	fake_kernel_post(&port, 8, 0, 0);
+	ck_assert_int_eq(cport_wait_cqe_nr(&port, &cqe, 0), 0);
+	ck_assert_uint_eq(cqe->user_data, 8);
+	fake_port_free(&port);
+}
+END_TEST
+
+/* ---- device ---- */
+
+static void queue_nops(struct cport *port, unsigned int n, uint64_t ud0)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct cport_sqe *sqe = cport_get_sqe(port);
+
+		ck_assert_ptr_nonnull(sqe);
+		cport_prep_nop(sqe);
+		cport_sqe_set_data64(sqe, ud0 + i);
+	}
+}
+
+static struct cport_sqe *get_sqe(struct cport *port)
+{
+	struct cport_sqe *sqe = cport_get_sqe(port);
+
+	ck_assert_ptr_nonnull(sqe);
+	return sqe;
+}
+
+/* Wait for and pop one CQE. */
+static struct cport_cqe wait_pop(struct cport *port)
+{
+	struct cport_cqe *c, cqe;
+	int ret = cport_wait_cqe_timeout(port, &c, 10000 * MS);
+
+	ck_assert_msg(ret == 0, "wait_cqe_timeout: %d", ret);
+	cqe = *c;
+	cport_cqe_seen(port, c);
+	return cqe;
+}
+
+/* Pop n CQEs into out[] indexed by user_data - base (each exactly once). */
+static void wait_pop_by_ud(struct cport *port, unsigned int n, uint64_t base,
+			   struct cport_cqe *out)
+{
+	bool seen[16] = { false };
+	unsigned int i;
+
+	ck_assert_uint_le(n, 16);
+	for (i = 0; i < n; i++) {
+		struct cport_cqe cqe = wait_pop(port);
+		uint64_t k = cqe.user_data - base;
+
+		ck_assert_uint_lt(k, n);
+		ck_assert(!seen[k]);
+		seen[k] = true;
+		out[k] = cqe;
+	}
+}
+
+START_TEST(submit_returns_number_consumed)
+{
+	struct cport port;
+	unsigned int i;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit(&port)), 0);
+	queue_nops(&port, 3, 100);
+	ck_assert_uint_eq(cport_sq_ready(&port), 3);
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit(&port)), 3);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	ck_assert_uint_eq(cport_sq_space_left(&port), 8);
+	/* A NOP completes inline: the CQEs are there, in order. */
+	ck_assert_uint_eq(cport_cq_ready(&port), 3);
+	for (i = 0; i < 3; i++) {
+		struct cport_cqe cqe;
+
+		ck_assert_int_eq(pop_cqe(&port, &cqe), 0);
+		ck_assert_uint_eq(cqe.user_data, 100 + i);
+		ck_assert_int_eq(cqe.res, 0);
+		ck_assert_uint_eq(cqe.flags, 0);
+	}
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(get_sqe_is_null_when_sq_full)
+{
+	struct cport port;
+	unsigned int i;
+
+	port_init(&port, 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_ptr_nonnull(cport_get_sqe(&port));
+	ck_assert_ptr_null(cport_get_sqe(&port));
+	ck_assert_uint_eq(cport_sq_space_left(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(submit_with_cq_full_is_ebusy_and_keeps_sqes)
+{
+	struct cport_cqe cqe;
+	struct cport port;
+
+	port_init(&port, 4);	/* CQ: 8 */
+	ck_assert_uint_eq(port.cq.ring_entries, 8);
+	queue_nops(&port, 4, 0);
+	ck_assert_int_eq(cport_submit(&port), 4);
+	queue_nops(&port, 4, 4);
+	ck_assert_int_eq(cport_submit(&port), 4);
+	ck_assert_uint_eq(cport_cq_ready(&port), 8);
+
+	queue_nops(&port, 1, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit(&port)), -EBUSY);
+	ck_assert_uint_eq(cport_sq_ready(&port), 1);
+	ck_assert_int_eq(cport_submit_and_wait(&port, 1), -EBUSY);
+
+	ck_assert_int_eq(pop_cqe(&port, &cqe), 0);
+	ck_assert_uint_eq(cqe.user_data, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	ck_assert_uint_eq(cport_cq_ready(&port), 8);
+	cport_cq_advance(&port, 7);
+	ck_assert_int_eq(pop_cqe(&port, &cqe), 0);
+	ck_assert_uint_eq(cqe.user_data, 8);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(submit_and_wait_waits_for_timer)
+{
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 20 * MS, 0);
+	cport_sqe_set_data64(sqe, 77);
+	t0 = now_ns();
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit_and_wait(&port, 1)), 1);
+	ck_assert_uint_ge(now_ns() - t0, 20 * MS);
+	ck_assert_uint_eq(cport_cq_ready(&port), 1);
+	ck_assert_int_eq(pop_cqe(&port, &cqe), 0);
+	ck_assert_uint_eq(cqe.user_data, 77);
+	ck_assert_int_eq(cqe.res, 1);
+
+	/* Nothing to submit: returns 0 once the wait is satisfied. */
+	ck_assert_int_eq(cport_post(&port, 3, 78), 0);
+	ck_assert_int_eq(cport_submit_and_wait(&port, 1), 0);
+	ck_assert_int_eq(pop_cqe(&port, &cqe), 0);
+	ck_assert_uint_eq(cqe.user_data, 78);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(submit_and_wait_timeout_is_etime_when_nothing_comes)
+{
+	struct cport_sqe *sqe;
+	struct cport port;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	t0 = now_ns();
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit_and_wait_timeout(&port, 1,
+								   30 * MS)),
+			 -ETIME);
+	ck_assert_uint_ge(now_ns() - t0, 30 * MS);
+	ck_assert_int_eq(cport_submit_and_wait_timeout(&port, 1, 0), -ETIME);
+
+	/* The timer fires within the limit: consumed 1, CQE there. */
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 10 * MS, 0);
+	t0 = now_ns();
+	ck_assert_int_eq(cport_submit_and_wait_timeout(&port, 1, 10000 * MS), 1);
+	ck_assert_uint_ge(now_ns() - t0, 10 * MS);
+	ck_assert_uint_eq(cport_cq_ready(&port), 1);
+	cport_cq_advance(&port, 1);
+
+	/*
+	 * The timer fires after the limit: the SQE was consumed, so the count
+	 * is returned and the wait's -ETIME is not (as io_uring_enter()).
+	 */
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 10000 * MS, 0);
+	ck_assert_int_eq(cport_submit_and_wait_timeout(&port, 1, 10 * MS), 1);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_blocks_until_timer_fires)
+{
+	struct cport_cqe *cqe;
+	struct cport_sqe *sqe;
+	struct cport port;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 20 * MS, 0);
+	cport_sqe_set_data64(sqe, 5);
+	t0 = now_ns();
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe(&port, &cqe)), 0);
+	ck_assert_uint_ge(now_ns() - t0, 20 * MS);
+	ck_assert_uint_eq(cqe->user_data, 5);
+	ck_assert_int_eq(cqe->res, 1);
+	ck_assert_uint_eq(cqe->flags, 0);
+	cport_cqe_seen(&port, cqe);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_nr_waits_for_all)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+	unsigned int i;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	for (i = 0; i < 3; i++) {
+		struct cport_sqe *sqe = get_sqe(&port);
+
+		cport_prep_timeout(sqe, (10 + 10 * i) * MS, 0);
+		cport_sqe_set_data64(sqe, i);
+	}
+	t0 = now_ns();
+	ck_assert_int_eq(cport_submit(&port), 3);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_nr(&port, &cqe, 3)), 0);
+	ck_assert_uint_ge(now_ns() - t0, 30 * MS);
+	ck_assert_uint_eq(cport_cq_ready(&port), 3);
+	ck_assert_uint_eq(cqe->user_data, 0);
+	cport_cq_advance(&port, 3);
+
+	/* More than the CQ can hold: the kernel refuses. */
+	cqe = (struct cport_cqe *)&cqe;
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_nr(&port, &cqe,
+						       port.cq.ring_entries + 1)),
+			 -EINVAL);
+	ck_assert_ptr_null(cqe);
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit_and_wait(&port,
+						port.cq.ring_entries + 1)),
+			 -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit_and_wait_timeout(&port,
+						port.cq.ring_entries + 1, MS)),
+			 -EINVAL);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_timeout_is_etime_on_empty_cq)
+{
+	struct cport_cqe *cqe = (struct cport_cqe *)&cqe;
+	struct cport_sqe *sqe;
+	struct cport port;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	t0 = now_ns();
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_timeout(&port, &cqe, 40 * MS)),
+			 -ETIME);
+	ck_assert_uint_ge(now_ns() - t0, 40 * MS);
+	ck_assert_ptr_null(cqe);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_timeout(&port, &cqe, 0)),
+			 -ETIME);
+
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 10 * MS, 0);
+	cport_sqe_set_data64(sqe, 9);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &cqe, 10000 * MS), 0);
+	ck_assert_uint_eq(cqe->user_data, 9);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_is_interrupted_by_signal)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	arm_sigalrm_ms(50);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe(&port, &cqe)), -EINTR);
+	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_ptr_null(cqe);
+	arm_sigalrm_ms(50);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_timeout(&port, &cqe,
+							    10000 * MS)),
+			 -EINTR);
+	ck_assert_int_eq(sigalrm_count(), 2);
+	arm_sigalrm_ms(50);
+	ck_assert_int_eq(KEEP_ERRNO(cport_submit_and_wait(&port, 1)), -EINTR);
+	ck_assert_int_eq(sigalrm_count(), 3);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(peek_on_device_port)
+{
+	struct cport_cqe *cqe, *cqes[8];
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_peek_cqe(&port, &cqe)), -EAGAIN);
+	ck_assert_ptr_null(cqe);
+	ck_assert_uint_eq(cport_peek_batch_cqe(&port, cqes, 8), 0);
+	queue_nops(&port, 4, 20);
+	ck_assert_int_eq(cport_submit(&port), 4);
+	ck_assert_uint_eq(cport_peek_batch_cqe(&port, cqes, 8), 4);
+	ck_assert_uint_eq(cqes[3]->user_data, 23);
+	ck_assert_int_eq(cport_peek_cqe(&port, &cqe), 0);
+	ck_assert_ptr_eq(cqe, cqes[0]);
+	cport_cq_advance(&port, 4);
+	ck_assert_int_eq(cport_peek_cqe(&port, &cqe), -EAGAIN);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(timer_multishot_reports_every_shot)
+{
+	struct cport_sqe *sqe;
+	struct cport port;
+	int32_t sum = 0;
+	unsigned int n = 0;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_timer(sqe, 2 * MS, 2 * MS, 3, 0);
+	cport_sqe_set_data64(sqe, 31);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	for (;;) {
+		struct cport_cqe cqe = wait_pop(&port);
+
+		ck_assert_uint_eq(cqe.user_data, 31);
+		ck_assert_int_ge(cqe.res, 1);
+		sum += cqe.res;
+		n++;
+		if (!(cqe.flags & CPORT_CQE_F_MORE))
+			break;
+		ck_assert_int_lt(sum, 3);
+	}
+	ck_assert_int_eq(sum, 3);
+	ck_assert_uint_le(n, 3);
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &(struct cport_cqe *){0},
+						20 * MS), -ETIME);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(timeout_abs_fires_at_the_time)
+{
+	struct timespec ts;
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+	uint64_t when;
+
+	port_init(&port, 8);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	when = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec + 20 * MS;
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, when, CPORT_TIMEOUT_ABS);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	cqe = wait_pop(&port);
+	ck_assert_int_eq(cqe.res, 1);
+	ck_assert_uint_ge(now_ns(), when);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(timeout_remove_cancels_timer)
+{
+	struct cport_cqe cqes[2];
+	struct cport_sqe *sqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 10000 * MS, 0);
+	cport_sqe_set_data64(sqe, 1000);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	sqe = get_sqe(&port);
+	cport_prep_timeout_remove(sqe, 1000);
+	cport_sqe_set_data64(sqe, 1001);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	wait_pop_by_ud(&port, 2, 1000, cqes);
+	ck_assert_int_eq(cqes[0].res, -ECANCELED);
+	ck_assert_uint_eq(cqes[0].flags, 0);
+	ck_assert_int_eq(cqes[1].res, 0);
+
+	sqe = get_sqe(&port);
+	cport_prep_timeout_remove(sqe, 1000);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -ENOENT);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(cancel_all_any_cancels_every_timer)
+{
+	struct cport_cqe cqes[3];
+	struct cport_sqe *sqe;
+	struct cport port;
+	unsigned int i;
+
+	port_init(&port, 8);
+	for (i = 0; i < 2; i++) {
+		sqe = get_sqe(&port);
+		cport_prep_timer(sqe, 10000 * MS, 0, 0, 0);
+		cport_sqe_set_data64(sqe, 2000 + i);
+	}
+	sqe = get_sqe(&port);
+	cport_prep_cancel(sqe, 0, CPORT_CANCEL_ALL | CPORT_CANCEL_ANY);
+	cport_sqe_set_data64(sqe, 2002);
+	ck_assert_int_eq(cport_submit(&port), 3);
+	wait_pop_by_ud(&port, 3, 2000, cqes);
+	ck_assert_int_eq(cqes[0].res, -ECANCELED);
+	ck_assert_int_eq(cqes[1].res, -ECANCELED);
+	ck_assert_uint_eq(cqes[0].flags, 0);
+	ck_assert_uint_eq(cqes[1].flags, 0);
+	ck_assert_int_eq(cqes[2].res, 2);
+
+	sqe = get_sqe(&port);
+	cport_prep_cancel(sqe, 1234, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -ENOENT);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(prep_post_to_self_posts_two_cqes)
+{
+	struct cport_cqe cqes[2];
+	struct cport_sqe *sqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_post(sqe, port.ring_fd, -7, 3001);
+	cport_sqe_set_data64(sqe, 3000);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	wait_pop_by_ud(&port, 2, 3000, cqes);
+	ck_assert_int_eq(cqes[0].res, 0);
+	ck_assert_int_eq(cqes[1].res, -7);
+	ck_assert_uint_eq(cqes[1].flags, 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(prep_post_to_other_port)
+{
+	struct cport port, other;
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+
+	port_init(&port, 8);
+	port_init(&other, 8);
+	sqe = get_sqe(&port);
+	cport_prep_post(sqe, other.ring_fd, 12, 4001);
+	cport_sqe_set_data64(sqe, 4000);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 4000);
+	ck_assert_int_eq(cqe.res, 0);
+	cqe = wait_pop(&other);
+	ck_assert_uint_eq(cqe.user_data, 4001);
+	ck_assert_int_eq(cqe.res, 12);
+	ck_assert_int_eq(cport_peek_cqe(&port, &(struct cport_cqe *){0}), -EAGAIN);
+	cport_queue_exit(&other);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(prep_post_to_non_port_fails_in_cqe)
+{
+	struct cport_sqe *sqe;
+	struct cport port;
+	int fd = non_port_fd();
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_post(sqe, fd, 1, 1);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -EBADFD);
+	sqe = get_sqe(&port);
+	cport_prep_post(sqe, -1, 1, 1);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -EBADF);
+	close(fd);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(sqe_with_nonzero_reserved_field_fails_with_einval)
+{
+	struct cport_sqe *sqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_nop(sqe);
+	sqe->resv[1] = 1;
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	sqe = get_sqe(&port);
+	cport_prep_nop(sqe);
+	sqe->opcode = CPORT_OP_LAST;
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+Suite *queue_host_suite(void)
+{
+	Suite *s = suite_create("queue");
+	int n = sizeof(starts) / sizeof(starts[0]);
+	TCase *tc;
+
+	tc = tcase_create("prep");
+	tcase_add_test(tc, prep_nop_clears_all_but_opcode);
+	tcase_add_test(tc, prep_post_sets_fd_addr_len);
+	tcase_add_test(tc, prep_timeout_sets_off_and_flags);
+	tcase_add_test(tc, prep_timer_is_multishot_timeout);
+	tcase_add_test(tc, prep_timeout_remove_sets_addr);
+	tcase_add_test(tc, prep_cancel_sets_addr_and_flags);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("user_data");
+	tcase_add_test(tc, set_data64_sets_only_user_data);
+	tcase_add_test(tc, set_data_round_trips_pointers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sq_ring");
+	tcase_add_loop_test(tc, get_sqe_hands_out_each_slot_until_full, 0, n);
+	tcase_add_loop_test(tc, submit_publishes_sqes_in_order, 0, n);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cq_ring");
+	tcase_add_loop_test(tc, peek_cqe_on_empty_cq_is_eagain, 0, n);
+	tcase_add_loop_test(tc, peek_cqe_returns_oldest_and_seen_consumes_it,
+			    0, n);
+	tcase_add_loop_test(tc, peek_batch_cqe_returns_up_to_count_in_order,
+			    0, n);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("wait");
+	tcase_add_loop_test(tc, wait_cqe_returns_ready_cqe_without_entering,
+			    0, n);
+	tcase_add_loop_test(tc, wait_cqe_enters_kernel_when_not_enough, 0, n);
+	tcase_add_loop_test(tc, wait_cqe_nr_zero_does_not_wait, 0, n);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+Suite *queue_device_suite(void)
+{
+	Suite *s = suite_create("queue");
+	TCase *tc;
+
+	tc = tcase_device("submit");
+	tcase_add_test(tc, submit_returns_number_consumed);
+	tcase_add_test(tc, get_sqe_is_null_when_sq_full);
+	tcase_add_test(tc, submit_with_cq_full_is_ebusy_and_keeps_sqes);
+	tcase_add_test(tc, submit_and_wait_waits_for_timer);
+	tcase_add_test(tc, submit_and_wait_timeout_is_etime_when_nothing_comes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("wait");
+	tcase_add_test(tc, wait_cqe_blocks_until_timer_fires);
+	tcase_add_test(tc, wait_cqe_nr_waits_for_all);
+	tcase_add_test(tc, wait_cqe_timeout_is_etime_on_empty_cq);
+	tcase_add_test(tc, wait_cqe_is_interrupted_by_signal);
+	tcase_add_test(tc, peek_on_device_port);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("timer");
+	tcase_add_test(tc, timer_multishot_reports_every_shot);
+	tcase_add_test(tc, timeout_abs_fires_at_the_time);
+	tcase_add_test(tc, timeout_remove_cancels_timer);
+	tcase_add_test(tc, cancel_all_any_cancels_every_timer);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("post_op");
+	tcase_add_test(tc, prep_post_to_self_posts_two_cqes);
+	tcase_add_test(tc, prep_post_to_other_port);
+	tcase_add_test(tc, prep_post_to_non_port_fails_in_cqe);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("invalid_sqe");
+	tcase_add_test(tc, sqe_with_nonzero_reserved_field_fails_with_einval);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of setup.c: cport_setup(), cport_queue_mmap(), cport_queue_init(),
+ * cport_queue_init_params(), cport_queue_exit().
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "suites.h"
+#include "util.h"
+
+static void junk_port(struct cport *port)
+{
+	memset(port, 0x5a, sizeof(*port));
+}
+
+/* A failed set-up leaves the port cleared, with no fd. */
+static void assert_port_cleared(const struct cport *port)
+{
+	ck_assert_int_eq(port->ring_fd, -1);
+	ck_assert_ptr_null(port->sq.ring_ptr);
+	ck_assert_ptr_null(port->sq.sqes);
+	ck_assert_ptr_null(port->cq.ring_ptr);
+	ck_assert_uint_eq(port->sq.ring_entries, 0);
+	ck_assert_uint_eq(port->cq.ring_entries, 0);
+}
+
+static void assert_fd_closed(int fd)
+{
+	errno = 0;
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+}
+
+static unsigned int read_param(const char *name)
+{
+	char path[128];
+	unsigned int v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/cport/parameters/%s", name);
+	f = fopen(path, "r");
+	ck_assert_msg(f, "cannot open %s", path);
+	ck_assert_int_eq(fscanf(f, "%u", &v), 1);
+	fclose(f);
+	return v;
+}
+
+/* ---- host (and device: the device is hidden in a mount namespace) ---- */
+
+START_TEST(setup_without_device_is_enoent)
+{
+	struct cport_params p;
+	struct cport port;
+
+	hide_device();
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(KEEP_ERRNO(cport_setup(8, &p)), -ENOENT);
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init(8, &port, 0)), -ENOENT);
+	assert_port_cleared(&port);
+	junk_port(&port);
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init_params(8, &port, &p)),
+			 -ENOENT);
+	assert_port_cleared(&port);
+	/* Exiting a port that failed to set up does nothing. */
+	cport_queue_exit(&port);
+	assert_port_cleared(&port);
+}
+END_TEST
+
+START_TEST(null_params_is_efault)
+{
+	struct cport port;
+	int fd = non_port_fd();
+
+	ck_assert_int_eq(KEEP_ERRNO(cport_setup(8, NULL)), -EFAULT);
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, NULL, &port)), -EFAULT);
+	assert_port_cleared(&port);
+	close(fd);
+}
+END_TEST
+
+START_TEST(queue_mmap_rejects_sizes_not_power_of_two)
+{
+	struct cport_params p;
+	struct cport port;
+	int fd = non_port_fd();
+
+	memset(&p, 0, sizeof(p));
+	p.sq_entries = 3;
+	p.cq_entries = 8;
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, &p, &port)), -EINVAL);
+	assert_port_cleared(&port);
+	p.sq_entries = 4;
+	p.cq_entries = 0;
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, &p, &port)), -EINVAL);
+	assert_port_cleared(&port);
+	/* The fd still belongs to the caller. */
+	ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(queue_mmap_on_non_port_is_enodev)
+{
+	struct cport_params p;
+	struct cport port;
+	int fd = non_port_fd();
+
+	memset(&p, 0, sizeof(p));
+	p.sq_entries = 4;
+	p.cq_entries = 8;
+	junk_port(&port);
+	/* An eventfd cannot be mapped: mmap() says ENODEV. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, &p, &port)), -ENODEV);
+	assert_port_cleared(&port);
+	ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(queue_exit_leaves_unset_port_alone)
+{
+	struct cport port;
+	int fd = non_port_fd();
+	int fd0 = fcntl(0, F_GETFD);
+
+	/* Zeroed: ring_fd 0 must not be closed. */
+	memset(&port, 0, sizeof(port));
+	KEEP_ERRNO((cport_queue_exit(&port), 0));
+	ck_assert_int_eq(fcntl(0, F_GETFD), fd0);
+	/* Not mapped: the fd is not the port's to close. */
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = fd;
+	cport_queue_exit(&port);
+	ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
+END_TEST
+
+/* ---- device ---- */
+
+START_TEST(queue_init_sets_up_and_exit_tears_down)
+{
+	const unsigned int feats = CPORT_FEAT_NODROP | CPORT_FEAT_POST |
+				   CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE;
+	struct cport port;
+	int fd;
+
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init(8, &port, 0)), 0);
+	fd = port.ring_fd;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_uint_eq(port.flags, 0);
+	ck_assert_uint_eq(port.features & feats, feats);
+	ck_assert_uint_eq(port.sq.ring_entries, 8);
+	ck_assert_uint_eq(port.sq.ring_mask, 7);
+	ck_assert_uint_eq(port.cq.ring_entries, 16);
+	ck_assert_uint_eq(port.cq.ring_mask, 15);
+	ck_assert_uint_eq(cport_sq_space_left(&port), 8);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	ck_assert_uint_eq(*port.cq.koverflow, 0);
+	ck_assert_uint_eq(*port.sq.kflags, 0);
+	ck_assert_uint_eq(*port.cq.kflags, 0);
+
+	KEEP_ERRNO((cport_queue_exit(&port), 0));
+	assert_port_cleared(&port);
+	assert_fd_closed(fd);
+}
+END_TEST
+
+START_TEST(queue_init_rounds_up_to_power_of_two)
+{
+	struct cport port;
+
+	ck_assert_int_eq(cport_queue_init(5, &port, 0), 0);
+	ck_assert_uint_eq(port.sq.ring_entries, 8);
+	ck_assert_uint_eq(port.cq.ring_entries, 16);
+	cport_queue_exit(&port);
+	ck_assert_int_eq(cport_queue_init(1, &port, 0), 0);
+	ck_assert_uint_eq(port.sq.ring_entries, 1);
+	ck_assert_uint_eq(port.cq.ring_entries, 2);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(queue_init_zero_entries_is_einval)
+{
+	struct cport port;
+
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init(0, &port, 0)), -EINVAL);
+	assert_port_cleared(&port);
+}
+END_TEST
+
+START_TEST(queue_init_too_big_is_einval_unless_clamped)
+{
+	unsigned int max = read_param("max_sq_entries");
+	struct cport port;
+
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init(max * 2, &port, 0)),
+			 -EINVAL);
+	assert_port_cleared(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init(max * 2, &port,
+						      CPORT_SETUP_CLAMP)), 0);
+	ck_assert_uint_eq(port.sq.ring_entries, max);
+	ck_assert_uint_eq(port.flags, CPORT_SETUP_CLAMP);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(queue_init_unknown_flag_is_einval)
+{
+	struct cport port;
+
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init(8, &port, 1U << 31)),
+			 -EINVAL);
+	assert_port_cleared(&port);
+}
+END_TEST
+
+START_TEST(queue_init_params_honours_cqsize)
+{
+	struct cport_params p;
+	struct cport port;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = CPORT_SETUP_CQSIZE;
+	p.cq_entries = 100;
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init_params(8, &port, &p)), 0);
+	ck_assert_uint_eq(p.sq_entries, 8);
+	ck_assert_uint_eq(p.cq_entries, 128);
+	ck_assert_uint_eq(port.sq.ring_entries, 8);
+	ck_assert_uint_eq(port.cq.ring_entries, 128);
+	ck_assert_uint_eq(port.flags, CPORT_SETUP_CQSIZE);
+	ck_assert_uint_eq(port.features, p.features);
+	ck_assert_uint_ne(p.cq_off.cqes, 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(queue_init_params_rejects_bad_params)
+{
+	struct cport_params p;
+	struct cport port;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = CPORT_SETUP_CQSIZE;
+	p.cq_entries = 4;	/* < sq_entries */
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init_params(8, &port, &p)),
+			 -EINVAL);
+	assert_port_cleared(&port);
+
+	memset(&p, 0, sizeof(p));
+	p.flags = CPORT_SETUP_CQSIZE;
+	ck_assert_int_eq(cport_queue_init_params(8, &port, &p), -EINVAL);
+
+	memset(&p, 0, sizeof(p));
+	p.features = CPORT_FEAT_POST;
+	ck_assert_int_eq(cport_queue_init_params(8, &port, &p), -EINVAL);
+
+	memset(&p, 0, sizeof(p));
+	p.resv[3] = 1;
+	ck_assert_int_eq(cport_queue_init_params(8, &port, &p), -EINVAL);
+	assert_port_cleared(&port);
+}
+END_TEST
+
+START_TEST(setup_returns_set_up_fd_for_queue_mmap)
+{
+	struct cport_params p;
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+	int fd, ret;
+
+	memset(&p, 0, sizeof(p));
+	fd = KEEP_ERRNO(cport_setup(4, &p));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_uint_eq(p.sq_entries, 4);
+	ck_assert_uint_eq(p.cq_entries, 8);
+
+	/* Set up once only. */
+	{
+		struct cport_params again;
+
+		memset(&again, 0, sizeof(again));
+		again.sq_entries = 4;
+		ret = ioctl(fd, CPORT_IOC_SETUP, &again);
+		ck_assert_int_eq(ret, -1);
+		ck_assert_int_eq(errno, EBUSY);
+	}
+
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, &p, &port)), 0);
+	ck_assert_int_eq(port.ring_fd, fd);
+	ck_assert_uint_eq(port.sq.ring_entries, 4);
+	ck_assert_uint_eq(port.features, p.features);
+	sqe = cport_get_sqe(&port);
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_nop(sqe);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(pop_cqe(&port, &cqe), 0);
+	cport_queue_exit(&port);
+	assert_fd_closed(fd);
+}
+END_TEST
+
+START_TEST(queue_mmap_before_setup_is_ebadfd)
+{
+	struct cport_params p;
+	struct cport port;
+	int fd = open(CPORT_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&p, 0, sizeof(p));
+	p.sq_entries = 4;
+	p.cq_entries = 8;
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, &p, &port)), -EBADFD);
+	assert_port_cleared(&port);
+	ck_assert_int_ge(fcntl(fd, F_GETFD), 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(queue_mmap_with_wrong_sizes_is_einval)
+{
+	struct cport_params p;
+	struct cport port;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	fd = cport_setup(4, &p);
+	ck_assert_int_ge(fd, 0);
+	p.sq_entries = 64;	/* not what the kernel set up */
+	junk_port(&port);
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_mmap(fd, &p, &port)), -EINVAL);
+	assert_port_cleared(&port);
+	close(fd);
+}
+END_TEST
+
+Suite *setup_host_suite(void)
+{
+	Suite *s = suite_create("setup");
+	TCase *tc;
+
+	tc = tcase_create("no_device");
+	tcase_add_test(tc, setup_without_device_is_enoent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("arguments");
+	tcase_add_test(tc, null_params_is_efault);
+	tcase_add_test(tc, queue_mmap_rejects_sizes_not_power_of_two);
+	tcase_add_test(tc, queue_mmap_on_non_port_is_enodev);
+	tcase_add_test(tc, queue_exit_leaves_unset_port_alone);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+Suite *setup_device_suite(void)
+{
+	Suite *s = suite_create("setup");
+	TCase *tc;
+
+	tc = tcase_device("queue_init");
+	tcase_add_test(tc, queue_init_sets_up_and_exit_tears_down);
+	tcase_add_test(tc, queue_init_rounds_up_to_power_of_two);
+	tcase_add_test(tc, queue_init_zero_entries_is_einval);
+	tcase_add_test(tc, queue_init_too_big_is_einval_unless_clamped);
+	tcase_add_test(tc, queue_init_unknown_flag_is_einval);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("queue_init_params");
+	tcase_add_test(tc, queue_init_params_honours_cqsize);
+	tcase_add_test(tc, queue_init_params_rejects_bad_params);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("setup_and_mmap");
+	tcase_add_test(tc, setup_returns_set_up_fd_for_queue_mmap);
+	tcase_add_test(tc, queue_mmap_before_setup_is_ebadfd);
+	tcase_add_test(tc, queue_mmap_with_wrong_sizes_is_einval);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_device("no_device");
+	tcase_add_test(tc, setup_without_device_is_enoent);
+	tcase_add_test(tc, null_params_is_efault);
+	suite_add_tcase(s, tc);
+	return s;
+}
