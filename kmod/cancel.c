@@ -18,8 +18,8 @@
  * @flags: CPORT_CANCEL_*: ALL cancels every match instead of the oldest.
  * @opcode: only requests of this opcode; -1 for any.
  *
- * Each cancelled request posts its terminal CQE (-ECANCELED) now, or, when
- * its completion is already running, as soon as that finishes.
+ * Each cancelled request has posted its terminal CQE (-ECANCELED) on
+ * return, unless its own completion ran first and posted that instead.
  *
  * Context: process context.
  * Return: with CPORT_CANCEL_ALL the number cancelled, else 0; -ENOENT if
@@ -31,6 +31,7 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 	unsigned int found = 0, cancelled = 0, posted = 0;
 	struct cport_req *req, *tmp;
 	LIST_HEAD(done);
+	LIST_HEAD(sync);
 	int ret;
 
 	spin_lock_irq(&port->cq_lock);
@@ -45,19 +46,22 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 			continue;
 		cancelled++;
 		if (ret == 0) {
-			/* Unlinked by ->try_cancel(): ->node is ours now. */
-			list_add_tail(&req->node, &done);
+			list_add_tail(&req->cancel_node, &done);
 			posted++;
+		} else {
+			list_add_tail(&req->cancel_node, &sync);
 		}
 		if (!(flags & CPORT_CANCEL_ALL))
 			break;
 	}
 	spin_unlock_irq(&port->cq_lock);
 
-	list_for_each_entry_safe(req, tmp, &done, node)
-		req->ops->free(req);
 	if (posted)
 		cport_cq_wake(port, posted);
+	list_for_each_entry_safe(req, tmp, &done, cancel_node)
+		req->ops->put(req);
+	list_for_each_entry_safe(req, tmp, &sync, cancel_node)
+		req->ops->cancel_sync(req);
 
 	if (!found)
 		return -ENOENT;
@@ -70,9 +74,10 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
  * cport_cancel_all_sync() - cancel every in-flight request and wait
  * @port: the port, being released: nobody submits any more.
  *
- * A completion running on another CPU (a timer callback) holds its request
- * only until it takes ->cq_lock, so this loop ends promptly. On return no
- * callback references the port.
+ * A one-shot completion running on another CPU (a timer callback) that
+ * cannot be cancelled any more ends the request as soon as it takes
+ * ->cq_lock, so this loop ends promptly. On return no callback references
+ * the port.
  *
  * Context: process context.
  */

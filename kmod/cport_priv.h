@@ -113,35 +113,47 @@ struct cport_req;
 /**
  * struct cport_req_ops - what cancellation and teardown need of a request
  * @try_cancel: called with ->cq_lock held, IRQs off. Returns 0 when the
- *              request is cancelled and was unlinked by the callee, which
- *              posted its terminal CQE (the caller frees it after unlocking);
- *              1 when cancellation is under way and the request will post
- *              and free itself; -EALREADY when it is completing anyway.
+ *              request is cancelled: the callee unlinked it and posted its
+ *              terminal CQE, and the caller drops the request with @put
+ *              after unlocking. Returns 1 when the request's completion is
+ *              running and cannot be stopped under the lock: the callee
+ *              took a reference, and the caller finishes the cancellation
+ *              with @cancel_sync after unlocking. Returns -EALREADY when the
+ *              request is completing anyway.
+ * @cancel_sync: after @try_cancel returned 1: waits for the running
+ *               completion, posts -ECANCELED unless that completion ended
+ *               the request, and drops the reference. Context: process.
  * @flush: called with ->cq_lock held, IRQs off, for a request on
  *         ->pending_list while the CQ has a free slot: posts the request's
  *         pending events as one non-terminal CQE and unlinks it from the
  *         pending list.
- * @free: frees an unlinked request. Context: any.
+ * @put: drops the reference of a request unlinked by @try_cancel.
+ *       Context: any.
  */
 struct cport_req_ops {
 	int	(*try_cancel)(struct cport_req *req);
+	void	(*cancel_sync)(struct cport_req *req);
 	void	(*flush)(struct cport_req *req);
-	void	(*free)(struct cport_req *req);
+	void	(*put)(struct cport_req *req);
 };
 
 /**
  * struct cport_req - an accepted op that outlives its submission
- * @node: entry in ->inflight_list, under ->cq_lock.
+ * @node: entry in ->inflight_list, under ->cq_lock; empty once the
+ *        terminal CQE is posted.
  * @pending_node: entry in ->pending_list, under ->cq_lock; empty when the
  *                request has no unreported events.
  * @port: the port, which outlives the request (release cancels it first).
  * @user_data: copied into every CQE.
+ * @cancel_node: entry in a canceller's private list (cancel.c); only one
+ *               canceller runs at a time (->submit_lock, or release).
  * @ops: cancellation and freeing.
  * @opcode: CPORT_OP_*.
  */
 struct cport_req {
 	struct list_head		node;
 	struct list_head		pending_node;
+	struct list_head		cancel_node;
 	struct cport_port		*port;
 	u64				user_data;
 	const struct cport_req_ops	*ops;

@@ -9,13 +9,19 @@
  * CQE uses the slot reserved at submission, so it can always be posted.
  *
  * Ownership: the request is on ->inflight_list until its terminal CQE.
- * Whoever unlinks it under ->cq_lock posts that CQE and frees it: the
- * callback, or a canceller whose hrtimer_try_to_cancel() won the timer.
+ * Whoever unlinks it under ->cq_lock posts that CQE and drops the armed
+ * timer's reference: the callback, or a canceller whose
+ * hrtimer_try_to_cancel() won the timer. A canceller that finds the
+ * callback of a multishot timer running takes a reference of its own, so
+ * that it can wait for the callback with hrtimer_cancel() after unlocking:
+ * the callback may already have dropped ->cq_lock and be about to re-arm,
+ * and the cancellation must not wait for the next period.
  *
  * Copyright (C) 2026 The cport authors
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 
 #include "cancel.h"
@@ -29,6 +35,8 @@
 /**
  * struct cport_timeout - an armed timer
  * @req: the request, on ->inflight_list until the terminal CQE.
+ * @refs: one for the armed timer, dropped with the terminal CQE; one more
+ *        while a canceller waits for the callback.
  * @timer: the hrtimer.
  * @period: multishot period.
  * @shots: multishot expirations in all; 0 = until cancelled.
@@ -40,6 +48,7 @@
  */
 struct cport_timeout {
 	struct cport_req	req;
+	refcount_t		refs;
 	struct hrtimer		timer;
 	ktime_t			period;
 	u32			shots;
@@ -91,13 +100,22 @@ static struct cport_timeout *to_timeout(struct cport_req *req)
 	return container_of(req, struct cport_timeout, req);
 }
 
-/* ->cq_lock held. Posts the terminal CQE and unlinks; caller frees. */
+static void cport_timeout_put(struct cport_timeout *t)
+{
+	if (refcount_dec_and_test(&t->refs))
+		kfree(t);
+}
+
+/*
+ * ->cq_lock held. Posts the terminal CQE and unlinks; the caller drops the
+ * armed timer's reference after unlocking.
+ */
 static void __cport_timeout_finish(struct cport_timeout *t, s32 res)
 {
 	struct cport_port *port = t->req.port;
 
 	lockdep_assert_held(&port->cq_lock);
-	list_del(&t->req.node);
+	list_del_init(&t->req.node);
 	list_del_init(&t->req.pending_node);
 	port->inflight--;
 	port->cq_reserved--;
@@ -166,8 +184,11 @@ static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
 out_free:
 	spin_unlock_irqrestore(&port->cq_lock, flags);
 	cport_cq_wake(port, 1);
-	/* hrtimer core does not touch a timer that returned NORESTART. */
-	kfree(t);
+	/*
+	 * The hrtimer core does not touch a timer that returned NORESTART, so
+	 * the last reference may go here.
+	 */
+	cport_timeout_put(t);
 	return HRTIMER_NORESTART;
 }
 
@@ -188,6 +209,7 @@ static int cport_timeout_try_cancel(struct cport_req *req)
 		if (!t->multishot)
 			return -EALREADY;
 		t->cancel = true;
+		refcount_inc(&t->refs);
 		return 1;
 	}
 	__cport_timeout_finish(t, -ECANCELED);
@@ -200,15 +222,41 @@ static void cport_timeout_flush(struct cport_req *req)
 	__cport_timeout_post_pending(to_timeout(req));
 }
 
-static void cport_timeout_free(struct cport_req *req)
+/*
+ * See struct cport_req_ops. After hrtimer_cancel() no callback runs and
+ * none will: if none ended the request meanwhile, it is ours to end.
+ * Context: process context.
+ */
+static void cport_timeout_cancel_sync(struct cport_req *req)
 {
-	kfree(to_timeout(req));
+	struct cport_timeout *t = to_timeout(req);
+	struct cport_port *port = req->port;
+	bool finished = false;
+
+	hrtimer_cancel(&t->timer);
+	spin_lock_irq(&port->cq_lock);
+	if (!list_empty(&req->node)) {
+		__cport_timeout_finish(t, -ECANCELED);
+		finished = true;
+	}
+	spin_unlock_irq(&port->cq_lock);
+	if (finished) {
+		cport_cq_wake(port, 1);
+		cport_timeout_put(t);
+	}
+	cport_timeout_put(t);
+}
+
+static void cport_timeout_req_put(struct cport_req *req)
+{
+	cport_timeout_put(to_timeout(req));
 }
 
 static const struct cport_req_ops cport_timeout_ops = {
 	.try_cancel	= cport_timeout_try_cancel,
+	.cancel_sync	= cport_timeout_cancel_sync,
 	.flush		= cport_timeout_flush,
-	.free		= cport_timeout_free,
+	.put		= cport_timeout_req_put,
 };
 
 /**
@@ -239,6 +287,7 @@ int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe)
 	mode = (flags & CPORT_TIMEOUT_ABS) ? HRTIMER_MODE_ABS : HRTIMER_MODE_REL;
 
 	INIT_LIST_HEAD(&t->req.pending_node);
+	refcount_set(&t->refs, 1);
 	t->req.port = port;
 	t->req.user_data = sqe->user_data;
 	t->req.ops = &cport_timeout_ops;
