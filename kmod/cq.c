@@ -109,26 +109,6 @@ void cport_cq_unreserve(struct cport_port *port, u32 nr)
 }
 
 /**
- * cport_cq_post_reserved() - post a terminal CQE into its reserved slot
- * @port: the port.
- * @user_data: CQE user_data.
- * @res: CQE res.
- *
- * Context: any, including hard IRQ.
- */
-void cport_cq_post_reserved(struct cport_port *port, u64 user_data, s32 res)
-{
-	unsigned long flags;
-
-	spin_lock_irqsave(&port->cq_lock, flags);
-	WARN_ON_ONCE(!port->cq_reserved);
-	port->cq_reserved--;
-	__cport_cqe_post(port, user_data, res, 0);
-	spin_unlock_irqrestore(&port->cq_lock, flags);
-	cport_cq_wake(port, 1);
-}
-
-/**
  * cport_cq_post() - post a CQE that has no reservation
  * @port: the port.
  * @user_data: CQE user_data.
@@ -159,7 +139,8 @@ int cport_cq_post(struct cport_port *port, u64 user_data, s32 res)
  * @nr: CQEs posted: at most this many ENTER waiters are woken, each the
  *      newest whose min_complete is met (see wait.c).
  *
- * Context: any, including hard IRQ; ->cq_lock not held.
+ * Context: any, including hard IRQ; ->cq_lock may be held (it nests
+ * outside the wait queue locks).
  */
 void cport_cq_wake(struct cport_port *port, unsigned int nr)
 {

@@ -28,7 +28,6 @@ void __cport_cqe_post(struct cport_port *port, u64 user_data, s32 res,
 		      u32 flags);
 u32 cport_cq_reserve(struct cport_port *port, u32 nr);
 void cport_cq_unreserve(struct cport_port *port, u32 nr);
-void cport_cq_post_reserved(struct cport_port *port, u64 user_data, s32 res);
 int cport_cq_post(struct cport_port *port, u64 user_data, s32 res);
 void cport_cq_wake(struct cport_port *port, unsigned int nr);
 void cport_cq_flush_pending(struct cport_port *port);

@@ -25,7 +25,8 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 		return;
 	}
 
-	sq_head = READ_ONCE(port->sq->head);
+	/* The kernel's own SQ head; the shared one may have been scribbled. */
+	sq_head = READ_ONCE(port->sq_head);
 	sq_tail = READ_ONCE(port->sq->tail);
 	cq_head = READ_ONCE(port->cq->head);
 	spin_lock_irq(&port->cq_lock);

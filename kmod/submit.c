@@ -88,7 +88,8 @@ int cport_submit(struct cport_port *port, u32 to_submit)
 		struct cport_sqe sqe;
 
 		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
-		port->sq_head++;
+		/* fdinfo reads it without ->submit_lock. */
+		WRITE_ONCE(port->sq_head, port->sq_head + 1);
 		/* Keep inline CQEs in submission order around other ops. */
 		if (sqe.opcode != CPORT_OP_NOP)
 			cport_cqe_batch_flush(port, &batch);

@@ -133,7 +133,9 @@ static void __cport_timeout_post_pending(struct cport_timeout *t)
 }
 
 /*
- * Context: hard IRQ (hrtimer expiry; softirq on PREEMPT_RT).
+ * Context: hard IRQ (hrtimer expiry; softirq on PREEMPT_RT). Wakes waiters
+ * with ->cq_lock held (lock order: ->cq_lock, then the wait queue locks),
+ * because the port may be freed as soon as the lock is dropped.
  */
 static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
 {
@@ -141,7 +143,6 @@ static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
 					       timer);
 	struct cport_port *port = t->req.port;
 	unsigned long flags;
-	bool posted = false;
 	u64 n;
 
 	spin_lock_irqsave(&port->cq_lock, flags);
@@ -168,7 +169,7 @@ static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
 
 	if (__cport_cq_free(port)) {
 		__cport_timeout_post_pending(t);
-		posted = true;
+		cport_cq_wake(port, 1);
 	} else {
 		port->overflow += n;
 		WRITE_ONCE(port->cq->overflow, (u32)port->overflow);
@@ -177,13 +178,15 @@ static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
 				      &port->pending_list);
 	}
 	spin_unlock_irqrestore(&port->cq_lock, flags);
-	if (posted)
-		cport_cq_wake(port, 1);
 	return HRTIMER_RESTART;
 
 out_free:
-	spin_unlock_irqrestore(&port->cq_lock, flags);
+	/*
+	 * Wake before unlocking: once the request is off ->inflight_list,
+	 * release may free the port as soon as it can take ->cq_lock.
+	 */
 	cport_cq_wake(port, 1);
+	spin_unlock_irqrestore(&port->cq_lock, flags);
 	/*
 	 * The hrtimer core does not touch a timer that returned NORESTART, so
 	 * the last reference may go here.
