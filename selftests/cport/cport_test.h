@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private helpers of the cport selftests.
+ *
+ * The tests talk to /dev/cport through raw ioctl() and mmap() only (never
+ * through libcport), so that the kernel module and the library are tested
+ * independently. This header opens, sets up and maps a port, and gives
+ * acquire/release accessors for the shared ring indices, following the
+ * ordering contract of Documentation/userspace-api.rst:
+ *
+ *   SQ tail: written by us, store-release after the SQE is filled.
+ *   SQ head: written by the kernel, load-acquire before reusing a slot.
+ *   CQ tail: written by the kernel, load-acquire before reading CQEs.
+ *   CQ head: written by us, store-release after the CQEs were read.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#ifndef CPORT_TEST_H
+#define CPORT_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <uapi/cport.h>
+
+#include "kselftest_harness.h"
+
+#define CPORT_DEV		"/dev/cport"
+#define CPORT_PARAM_DIR		"/sys/module/cport/parameters"
+#define CPORT_SKIP_MSG		"cport.ko not loaded"
+
+/* Defaults of the module parameters (userspace-api.rst). */
+#define CPORT_DEF_MAX_SQ	4096U
+#define CPORT_DEF_MAX_CQ	32768U
+#define CPORT_DEF_MAX_PORTS	1024U
+
+#define CPORT_FEAT_KNOWN	(CPORT_FEAT_NODROP | CPORT_FEAT_POST | \
+				 CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE)
+
+#define NSEC_PER_MSEC		1000000ULL
+#define NSEC_PER_SEC		1000000000ULL
+
+/*
+ * kselftest_harness.h of 6.1 runs the test body even when the fixture
+ * setup called SKIP(): every test that uses a fixture starts with this.
+ */
+#define CPORT_SKIP_IF_ABSENT() do {		\
+	if (_metadata->skip)			\
+		return;				\
+} while (0)
+
+/* --------------------------------------------------------------------- */
+/* exit code: a binary whose every test was skipped exits with KSFT_SKIP */
+
+static pid_t cport__harness_pid;
+
+static void cport__exit_code(void)
+{
+	if (getpid() != cport__harness_pid)
+		return;
+	if (ksft_get_xskip_cnt() > 0 && ksft_get_pass_cnt() == 0 &&
+	    ksft_get_fail_cnt() == 0 && ksft_get_error_cnt() == 0) {
+		fflush(stdout);
+		fflush(stderr);
+		_exit(KSFT_SKIP);
+	}
+}
+
+static void __attribute__((constructor)) cport__register_exit_code(void)
+{
+	cport__harness_pid = getpid();
+	atexit(cport__exit_code);
+}
+
+/* --------------------------------------------------------------------- */
+/* shared-memory accessors */
+
+static inline __u32 load_acquire(const __u32 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline void store_release(__u32 *p, __u32 v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline __u32 load_relaxed(const __u32 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* --------------------------------------------------------------------- */
+/* raw system calls: each returns the result, or -errno */
+
+static inline bool cport_present(void)
+{
+	return access(CPORT_DEV, F_OK) == 0;
+}
+
+static inline int cport_open(void)
+{
+	int fd = open(CPORT_DEV, O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static inline int sys_setup(int fd, struct cport_params *p)
+{
+	return ioctl(fd, CPORT_IOC_SETUP, p) < 0 ? -errno : 0;
+}
+
+static inline int sys_enter_raw(int fd, struct cport_enter *e)
+{
+	int ret = ioctl(fd, CPORT_IOC_ENTER, e);
+
+	return ret < 0 ? -errno : ret;
+}
+
+static inline int sys_enter(int fd, __u32 to_submit, __u32 min_complete,
+			    __u32 flags, __u64 timeout_ns)
+{
+	struct cport_enter e = {
+		.to_submit = to_submit,
+		.min_complete = min_complete,
+		.flags = flags,
+		.timeout_ns = timeout_ns,
+	};
+
+	return sys_enter_raw(fd, &e);
+}
+
+static inline int sys_post(int fd, __u64 user_data, __s32 res)
+{
+	struct cport_post p = { .user_data = user_data, .res = res };
+
+	return ioctl(fd, CPORT_IOC_POST, &p) < 0 ? -errno : 0;
+}
+
+/* Post, retrying while the CQ is full. */
+static inline int sys_post_retry(int fd, __u64 user_data, __s32 res)
+{
+	int ret;
+
+	while ((ret = sys_post(fd, user_data, res)) == -EAGAIN)
+		sched_yield();
+	return ret;
+}
+
+/* --------------------------------------------------------------------- */
+/* a set-up and mapped port */
+
+struct port {
+	int fd;
+	struct cport_params p;
+
+	void *sq_ring;
+	size_t sq_ring_sz;
+	struct cport_sqe *sqes;
+	size_t sqes_sz;
+	void *cq_ring;
+	size_t cq_ring_sz;
+
+	__u32 *sq_head, *sq_tail, *sq_mask, *sq_entries, *sq_flags;
+	__u32 *cq_head, *cq_tail, *cq_mask, *cq_entries, *cq_overflow;
+	__u32 *cq_flags;
+	struct cport_cqe *cqes;
+};
+
+static inline size_t port_sq_ring_size(const struct cport_params *p)
+{
+	return p->sq_off.flags + sizeof(__u32);
+}
+
+static inline size_t port_sqes_size(const struct cport_params *p)
+{
+	return (size_t)p->sq_entries * sizeof(struct cport_sqe);
+}
+
+static inline size_t port_cq_ring_size(const struct cport_params *p)
+{
+	return p->cq_off.cqes + (size_t)p->cq_entries * sizeof(struct cport_cqe);
+}
+
+static inline void *port_mmap(int fd, size_t len, off_t off)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+}
+
+/* Map the three regions of a set-up port whose params are in @pt->p. */
+static inline int port_map(struct port *pt)
+{
+	const struct cport_params *p = &pt->p;
+	char *sq, *cq;
+	int err;
+
+	pt->sq_ring_sz = port_sq_ring_size(p);
+	pt->sqes_sz = port_sqes_size(p);
+	pt->cq_ring_sz = port_cq_ring_size(p);
+
+	sq = port_mmap(pt->fd, pt->sq_ring_sz, CPORT_OFF_SQ_RING);
+	if (sq == MAP_FAILED)
+		return -errno;
+	pt->sqes = port_mmap(pt->fd, pt->sqes_sz, CPORT_OFF_SQES);
+	if (pt->sqes == MAP_FAILED) {
+		err = -errno;
+		munmap(sq, pt->sq_ring_sz);
+		return err;
+	}
+	cq = port_mmap(pt->fd, pt->cq_ring_sz, CPORT_OFF_CQ_RING);
+	if (cq == MAP_FAILED) {
+		err = -errno;
+		munmap(pt->sqes, pt->sqes_sz);
+		munmap(sq, pt->sq_ring_sz);
+		return err;
+	}
+
+	pt->sq_ring = sq;
+	pt->sq_head = (__u32 *)(sq + p->sq_off.head);
+	pt->sq_tail = (__u32 *)(sq + p->sq_off.tail);
+	pt->sq_mask = (__u32 *)(sq + p->sq_off.ring_mask);
+	pt->sq_entries = (__u32 *)(sq + p->sq_off.ring_entries);
+	pt->sq_flags = (__u32 *)(sq + p->sq_off.flags);
+
+	pt->cq_ring = cq;
+	pt->cq_head = (__u32 *)(cq + p->cq_off.head);
+	pt->cq_tail = (__u32 *)(cq + p->cq_off.tail);
+	pt->cq_mask = (__u32 *)(cq + p->cq_off.ring_mask);
+	pt->cq_entries = (__u32 *)(cq + p->cq_off.ring_entries);
+	pt->cq_overflow = (__u32 *)(cq + p->cq_off.overflow);
+	pt->cq_flags = (__u32 *)(cq + p->cq_off.flags);
+	pt->cqes = (struct cport_cqe *)(cq + p->cq_off.cqes);
+	return 0;
+}
+
+static inline void port_unmap(struct port *pt)
+{
+	if (pt->cq_ring)
+		munmap(pt->cq_ring, pt->cq_ring_sz);
+	if (pt->sqes)
+		munmap(pt->sqes, pt->sqes_sz);
+	if (pt->sq_ring)
+		munmap(pt->sq_ring, pt->sq_ring_sz);
+	pt->cq_ring = NULL;
+	pt->sqes = NULL;
+	pt->sq_ring = NULL;
+}
+
+/*
+ * Open, set up and map a port. @cq_entries 0 means the default CQ size;
+ * otherwise CPORT_SETUP_CQSIZE is added to @flags. Returns 0 or -errno, and
+ * leaves pt->fd at -1 on failure.
+ */
+static inline int port_init(struct port *pt, __u32 sq_entries,
+			    __u32 cq_entries, __u32 flags)
+{
+	int ret;
+
+	memset(pt, 0, sizeof(*pt));
+	pt->fd = cport_open();
+	if (pt->fd < 0)
+		return pt->fd;
+	pt->p.sq_entries = sq_entries;
+	pt->p.cq_entries = cq_entries;
+	pt->p.flags = flags | (cq_entries ? CPORT_SETUP_CQSIZE : 0);
+	ret = sys_setup(pt->fd, &pt->p);
+	if (!ret)
+		ret = port_map(pt);
+	if (ret) {
+		close(pt->fd);
+		pt->fd = -1;
+	}
+	return ret;
+}
+
+static inline void port_fini(struct port *pt)
+{
+	port_unmap(pt);
+	if (pt->fd >= 0)
+		close(pt->fd);
+	pt->fd = -1;
+}
+
+/* --------------------------------------------------------------------- */
+/* SQ side */
+
+/* Fill the next free SQE with @sqe and publish it. 0, or -EBUSY if full. */
+static inline int sq_push(struct port *pt, const struct cport_sqe *sqe)
+{
+	__u32 tail = load_relaxed(pt->sq_tail);
+	__u32 head = load_acquire(pt->sq_head);
+
+	if (tail - head >= pt->p.sq_entries)
+		return -EBUSY;
+	pt->sqes[tail & (pt->p.sq_entries - 1)] = *sqe;
+	store_release(pt->sq_tail, tail + 1);
+	return 0;
+}
+
+/* Push one SQE and submit it; returns what ENTER returns. */
+static inline int sq_submit_one(struct port *pt, const struct cport_sqe *sqe)
+{
+	int ret = sq_push(pt, sqe);
+
+	if (ret)
+		return ret;
+	return sys_enter(pt->fd, 1, 0, 0, 0);
+}
+
+static inline struct cport_sqe sqe_nop(__u64 user_data)
+{
+	struct cport_sqe s = { .opcode = CPORT_OP_NOP, .user_data = user_data };
+
+	return s;
+}
+
+static inline struct cport_sqe sqe_post(int fd, __u64 addr, __u32 len,
+					__u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_POST, .fd = fd, .addr = addr, .len = len,
+		.user_data = user_data,
+	};
+
+	return s;
+}
+
+static inline struct cport_sqe sqe_timeout(__u64 off, __u32 op_flags,
+					   __u32 count, __u64 period,
+					   __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_TIMEOUT, .off = off, .op_flags = op_flags,
+		.len = count, .addr2 = period, .user_data = user_data,
+	};
+
+	return s;
+}
+
+static inline struct cport_sqe sqe_timeout_remove(__u64 target,
+						  __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_TIMEOUT_REMOVE, .addr = target,
+		.user_data = user_data,
+	};
+
+	return s;
+}
+
+static inline struct cport_sqe sqe_cancel(__u64 target, __u32 op_flags,
+					  __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_CANCEL, .addr = target, .op_flags = op_flags,
+		.user_data = user_data,
+	};
+
+	return s;
+}
+
+/* --------------------------------------------------------------------- */
+/* CQ side */
+
+/* CQEs in the ring, as seen by the single consumer. */
+static inline __u32 cq_ready(struct port *pt)
+{
+	return load_acquire(pt->cq_tail) - load_relaxed(pt->cq_head);
+}
+
+/* Single-consumer reap of one CQE. true if one was taken. */
+static inline bool cq_pop(struct port *pt, struct cport_cqe *out)
+{
+	__u32 head = load_relaxed(pt->cq_head);
+
+	if (load_acquire(pt->cq_tail) == head)
+		return false;
+	*out = pt->cqes[head & (pt->p.cq_entries - 1)];
+	store_release(pt->cq_head, head + 1);
+	return true;
+}
+
+/*
+ * Multi-consumer reap: copy the CQE at the head, then claim it with a CAS
+ * on the head. A lost race discards the copy (the slot may have been reused
+ * already) and retries.
+ */
+static inline bool cq_pop_cas(struct port *pt, struct cport_cqe *out)
+{
+	__u32 head = __atomic_load_n(pt->cq_head, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		struct cport_cqe c;
+
+		if (load_acquire(pt->cq_tail) == head)
+			return false;
+		c = pt->cqes[head & (pt->p.cq_entries - 1)];
+		if (__atomic_compare_exchange_n(pt->cq_head, &head, head + 1,
+						false, __ATOMIC_RELEASE,
+						__ATOMIC_ACQUIRE)) {
+			*out = c;
+			return true;
+		}
+	}
+}
+
+/*
+ * Wait up to @timeout_ns for a CQE and reap it (single consumer).
+ * 0, or -ETIME, or another -errno of ENTER.
+ */
+static inline int cq_wait(struct port *pt, struct cport_cqe *out,
+			  __u64 timeout_ns)
+{
+	int ret;
+
+	for (;;) {
+		if (cq_pop(pt, out))
+			return 0;
+		ret = sys_enter(pt->fd, 0, 1, CPORT_ENTER_TIMEOUT, timeout_ns);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0 && !cq_ready(pt))
+			return ret;
+	}
+}
+
+/* --------------------------------------------------------------------- */
+/* /proc/self/fdinfo */
+
+/* Read the numeric field @key of fd's fdinfo; 0 or -ENOENT/-errno. */
+static inline int fdinfo_get(int fd, const char *key, long long *val)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	int ret = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		*val = strtoll(line + klen + 1, NULL, 10);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The field's value, or LLONG_MIN if it cannot be read. */
+static inline long long fdinfo(int fd, const char *key)
+{
+	long long v = 0;
+
+	return fdinfo_get(fd, key, &v) ? LLONG_MIN : v;
+}
+
+/* Poll fdinfo until @key == @want; true on success within @timeout_ms. */
+static inline bool fdinfo_wait_eq(int fd, const char *key, long long want,
+				  int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms; i++) {
+		if (fdinfo(fd, key) == want)
+			return true;
+		usleep(1000);
+	}
+	return fdinfo(fd, key) == want;
+}
+
+/* --------------------------------------------------------------------- */
+/* time */
+
+static inline __u64 now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (__u64)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static inline void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = {
+		.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L,
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* --------------------------------------------------------------------- */
+/* module parameters */
+
+static inline int cport_param_read(const char *name, long *val)
+{
+	char path[128], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), CPORT_PARAM_DIR "/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	*val = strtol(buf, NULL, 10);
+	return 0;
+}
+
+static inline int cport_param_write(const char *name, long val)
+{
+	char path[128], buf[64];
+	int fd, len, ret = 0;
+
+	snprintf(path, sizeof(path), CPORT_PARAM_DIR "/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%ld\n", val);
+	if (write(fd, buf, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The current value of a size limit, or its default when unreadable. */
+static inline __u32 cport_param_or(const char *name, __u32 def)
+{
+	long v = 0;
+
+	return cport_param_read(name, &v) ? def : (__u32)v;
+}
+
+/* --------------------------------------------------------------------- */
+/* misc */
+
+/* A page that faults on any access: for EFAULT tests. */
+static inline void *fault_page(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Repeat factor of the race and stress tests: CPORT_STRESS=N in the
+ * environment runs them N times longer (default 1).
+ */
+static inline int stress_factor(void)
+{
+	const char *s = getenv("CPORT_STRESS");
+	int n = s ? atoi(s) : 1;
+
+	return n > 0 ? n : 1;
+}
+
+/* A small deterministic PRNG (xorshift64*). */
+static inline __u64 xrand(__u64 *s)
+{
+	__u64 x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+#endif /* CPORT_TEST_H */

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /proc/<pid>/fdinfo of a port: every field has its exact value after a
+ * known sequence of operations.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include "cport_test.h"
+
+static const char *const fields[] = {
+	"sq_entries", "cq_entries", "sq_head", "sq_tail", "cq_head",
+	"cq_tail", "inflight", "reserved", "posted", "overflow", "waiters",
+};
+
+FIXTURE(info) {
+	struct port pt;
+};
+
+FIXTURE_SETUP(info)
+{
+	self->pt.fd = -1;
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	ASSERT_EQ(0, port_init(&self->pt, 8, 0, 0));
+}
+
+FIXTURE_TEARDOWN(info)
+{
+	port_fini(&self->pt);
+}
+
+/* Compare every field with @want (same order as fields[]). */
+static void expect_fields(struct __test_metadata *_metadata, int fd,
+			  const long long *want)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		EXPECT_EQ(want[i], fdinfo(fd, fields[i]))
+			TH_LOG("field %s", fields[i]);
+}
+
+TEST_F(info, fields_after_setup)
+{
+	static const long long want[] = { 8, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+	CPORT_SKIP_IF_ABSENT();
+	expect_fields(_metadata, self->pt.fd, want);
+}
+
+TEST_F(info, fields_in_documented_order)
+{
+	char path[64], line[256];
+	unsigned int next = 0;
+	FILE *f;
+
+	CPORT_SKIP_IF_ABSENT();
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", self->pt.fd);
+	f = fopen(path, "re");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f) && next < ARRAY_SIZE(fields)) {
+		size_t n = strlen(fields[next]);
+
+		if (!strncmp(line, fields[next], n) && line[n] == ':')
+			next++;
+	}
+	fclose(f);
+	EXPECT_EQ(ARRAY_SIZE(fields), next);
+}
+
+TEST_F(info, fields_after_nops_and_reap)
+{
+	static const long long want1[] = { 8, 16, 3, 3, 0, 3, 0, 0, 3, 0, 0 };
+	static const long long want2[] = { 8, 16, 3, 3, 2, 3, 0, 0, 3, 0, 0 };
+	struct port *pt = &self->pt;
+	struct cport_cqe c;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 3; i++) {
+		struct cport_sqe s = sqe_nop(i);
+
+		ASSERT_EQ(0, sq_push(pt, &s));
+	}
+	ASSERT_EQ(3, sys_enter(pt->fd, 3, 0, 0, 0));
+	expect_fields(_metadata, pt->fd, want1);
+	ASSERT_TRUE(cq_pop(pt, &c));
+	ASSERT_TRUE(cq_pop(pt, &c));
+	expect_fields(_metadata, pt->fd, want2);
+}
+
+TEST_F(info, sq_tail_shows_published_not_submitted)
+{
+	struct port *pt = &self->pt;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 2; i++) {
+		struct cport_sqe s = sqe_nop(i);
+
+		ASSERT_EQ(0, sq_push(pt, &s));
+	}
+	EXPECT_EQ(0, fdinfo(pt->fd, "sq_head"));
+	EXPECT_EQ(2, fdinfo(pt->fd, "sq_tail"));
+	EXPECT_EQ(0, fdinfo(pt->fd, "posted"));
+	ASSERT_EQ(1, sys_enter(pt->fd, 1, 0, 0, 0));
+	EXPECT_EQ(1, fdinfo(pt->fd, "sq_head"));
+	EXPECT_EQ(2, fdinfo(pt->fd, "sq_tail"));
+}
+
+TEST_F(info, inflight_and_reserved_follow_timers)
+{
+	static const long long armed[] = { 8, 16, 2, 2, 0, 0, 2, 2, 0, 0, 0 };
+	static const long long removed[] = { 8, 16, 3, 3, 0, 2, 1, 1, 2, 0, 0 };
+	struct port *pt = &self->pt;
+	struct cport_sqe s;
+
+	CPORT_SKIP_IF_ABSENT();
+	s = sqe_timeout(60 * NSEC_PER_SEC, 0, 0, 0, 1);
+	ASSERT_EQ(1, sq_submit_one(pt, &s));
+	s = sqe_timeout(60 * NSEC_PER_SEC, 0, 0, 0, 2);
+	ASSERT_EQ(1, sq_submit_one(pt, &s));
+	expect_fields(_metadata, pt->fd, armed);
+	s = sqe_timeout_remove(1, 3);
+	ASSERT_EQ(1, sq_submit_one(pt, &s));
+	/* the removal's CQE and the timer's -ECANCELED */
+	ASSERT_EQ(0, sys_enter(pt->fd, 0, 2, CPORT_ENTER_TIMEOUT,
+			       10 * NSEC_PER_SEC));
+	expect_fields(_metadata, pt->fd, removed);
+}
+
+TEST_F(info, posted_counts_every_post)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s = sqe_post(pt->fd, 9, 9, 10);
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, sys_post(pt->fd, 1, 1));
+	ASSERT_EQ(0, sys_post(pt->fd, 2, 2));
+	/* the posted CQE and the poster's own */
+	ASSERT_EQ(1, sq_submit_one(pt, &s));
+	EXPECT_EQ(4, fdinfo(pt->fd, "posted"));
+	EXPECT_EQ(4, fdinfo(pt->fd, "cq_tail"));
+	/* refused posts are not counted */
+	for (i = 4; i < 16; i++)
+		ASSERT_EQ(0, sys_post(pt->fd, i, i));
+	EXPECT_EQ(-EAGAIN, sys_post(pt->fd, 99, 99));
+	EXPECT_EQ(16, fdinfo(pt->fd, "posted"));
+}
+
+TEST_F(info, counters_keep_running_past_ring_size)
+{
+	struct port *pt = &self->pt;
+	struct cport_cqe c;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 40; i++) {
+		ASSERT_EQ(0, sys_post(pt->fd, i, i));
+		ASSERT_TRUE(cq_pop(pt, &c));
+	}
+	EXPECT_EQ(40, fdinfo(pt->fd, "posted"));
+	EXPECT_EQ(40, fdinfo(pt->fd, "cq_tail"));
+	EXPECT_EQ(40, fdinfo(pt->fd, "cq_head"));
+}
+
+struct sleeper {
+	pthread_t thr;
+	int fd;
+	int ret;
+};
+
+static void *sleeper_fn(void *arg)
+{
+	struct sleeper *s = arg;
+
+	s->ret = sys_enter(s->fd, 0, 1, CPORT_ENTER_TIMEOUT,
+			   20 * NSEC_PER_SEC);
+	return NULL;
+}
+
+TEST_F(info, waiters_counts_sleeping_threads)
+{
+	struct sleeper s[2];
+	struct cport_cqe c;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 2; i++) {
+		s[i].fd = self->pt.fd;
+		ASSERT_EQ(0, pthread_create(&s[i].thr, NULL, sleeper_fn, &s[i]));
+		EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", i + 1,
+					   10000));
+	}
+	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 1));
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 1, 10000));
+	ASSERT_TRUE(cq_pop(&self->pt, &c));
+	ASSERT_EQ(0, sys_post(self->pt.fd, 2, 2));
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 0, 10000));
+	for (i = 0; i < 2; i++) {
+		pthread_join(s[i].thr, NULL);
+		EXPECT_EQ(0, s[i].ret);
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "waiters"));
+}
+
+TEST_F(info, dup_fd_shows_same_port)
+{
+	int fd2;
+	unsigned int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 1));
+	fd2 = dup(self->pt.fd);
+	ASSERT_LE(0, fd2);
+	for (i = 0; i < ARRAY_SIZE(fields); i++)
+		EXPECT_EQ(fdinfo(self->pt.fd, fields[i]), fdinfo(fd2, fields[i]));
+	close(fd2);
+}
+
+TEST_F(info, cq_head_written_by_user_is_shown)
+{
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 1));
+	ASSERT_EQ(0, sys_post(self->pt.fd, 2, 2));
+	store_release(self->pt.cq_head, 2);
+	EXPECT_EQ(2, fdinfo(self->pt.fd, "cq_head"));
+}
+
+TEST_HARNESS_MAIN
