@@ -5,7 +5,7 @@
 #include "cport_priv.h"
 
 /* Inline completions of one submission batch, posted under one lock. */
-#define CPORT_CQE_BATCH	16
+#define CPORT_CQE_BATCH	32
 
 struct cport_cqe_batch {
 	unsigned int	nr;

@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 
 #include "cq.h"
+#include "nop.h"
 #include "opdef.h"
 #include "submit.h"
 #include "wait.h"
@@ -44,6 +45,10 @@ static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe)
 		return -EINVAL;
 	if (sqe->flags || sqe->resv0 || sqe->resv[0] || sqe->resv[1])
 		return -EINVAL;
+
+	/* The cheapest op is the one batches are made of: no indirect calls. */
+	if (sqe->opcode == CPORT_OP_NOP)
+		return cport_nop_prep(sqe);
 
 	def = &cport_opdefs[array_index_nospec(sqe->opcode, CPORT_OP_LAST)];
 	ret = def->prep(sqe);
