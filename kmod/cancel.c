@@ -111,11 +111,13 @@ int cport_cancel_prep(const struct cport_sqe *sqe)
  * cport_cancel_issue() - cancel in-flight ops matching the SQE
  * @port: the port.
  * @sqe: kernel copy of the SQE.
+ * @issue_flags: CPORT_ISSUE_F_* (unused).
  *
  * Context: process context.
  * Return: see cport_cancel_reqs().
  */
-int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe)
+int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe,
+		       unsigned int issue_flags)
 {
 	return cport_cancel_reqs(port, sqe->addr, sqe->op_flags, -1);
 }

@@ -113,11 +113,12 @@ void cport_cq_unreserve(struct cport_port *port, u32 nr)
  * @port: the port.
  * @user_data: CQE user_data.
  * @res: CQE res.
+ * @sync: the caller sleeps next: the woken waiter may run on this CPU.
  *
  * Context: any, including hard IRQ.
  * Return: 0, or -EAGAIN if no slot is free (nothing posted).
  */
-int cport_cq_post(struct cport_port *port, u64 user_data, s32 res)
+int cport_cq_post(struct cport_port *port, u64 user_data, s32 res, bool sync)
 {
 	unsigned long flags;
 	int ret = -EAGAIN;
@@ -129,20 +130,22 @@ int cport_cq_post(struct cport_port *port, u64 user_data, s32 res)
 	}
 	spin_unlock_irqrestore(&port->cq_lock, flags);
 	if (!ret)
-		cport_cq_wake(port, 1);
+		__cport_cq_wake(port, 1, sync);
 	return ret;
 }
 
 /**
- * cport_cq_wake() - wake waiters after CQEs were posted
+ * __cport_cq_wake() - wake waiters after CQEs were posted
  * @port: the port.
  * @nr: CQEs posted: at most this many ENTER waiters are woken, each the
  *      newest whose min_complete is met (see wait.c).
+ * @sync: the caller is about to sleep (WF_SYNC, as pipes): a single woken
+ *        waiter may be run on this CPU instead of being sent an IPI.
  *
  * Context: any, including hard IRQ; ->cq_lock may be held (it nests
  * outside the wait queue locks).
  */
-void cport_cq_wake(struct cport_port *port, unsigned int nr)
+void __cport_cq_wake(struct cport_port *port, unsigned int nr, bool sync)
 {
 	/*
 	 * Orders the tail store before the checks for sleepers; pairs with
@@ -151,12 +154,21 @@ void cport_cq_wake(struct cport_port *port, unsigned int nr)
 	 */
 	smp_mb();
 	/* waitqueue_active() is safe: ordered by the smp_mb() above. */
-	if (waitqueue_active(&port->cq_wait))
-		__wake_up(&port->cq_wait, TASK_NORMAL, nr, NULL);
+	if (waitqueue_active(&port->cq_wait)) {
+		if (sync && nr == 1)
+			__wake_up_sync_key(&port->cq_wait, TASK_NORMAL, NULL);
+		else
+			__wake_up(&port->cq_wait, TASK_NORMAL, nr, NULL);
+	}
 	/* waitqueue_active() is safe: ordered by the smp_mb() above. */
-	if (waitqueue_active(&port->poll_wait))
-		wake_up_interruptible_poll(&port->poll_wait,
-					   EPOLLIN | EPOLLRDNORM);
+	if (waitqueue_active(&port->poll_wait)) {
+		if (sync)
+			wake_up_interruptible_sync_poll(&port->poll_wait,
+							EPOLLIN | EPOLLRDNORM);
+		else
+			wake_up_interruptible_poll(&port->poll_wait,
+						   EPOLLIN | EPOLLRDNORM);
+	}
 }
 
 /**

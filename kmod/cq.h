@@ -28,8 +28,14 @@ void __cport_cqe_post(struct cport_port *port, u64 user_data, s32 res,
 		      u32 flags);
 u32 cport_cq_reserve(struct cport_port *port, u32 nr);
 void cport_cq_unreserve(struct cport_port *port, u32 nr);
-int cport_cq_post(struct cport_port *port, u64 user_data, s32 res);
-void cport_cq_wake(struct cport_port *port, unsigned int nr);
+int cport_cq_post(struct cport_port *port, u64 user_data, s32 res, bool sync);
+void __cport_cq_wake(struct cport_port *port, unsigned int nr, bool sync);
+
+static inline void cport_cq_wake(struct cport_port *port, unsigned int nr)
+{
+	__cport_cq_wake(port, nr, false);
+}
+
 void cport_cq_flush_pending(struct cport_port *port);
 void cport_cqe_batch_add(struct cport_port *port, struct cport_cqe_batch *b,
 			 u64 user_data, s32 res);

@@ -25,11 +25,13 @@ int cport_nop_prep(const struct cport_sqe *sqe)
  * cport_nop_issue() - complete a NOP
  * @port: the port.
  * @sqe: kernel copy of the SQE.
+ * @issue_flags: CPORT_ISSUE_F_* (unused).
  *
  * Context: process context.
  * Return: 0.
  */
-int cport_nop_issue(struct cport_port *port, const struct cport_sqe *sqe)
+int cport_nop_issue(struct cport_port *port, const struct cport_sqe *sqe,
+		    unsigned int issue_flags)
 {
 	return 0;
 }

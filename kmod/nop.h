@@ -5,6 +5,7 @@
 #include "cport_priv.h"
 
 int cport_nop_prep(const struct cport_sqe *sqe);
-int cport_nop_issue(struct cport_port *port, const struct cport_sqe *sqe);
+int cport_nop_issue(struct cport_port *port, const struct cport_sqe *sqe,
+		    unsigned int issue_flags);
 
 #endif /* _CPORT_NOP_H */

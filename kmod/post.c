@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "cq.h"
+#include "opdef.h"
 #include "post.h"
 
 /**
@@ -32,6 +33,7 @@ int cport_post_prep(const struct cport_sqe *sqe)
  * cport_post_issue() - post {addr, len} to the port open at fd
  * @port: the submitting port.
  * @sqe: kernel copy of the SQE.
+ * @issue_flags: CPORT_ISSUE_F_*.
  *
  * The target may be @port itself. Its ->cq_lock is taken on its own, never
  * nested in another port's.
@@ -40,7 +42,8 @@ int cport_post_prep(const struct cport_sqe *sqe)
  * Return: 0, -EBADF if fd is not open, -EBADFD if it is not a port that is
  * set up, -EAGAIN if the target CQ has no free slot.
  */
-int cport_post_issue(struct cport_port *port, const struct cport_sqe *sqe)
+int cport_post_issue(struct cport_port *port, const struct cport_sqe *sqe,
+		     unsigned int issue_flags)
 {
 	struct cport_port *target;
 	struct file *file;
@@ -54,7 +57,8 @@ int cport_post_issue(struct cport_port *port, const struct cport_sqe *sqe)
 	if (!target || !cport_port_ready(target))
 		ret = -EBADFD;
 	else
-		ret = cport_cq_post(target, sqe->addr, (s32)sqe->len);
+		ret = cport_cq_post(target, sqe->addr, (s32)sqe->len,
+				    issue_flags & CPORT_ISSUE_F_SYNC);
 	fput(file);
 	return ret;
 }
@@ -78,5 +82,5 @@ long cport_ioctl_post(struct cport_port *port, void __user *argp)
 		return -EINVAL;
 	if (!cport_port_ready(port))
 		return -EBADFD;
-	return cport_cq_post(port, p.user_data, p.res);
+	return cport_cq_post(port, p.user_data, p.res, false);
 }

@@ -36,7 +36,8 @@ static void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
 	dst->resv[1]	= READ_ONCE(src->resv[1]);
 }
 
-static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe)
+static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
+			   unsigned int issue_flags)
 {
 	const struct cport_opdef *def;
 	int ret;
@@ -54,19 +55,20 @@ static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe)
 	ret = def->prep(sqe);
 	if (ret)
 		return ret;
-	return def->issue(port, sqe);
+	return def->issue(port, sqe, issue_flags);
 }
 
 /**
  * cport_submit() - consume up to @to_submit SQEs
  * @port: the port, set up.
  * @to_submit: SQEs wanted, > 0.
+ * @will_wait: the caller waits for completions next.
  *
  * Context: process context, may sleep.
  * Return: the number consumed (0 if none was published), or -EBUSY if the
  * CQ has no free slot for the first one.
  */
-int cport_submit(struct cport_port *port, u32 to_submit)
+int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 {
 	u32 mask = port->sq_entries - 1;
 	struct cport_cqe_batch batch;
@@ -98,7 +100,9 @@ int cport_submit(struct cport_port *port, u32 to_submit)
 		/* Keep inline CQEs in submission order around other ops. */
 		if (sqe.opcode != CPORT_OP_NOP)
 			cport_cqe_batch_flush(port, &batch);
-		ret = cport_issue_sqe(port, &sqe);
+		ret = cport_issue_sqe(port, &sqe,
+				      (will_wait && i == got - 1) ?
+				      CPORT_ISSUE_F_SYNC : 0);
 		if (ret != CPORT_ISSUE_QUEUED)
 			cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
 	}
@@ -139,7 +143,7 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp)
 		return -EINVAL;
 
 	if (e.to_submit) {
-		submitted = cport_submit(port, e.to_submit);
+		submitted = cport_submit(port, e.to_submit, e.min_complete);
 		if (submitted < 0)
 			return submitted;
 	}

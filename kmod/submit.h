@@ -4,7 +4,7 @@
 
 #include "cport_priv.h"
 
-int cport_submit(struct cport_port *port, u32 to_submit);
+int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait);
 long cport_ioctl_enter(struct cport_port *port, void __user *argp);
 
 #endif /* _CPORT_SUBMIT_H */

@@ -266,11 +266,13 @@ static const struct cport_req_ops cport_timeout_ops = {
  * cport_timeout_issue() - arm a timer
  * @port: the port.
  * @sqe: kernel copy of the SQE, checked by cport_timeout_prep().
+ * @issue_flags: CPORT_ISSUE_F_* (unused).
  *
  * Context: process context.
  * Return: CPORT_ISSUE_QUEUED, or -ENOMEM.
  */
-int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe)
+int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe,
+			unsigned int issue_flags)
 {
 	u32 flags = sqe->op_flags;
 	enum hrtimer_mode mode;
@@ -330,12 +332,14 @@ int cport_timeout_remove_prep(const struct cport_sqe *sqe)
  * cport_timeout_remove_issue() - cancel the timer with user_data == addr
  * @port: the port.
  * @sqe: kernel copy of the SQE.
+ * @issue_flags: CPORT_ISSUE_F_* (unused).
  *
  * Context: process context.
  * Return: 0, -ENOENT or -EALREADY.
  */
 int cport_timeout_remove_issue(struct cport_port *port,
-			       const struct cport_sqe *sqe)
+			       const struct cport_sqe *sqe,
+			       unsigned int issue_flags)
 {
 	return cport_cancel_reqs(port, sqe->addr, 0, CPORT_OP_TIMEOUT);
 }
