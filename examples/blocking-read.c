@@ -20,15 +20,16 @@
 /* When the child wrote, in ms since start: shared with the parent. */
 static volatile double *t_write;
 
-static void child(int wfd)
+/* The child: exit status 0 when it wrote the message. */
+static int child(int wfd)
 {
 	ex_say("child", "started, sleeping %d ms before writing", DELAY_MS);
 	usleep(DELAY_MS * 1000);
 	ex_say("child", "write(\"%s\")", MESSAGE);
 	*t_write = ex_ms();
 	if (write(wfd, MESSAGE, strlen(MESSAGE)) != (ssize_t)strlen(MESSAGE))
-		_exit(1);
-	_exit(0);
+		return 1;
+	return 0;
 }
 
 int main(void)
@@ -51,16 +52,9 @@ int main(void)
 		return 1;
 	}
 	ex_say("parent", "pipe created (blocking), forking a writer");
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
+	pid = ex_fork_child(p, child);
+	if (pid < 0)
 		return 1;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		child(p[1]);
-	}
-	close(p[1]);
 
 	t_in = ex_ms();
 	ex_say("parent", "read() ... the thread sleeps until data arrives");

@@ -2,8 +2,9 @@
 /*
  * Helpers shared by the examples: a clock that starts with the program,
  * a printf that prefixes every line with the time since start and the
- * name of the actor, and the check that turns a broken promise into a
- * non-zero exit.
+ * name of the actor, the check that turns a broken promise into a
+ * non-zero exit, a child process at the other end of a pipe or socket,
+ * and setting up a port.
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -15,33 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-static struct timespec ex_t0;
+#include "clock.h"
+
+static uint64_t ex_t0_ns;
 static int ex_failures;
-
-/* Nanoseconds on CLOCK_MONOTONIC. */
-static inline uint64_t ex_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static inline void ex_start(void)
 {
-	clock_gettime(CLOCK_MONOTONIC, &ex_t0);
+	ex_t0_ns = mono_ns();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 /* Milliseconds since ex_start(); valid in a forked child too. */
 static inline double ex_ms(void)
 {
-	uint64_t t0 = (uint64_t)ex_t0.tv_sec * 1000000000ULL + ex_t0.tv_nsec;
-
-	return (double)(ex_now_ns() - t0) / 1e6;
+	return (double)(mono_ns() - ex_t0_ns) / 1e6;
 }
 
 /* One line: "[  12.345 ms] who    : text". */
@@ -81,7 +72,41 @@ static inline int ex_finish(const char *name)
 	return 0;
 }
 
+/*
+ * Fork a child that keeps pair[1] (of a pipe or socketpair) and exits with
+ * what @child(pair[1]) returns; the parent keeps pair[0]. The child's pid,
+ * or -1 if fork() failed (said on stderr).
+ */
+static inline pid_t ex_fork_child(int pair[2], int (*child)(int fd))
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		perror("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		close(pair[0]);
+		_exit(child(pair[1]));
+	}
+	close(pair[1]);
+	return pid;
+}
+
 #ifdef _CPORT_H
+/* Set up @port with @entries SQEs: 0, or -1 after saying why not. */
+static inline int ex_port_init(unsigned int entries, struct cport *port)
+{
+	int ret = cport_queue_init(entries, port, 0);
+
+	if (ret < 0) {
+		printf("cannot set up a port on %s: %s (is cport.ko loaded?)\n",
+		       CPORT_DEVICE_PATH, strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
 /* A fresh SQE; the examples never fill the SQ, so NULL is a bug. */
 static inline struct cport_sqe *ex_get_sqe(struct cport *port)
 {

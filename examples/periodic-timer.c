@@ -49,12 +49,8 @@ int main(void)
 	int ret;
 
 	ex_start();
-	ret = cport_queue_init(8, &port, 0);
-	if (ret < 0) {
-		printf("cannot set up a port on %s: %s (is cport.ko loaded?)\n",
-		       CPORT_DEVICE_PATH, strerror(-ret));
+	if (ex_port_init(8, &port))
 		return 1;
-	}
 
 	start_ms = ex_ms();
 	sqe = ex_get_sqe(&port);

@@ -21,15 +21,16 @@
 #define TICK_MS		60
 #define MESSAGE		"ready now"
 
-static void child(int wfd)
+/* The child: exit status 0 when it wrote the message. */
+static int child(int wfd)
 {
 	usleep(DELAY_MS * 1000);
 	ex_say("child", "write(\"%s\")", MESSAGE);
 	if (write(wfd, MESSAGE, strlen(MESSAGE)) != (ssize_t)strlen(MESSAGE))
-		_exit(1);
+		return 1;
 	usleep(TICK_MS * 1000);
 	ex_say("child", "close() the write end");
-	_exit(0);
+	return 0;
 }
 
 static const char *revents_str(short re, char *buf, size_t len)
@@ -53,16 +54,9 @@ int main(void)
 		perror("pipe");
 		return 1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
+	pid = ex_fork_child(p, child);
+	if (pid < 0)
 		return 1;
-	}
-	if (pid == 0) {
-		close(p[0]);
-		child(p[1]);
-	}
-	close(p[1]);
 	fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
 	ex_say("parent", "pipe read end set O_NONBLOCK, child will write in %d ms",
 	       DELAY_MS);

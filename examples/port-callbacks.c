@@ -155,12 +155,8 @@ int main(void)
 	int ret;
 
 	ex_start();
-	ret = cport_queue_init(16, &port, 0);
-	if (ret < 0) {
-		printf("cannot set up a port on %s: %s (is cport.ko loaded?)\n",
-		       CPORT_DEVICE_PATH, strerror(-ret));
+	if (ex_port_init(16, &port))
 		return 1;
-	}
 	ex_say("main", "port open (fd %d), %u SQEs, %u CQEs",
 	       port.ring_fd, port.sq.ring_entries, port.cq.ring_entries);
 

@@ -24,59 +24,13 @@
 #include <cport.h>
 
 #include "common.h"
+#include "fd_pass.h"
 
 #define NR_IOCTL_POSTS	3
 #define GAP_MS		80
 #define UD_BASE		0xc0de0000ULL
 #define UD_VIA_OP	(UD_BASE + 100)
 #define UD_CHILD_SQE	0x5e
-
-static int send_fd(int sock, int fd)
-{
-	char data = 'P';
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char data;
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -1;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
 
 /* The child: exit status 0 when every post was accepted. */
 static int child(int sock)
@@ -150,21 +104,11 @@ int main(void)
 		return 1;
 	}
 	/* Fork first: the child must not inherit the port. */
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
+	pid = ex_fork_child(sv, child);
+	if (pid < 0)
 		return 1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		_exit(child(sv[1]));
-	}
-	close(sv[1]);
 
-	ret = cport_queue_init(16, &port, 0);
-	if (ret < 0) {
-		printf("cannot set up a port on %s: %s (is cport.ko loaded?)\n",
-		       CPORT_DEVICE_PATH, strerror(-ret));
+	if (ex_port_init(16, &port)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return 1;

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../examples/fd_pass.h"	/* send_fd(), recv_fd() */
 #include "suites.h"
 #include "util.h"
 
@@ -393,50 +394,6 @@ START_TEST(post_fd_before_setup_is_ebadfd)
 }
 END_TEST
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte = 'p';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	memset(cbuf, 0, sizeof(cbuf));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf,
-		.msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 START_TEST(post_fd_from_other_process_via_scm_rights)
 {
 	struct cport_cqe cqe;
@@ -656,51 +613,42 @@ Suite *iocp_host_suite(void)
 	int n = sizeof(starts) / sizeof(starts[0]);
 	TCase *tc;
 
-	tc = tcase_create("post_errors");
-	tcase_add_test(tc, post_fd_to_bad_fd_is_ebadf);
-	tcase_add_test(tc, post_fd_to_non_port_is_enotty);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_create("post_errors"), 0,
+		  post_fd_to_bad_fd_is_ebadf,
+		  post_fd_to_non_port_is_enotty);
 
 	tc = tcase_create("get_queued");
 	tcase_add_test(tc, get_queued_rejects_bad_arguments);
-	tcase_add_loop_test(tc, get_queued_takes_a_batch_in_order, 0, n);
-	tcase_add_loop_test(tc, get_queued_detects_corrupt_head, 0, n);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tc, n,
+		  get_queued_takes_a_batch_in_order,
+		  get_queued_detects_corrupt_head);
 
 	tc = tcase_create("get_queued_threads");
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, get_queued_threads_take_each_cqe_once_fake,
-			    0, n);
-	tcase_add_loop_test(tc, get_queued_threads_race_on_full_ring_fake,
-			    0, n);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tc, n,
+		  get_queued_threads_take_each_cqe_once_fake,
+		  get_queued_threads_race_on_full_ring_fake);
 	return s;
 }
 
 Suite *iocp_device_suite(void)
 {
 	Suite *s = suite_create("iocp");
-	TCase *tc;
 
-	tc = tcase_device("post");
-	tcase_add_test(tc, post_then_get_queued_completion);
-	tcase_add_test(tc, post_to_full_cq_is_eagain);
-	tcase_add_test(tc, post_fd_to_other_port);
-	tcase_add_test(tc, post_fd_before_setup_is_ebadfd);
-	tcase_add_test(tc, post_fd_to_non_port_is_enotty);
-	tcase_add_test(tc, post_fd_from_other_process_via_scm_rights);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("get_queued");
-	tcase_add_test(tc, get_queued_takes_what_is_there);
-	tcase_add_test(tc, get_queued_times_out_when_empty);
-	tcase_add_test(tc, get_queued_infinite_waits_for_late_post);
-	tcase_add_test(tc, get_queued_is_interrupted_by_signal);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("get_queued_threads");
-	tcase_add_test(tc, get_queued_threads_take_each_cqe_once);
-	tcase_add_test(tc, get_queued_threads_reap_timer_shots);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_device("post"), 0,
+		  post_then_get_queued_completion,
+		  post_to_full_cq_is_eagain,
+		  post_fd_to_other_port,
+		  post_fd_before_setup_is_ebadfd,
+		  post_fd_to_non_port_is_enotty,
+		  post_fd_from_other_process_via_scm_rights);
+	ADD_TESTS(s, tcase_device("get_queued"), 0,
+		  get_queued_takes_what_is_there,
+		  get_queued_times_out_when_empty,
+		  get_queued_infinite_waits_for_late_post,
+		  get_queued_is_interrupted_by_signal);
+	ADD_TESTS(s, tcase_device("get_queued_threads"), 0,
+		  get_queued_threads_take_each_cqe_once,
+		  get_queued_threads_reap_timer_shots);
 	return s;
 }

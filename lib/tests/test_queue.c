@@ -871,80 +871,57 @@ Suite *queue_host_suite(void)
 {
 	Suite *s = suite_create("queue");
 	int n = sizeof(starts) / sizeof(starts[0]);
-	TCase *tc;
 
-	tc = tcase_create("prep");
-	tcase_add_test(tc, prep_nop_clears_all_but_opcode);
-	tcase_add_test(tc, prep_post_sets_fd_addr_len);
-	tcase_add_test(tc, prep_timeout_sets_off_and_flags);
-	tcase_add_test(tc, prep_timer_is_multishot_timeout);
-	tcase_add_test(tc, prep_timeout_remove_sets_addr);
-	tcase_add_test(tc, prep_cancel_sets_addr_and_flags);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("user_data");
-	tcase_add_test(tc, set_data64_sets_only_user_data);
-	tcase_add_test(tc, set_data_round_trips_pointers);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("sq_ring");
-	tcase_add_loop_test(tc, get_sqe_hands_out_each_slot_until_full, 0, n);
-	tcase_add_loop_test(tc, submit_publishes_sqes_in_order, 0, n);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("cq_ring");
-	tcase_add_loop_test(tc, peek_cqe_on_empty_cq_is_eagain, 0, n);
-	tcase_add_loop_test(tc, peek_cqe_returns_oldest_and_seen_consumes_it,
-			    0, n);
-	tcase_add_loop_test(tc, peek_batch_cqe_returns_up_to_count_in_order,
-			    0, n);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("wait");
-	tcase_add_loop_test(tc, wait_cqe_returns_ready_cqe_without_entering,
-			    0, n);
-	tcase_add_loop_test(tc, wait_cqe_enters_kernel_when_not_enough, 0, n);
-	tcase_add_loop_test(tc, wait_cqe_nr_zero_does_not_wait, 0, n);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_create("prep"), 0,
+		  prep_nop_clears_all_but_opcode,
+		  prep_post_sets_fd_addr_len,
+		  prep_timeout_sets_off_and_flags,
+		  prep_timer_is_multishot_timeout,
+		  prep_timeout_remove_sets_addr,
+		  prep_cancel_sets_addr_and_flags);
+	ADD_TESTS(s, tcase_create("user_data"), 0,
+		  set_data64_sets_only_user_data,
+		  set_data_round_trips_pointers);
+	ADD_TESTS(s, tcase_create("sq_ring"), n,
+		  get_sqe_hands_out_each_slot_until_full,
+		  submit_publishes_sqes_in_order);
+	ADD_TESTS(s, tcase_create("cq_ring"), n,
+		  peek_cqe_on_empty_cq_is_eagain,
+		  peek_cqe_returns_oldest_and_seen_consumes_it,
+		  peek_batch_cqe_returns_up_to_count_in_order);
+	ADD_TESTS(s, tcase_create("wait"), n,
+		  wait_cqe_returns_ready_cqe_without_entering,
+		  wait_cqe_enters_kernel_when_not_enough,
+		  wait_cqe_nr_zero_does_not_wait);
 	return s;
 }
 
 Suite *queue_device_suite(void)
 {
 	Suite *s = suite_create("queue");
-	TCase *tc;
 
-	tc = tcase_device("submit");
-	tcase_add_test(tc, submit_returns_number_consumed);
-	tcase_add_test(tc, get_sqe_is_null_when_sq_full);
-	tcase_add_test(tc, submit_with_cq_full_is_ebusy_and_keeps_sqes);
-	tcase_add_test(tc, submit_and_wait_waits_for_timer);
-	tcase_add_test(tc, submit_and_wait_timeout_is_etime_when_nothing_comes);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("wait");
-	tcase_add_test(tc, wait_cqe_blocks_until_timer_fires);
-	tcase_add_test(tc, wait_cqe_nr_waits_for_all);
-	tcase_add_test(tc, wait_cqe_timeout_is_etime_on_empty_cq);
-	tcase_add_test(tc, wait_cqe_is_interrupted_by_signal);
-	tcase_add_test(tc, peek_on_device_port);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("timer");
-	tcase_add_test(tc, timer_multishot_reports_every_shot);
-	tcase_add_test(tc, timeout_abs_fires_at_the_time);
-	tcase_add_test(tc, timeout_remove_cancels_timer);
-	tcase_add_test(tc, cancel_all_any_cancels_every_timer);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("post_op");
-	tcase_add_test(tc, prep_post_to_self_posts_two_cqes);
-	tcase_add_test(tc, prep_post_to_other_port);
-	tcase_add_test(tc, prep_post_to_non_port_fails_in_cqe);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("invalid_sqe");
-	tcase_add_test(tc, sqe_with_nonzero_reserved_field_fails_with_einval);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_device("submit"), 0,
+		  submit_returns_number_consumed,
+		  get_sqe_is_null_when_sq_full,
+		  submit_with_cq_full_is_ebusy_and_keeps_sqes,
+		  submit_and_wait_waits_for_timer,
+		  submit_and_wait_timeout_is_etime_when_nothing_comes);
+	ADD_TESTS(s, tcase_device("wait"), 0,
+		  wait_cqe_blocks_until_timer_fires,
+		  wait_cqe_nr_waits_for_all,
+		  wait_cqe_timeout_is_etime_on_empty_cq,
+		  wait_cqe_is_interrupted_by_signal,
+		  peek_on_device_port);
+	ADD_TESTS(s, tcase_device("timer"), 0,
+		  timer_multishot_reports_every_shot,
+		  timeout_abs_fires_at_the_time,
+		  timeout_remove_cancels_timer,
+		  cancel_all_any_cancels_every_timer);
+	ADD_TESTS(s, tcase_device("post_op"), 0,
+		  prep_post_to_self_posts_two_cqes,
+		  prep_post_to_other_port,
+		  prep_post_to_non_port_fails_in_cqe);
+	ADD_TESTS(s, tcase_device("invalid_sqe"), 0,
+		  sqe_with_nonzero_reserved_field_fails_with_einval);
 	return s;
 }

@@ -358,48 +358,36 @@ END_TEST
 Suite *setup_host_suite(void)
 {
 	Suite *s = suite_create("setup");
-	TCase *tc;
 
-	tc = tcase_create("no_device");
-	tcase_add_test(tc, setup_without_device_is_enoent);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("arguments");
-	tcase_add_test(tc, null_params_is_efault);
-	tcase_add_test(tc, queue_mmap_rejects_sizes_not_power_of_two);
-	tcase_add_test(tc, queue_mmap_on_non_port_is_enodev);
-	tcase_add_test(tc, queue_exit_leaves_unset_port_alone);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_create("no_device"), 0,
+		  setup_without_device_is_enoent);
+	ADD_TESTS(s, tcase_create("arguments"), 0,
+		  null_params_is_efault,
+		  queue_mmap_rejects_sizes_not_power_of_two,
+		  queue_mmap_on_non_port_is_enodev,
+		  queue_exit_leaves_unset_port_alone);
 	return s;
 }
 
 Suite *setup_device_suite(void)
 {
 	Suite *s = suite_create("setup");
-	TCase *tc;
 
-	tc = tcase_device("queue_init");
-	tcase_add_test(tc, queue_init_sets_up_and_exit_tears_down);
-	tcase_add_test(tc, queue_init_rounds_up_to_power_of_two);
-	tcase_add_test(tc, queue_init_zero_entries_is_einval);
-	tcase_add_test(tc, queue_init_too_big_is_einval_unless_clamped);
-	tcase_add_test(tc, queue_init_unknown_flag_is_einval);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("queue_init_params");
-	tcase_add_test(tc, queue_init_params_honours_cqsize);
-	tcase_add_test(tc, queue_init_params_rejects_bad_params);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("setup_and_mmap");
-	tcase_add_test(tc, setup_returns_set_up_fd_for_queue_mmap);
-	tcase_add_test(tc, queue_mmap_before_setup_is_ebadfd);
-	tcase_add_test(tc, queue_mmap_with_wrong_sizes_is_einval);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("no_device");
-	tcase_add_test(tc, setup_without_device_is_enoent);
-	tcase_add_test(tc, null_params_is_efault);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_device("queue_init"), 0,
+		  queue_init_sets_up_and_exit_tears_down,
+		  queue_init_rounds_up_to_power_of_two,
+		  queue_init_zero_entries_is_einval,
+		  queue_init_too_big_is_einval_unless_clamped,
+		  queue_init_unknown_flag_is_einval);
+	ADD_TESTS(s, tcase_device("queue_init_params"), 0,
+		  queue_init_params_honours_cqsize,
+		  queue_init_params_rejects_bad_params);
+	ADD_TESTS(s, tcase_device("setup_and_mmap"), 0,
+		  setup_returns_set_up_fd_for_queue_mmap,
+		  queue_mmap_before_setup_is_ebadfd,
+		  queue_mmap_with_wrong_sizes_is_einval);
+	ADD_TESTS(s, tcase_device("no_device"), 0,
+		  setup_without_device_is_enoent,
+		  null_params_is_efault);
 	return s;
 }

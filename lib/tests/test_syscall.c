@@ -119,28 +119,23 @@ END_TEST
 Suite *syscall_host_suite(void)
 {
 	Suite *s = suite_create("syscall");
-	TCase *tc = tcase_create("enter_errors");
 
-	tcase_add_test(tc, enter_on_bad_fd_is_ebadf);
-	tcase_add_test(tc, enter_on_non_port_is_enotty);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_create("enter_errors"), 0,
+		  enter_on_bad_fd_is_ebadf,
+		  enter_on_non_port_is_enotty);
 	return s;
 }
 
 Suite *syscall_device_suite(void)
 {
 	Suite *s = suite_create("syscall");
-	TCase *tc;
 
-	tc = tcase_device("enter_errors");
-	tcase_add_test(tc, enter_rejects_bad_arguments);
-	tcase_add_test(tc, enter_before_setup_is_ebadfd);
-	tcase_add_test(tc, enter_is_interrupted_by_signal);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_device("enter");
-	tcase_add_test(tc, enter_waits_with_timeout);
-	tcase_add_test(tc, enter_submits_published_sqes);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_device("enter_errors"), 0,
+		  enter_rejects_bad_arguments,
+		  enter_before_setup_is_ebadfd,
+		  enter_is_interrupted_by_signal);
+	ADD_TESTS(s, tcase_device("enter"), 0,
+		  enter_waits_with_timeout,
+		  enter_submits_published_sqes);
 	return s;
 }

@@ -53,16 +53,12 @@ END_TEST
 Suite *version_host_suite(void)
 {
 	Suite *s = suite_create("version");
-	TCase *tc;
 
-	tc = tcase_create("numbers");
-	tcase_add_test(tc, version_numbers_match_version_file);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("check_version");
-	tcase_add_test(tc, check_version_accepts_same_and_older_minor);
-	tcase_add_test(tc, check_version_rejects_newer_minor);
-	tcase_add_test(tc, check_version_rejects_other_major_and_negatives);
-	suite_add_tcase(s, tc);
+	ADD_TESTS(s, tcase_create("numbers"), 0,
+		  version_numbers_match_version_file);
+	ADD_TESTS(s, tcase_create("check_version"), 0,
+		  check_version_accepts_same_and_older_minor,
+		  check_version_rejects_newer_minor,
+		  check_version_rejects_other_major_and_negatives);
 	return s;
 }

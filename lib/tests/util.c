@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,6 +17,22 @@
 #include <unistd.h>
 
 #include "util.h"
+
+void suite_add_tests(Suite *s, TCase *tc, int loop, ...)
+{
+	const TTest *t;
+	va_list ap;
+
+	va_start(ap, loop);
+	while ((t = va_arg(ap, const TTest *))) {
+		if (loop > 0)
+			tcase_add_loop_test(tc, t, 0, loop);
+		else
+			tcase_add_test(tc, t);
+	}
+	va_end(ap);
+	suite_add_tcase(s, tc);
+}
 
 uint64_t now_ns(void)
 {

@@ -32,6 +32,17 @@ long long errno_kept(long long ret, const char *call);
 /* Timeout (s) of device test cases: the VM runs under TCG. */
 #define DEVICE_TIMEOUT	60
 
+/*
+ * Add the test case @tc to @s with the tests that follow (TTest pointers,
+ * as START_TEST names them). With @loop > 0 each is a loop test that runs
+ * for _i = 0 .. loop - 1. A test case may hold tests added before.
+ */
+#define ADD_TESTS(s, tc, loop, ...) \
+	suite_add_tests((s), (tc), (loop), __VA_ARGS__, (const TTest *)NULL)
+
+/* ADD_TESTS() without the terminating NULL. */
+void suite_add_tests(Suite *s, TCase *tc, int loop, ...);
+
 uint64_t now_ns(void);
 void sleep_ns(uint64_t ns);
 bool have_device(void);

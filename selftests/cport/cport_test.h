@@ -71,6 +71,30 @@
 		return;				\
 } while (0)
 
+/*
+ * The fixture @name of one port, self->pt, opened, set up with @sq_entries
+ * and @cq_entries (0: the default) and mapped for each test; skipped when
+ * the module is absent, so its tests start with CPORT_SKIP_IF_ABSENT().
+ */
+#define PORT_FIXTURE(name, sq_entries, cq_entries)			\
+	FIXTURE(name) {							\
+		struct port pt;						\
+	};								\
+									\
+	FIXTURE_SETUP(name)						\
+	{								\
+		self->pt.fd = -1;					\
+		if (!cport_present())					\
+			SKIP(return, CPORT_SKIP_MSG);			\
+		ASSERT_EQ(0, port_init(&self->pt, (sq_entries),		\
+				       (cq_entries), 0));		\
+	}								\
+									\
+	FIXTURE_TEARDOWN(name)						\
+	{								\
+		port_fini(&self->pt);					\
+	}
+
 /* --------------------------------------------------------------------- */
 /* exit code: a binary whose every test was skipped exits with KSFT_SKIP */
 
@@ -447,6 +471,70 @@ static inline int cq_wait(struct port *pt, struct cport_cqe *out,
 }
 
 /* --------------------------------------------------------------------- */
+/* a thread that waits in ENTER for one CQE */
+
+struct enter_waiter {
+	pthread_t thr;
+	int fd;
+	__u64 timeout_ns;
+	volatile int ret;	/* what ENTER returned */
+	volatile int returned;	/* set once ENTER returned */
+};
+
+static inline void *enter_waiter_fn(void *arg)
+{
+	struct enter_waiter *w = arg;
+
+	w->ret = sys_enter(w->fd, 0, 1, CPORT_ENTER_TIMEOUT, w->timeout_ns);
+	__atomic_store_n(&w->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Start @w: waits on @fd, at most @timeout_ns. pthread_create()'s result. */
+static inline int enter_waiter_start(struct enter_waiter *w, int fd,
+				     __u64 timeout_ns)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->timeout_ns = timeout_ns;
+	return pthread_create(&w->thr, NULL, enter_waiter_fn, w);
+}
+
+/* --------------------------------------------------------------------- */
+/* child processes, which report through their exit status: 0 is success */
+
+/* Fork a child that exits with what @fn(@arg) returns. Its pid, or -1. */
+static inline pid_t child_start(int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+/*
+ * Wait for the child @pid: its exit status, 1000 + the signal that killed
+ * it, or -1 if there is no such child (a failed child_start() included).
+ */
+static inline int child_wait(pid_t pid)
+{
+	int status;
+
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (!WIFEXITED(status))
+		return 1000 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return WEXITSTATUS(status);
+}
+
+/* Run @fn(@arg) in a child and wait for it: what child_wait() returns. */
+static inline int child_run(int (*fn)(void *arg), void *arg)
+{
+	return child_wait(child_start(fn, arg));
+}
+
+/* --------------------------------------------------------------------- */
 /* /proc/self/fdinfo */
 
 /* Read the numeric field @key of fd's fdinfo; 0 or -ENOENT/-errno. */
@@ -571,6 +659,16 @@ static inline void *fault_page(void)
 		       -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Pin the calling thread to @cpu (races that need two CPUs). */
+static inline void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /*

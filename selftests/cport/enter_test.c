@@ -630,9 +630,7 @@ enum sqe_field {
 	F_ADDR2, F_RESV_0, F_RESV_1, F_OPCODE,
 };
 
-FIXTURE(bad_sqe) {
-	struct port pt;
-};
+PORT_FIXTURE(bad_sqe, 8, 0)
 
 FIXTURE_VARIANT(bad_sqe) {
 	__u8 opcode;
@@ -723,19 +721,6 @@ FIXTURE_VARIANT_ADD(bad_sqe, cancel_any_with_addr)
 	BAD(CANCEL, F_OPFLAGS, CPORT_CANCEL_ANY);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_resv_0) BAD(CANCEL, F_RESV_0, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_resv_1) BAD(CANCEL, F_RESV_1, 1);
-
-FIXTURE_SETUP(bad_sqe)
-{
-	self->pt.fd = -1;
-	if (!cport_present())
-		SKIP(return, CPORT_SKIP_MSG);
-	ASSERT_EQ(0, port_init(&self->pt, 8, 0, 0));
-}
-
-FIXTURE_TEARDOWN(bad_sqe)
-{
-	port_fini(&self->pt);
-}
 
 #define BAD_UD		0xbad5e0000000abcdULL
 #define TARGET_UD	0x7700770077007700ULL

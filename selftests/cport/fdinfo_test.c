@@ -12,22 +12,7 @@ static const char *const fields[] = {
 	"cq_tail", "inflight", "reserved", "posted", "overflow", "waiters",
 };
 
-FIXTURE(info) {
-	struct port pt;
-};
-
-FIXTURE_SETUP(info)
-{
-	self->pt.fd = -1;
-	if (!cport_present())
-		SKIP(return, CPORT_SKIP_MSG);
-	ASSERT_EQ(0, port_init(&self->pt, 8, 0, 0));
-}
-
-FIXTURE_TEARDOWN(info)
-{
-	port_fini(&self->pt);
-}
+PORT_FIXTURE(info, 8, 0)
 
 /* Compare every field with @want (same order as fields[]). */
 static void expect_fields(struct __test_metadata *_metadata, int fd,
@@ -165,31 +150,16 @@ TEST_F(info, counters_keep_running_past_ring_size)
 	EXPECT_EQ(40, fdinfo(pt->fd, "cq_head"));
 }
 
-struct sleeper {
-	pthread_t thr;
-	int fd;
-	int ret;
-};
-
-static void *sleeper_fn(void *arg)
-{
-	struct sleeper *s = arg;
-
-	s->ret = sys_enter(s->fd, 0, 1, CPORT_ENTER_TIMEOUT,
-			   20 * NSEC_PER_SEC);
-	return NULL;
-}
-
 TEST_F(info, waiters_counts_sleeping_threads)
 {
-	struct sleeper s[2];
+	struct enter_waiter s[2];
 	struct cport_cqe c;
 	int i;
 
 	CPORT_SKIP_IF_ABSENT();
 	for (i = 0; i < 2; i++) {
-		s[i].fd = self->pt.fd;
-		ASSERT_EQ(0, pthread_create(&s[i].thr, NULL, sleeper_fn, &s[i]));
+		ASSERT_EQ(0, enter_waiter_start(&s[i], self->pt.fd,
+						20 * NSEC_PER_SEC));
 		EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", i + 1,
 					   10000));
 	}

@@ -10,22 +10,7 @@
 
 #include "cport_test.h"
 
-FIXTURE(scribble) {
-	struct port pt;
-};
-
-FIXTURE_SETUP(scribble)
-{
-	self->pt.fd = -1;
-	if (!cport_present())
-		SKIP(return, CPORT_SKIP_MSG);
-	ASSERT_EQ(0, port_init(&self->pt, 8, 64, 0));
-}
-
-FIXTURE_TEARDOWN(scribble)
-{
-	port_fini(&self->pt);
-}
+PORT_FIXTURE(scribble, 8, 64)
 
 /* Fill every SQE slot with a NOP whose user_data is its slot number. */
 static void fill_nops(struct port *pt)

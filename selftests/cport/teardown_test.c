@@ -49,6 +49,16 @@ static bool port_works(struct port *pt)
 	return true;
 }
 
+/* After the teardowns of a test: a new port can be set up, and works. */
+static void expect_module_still_works(struct __test_metadata *_metadata)
+{
+	struct port pt;
+
+	ASSERT_EQ(0, port_init(&pt, 4, 0, 0));
+	EXPECT_TRUE(port_works(&pt));
+	port_fini(&pt);
+}
+
 TEST(close_with_long_timers_in_flight)
 {
 	struct port pt;
@@ -62,10 +72,7 @@ TEST(close_with_long_timers_in_flight)
 		EXPECT_EQ(256, fdinfo(pt.fd, "inflight"));
 		port_fini(&pt);
 	}
-	/* the module still works */
-	ASSERT_EQ(0, port_init(&pt, 4, 0, 0));
-	EXPECT_TRUE(port_works(&pt));
-	port_fini(&pt);
+	expect_module_still_works(_metadata);
 }
 
 TEST(close_with_periodic_timers_firing)
@@ -83,9 +90,7 @@ TEST(close_with_periodic_timers_firing)
 		sleep_ms(10 + round * 3);
 		port_fini(&pt);
 	}
-	ASSERT_EQ(0, port_init(&pt, 4, 0, 0));
-	EXPECT_TRUE(port_works(&pt));
-	port_fini(&pt);
+	expect_module_still_works(_metadata);
 }
 
 TEST(close_while_reaping_periodic_timers)
@@ -108,93 +113,82 @@ TEST(close_while_reaping_periodic_timers)
 	}
 }
 
+/*
+ * A process that sets up a port, arms @nlong 60 s timers and @nperiodic
+ * periodic ones, and leaves with all of them in flight: it either exits
+ * after @sleep_ms without closing or unmapping anything, or kills itself.
+ * Run with child_run(): 0, 1000 + SIGKILL, or the step that failed.
+ */
+struct timers_child {
+	__u32 sq_entries, cq_entries;
+	int nlong, nperiodic;
+	__u64 ud_long, ud_periodic;
+	unsigned int sleep_ms;
+	bool kill;
+};
+
+static int timers_child_fn(void *arg)
+{
+	const struct timers_child *tc = arg;
+	struct port pt;
+
+	if (port_init(&pt, tc->sq_entries, tc->cq_entries, 0))
+		return 1;
+	if (arm_timers(&pt, tc->nlong, 60 * NSEC_PER_SEC, 0, 0, tc->ud_long))
+		return 2;
+	if (arm_timers(&pt, tc->nperiodic, PERIOD_NS, CPORT_TIMEOUT_MULTISHOT,
+		       0, tc->ud_periodic))
+		return 3;
+	if (tc->kill) {
+		raise(SIGKILL);
+		return 4;
+	}
+	sleep_ms(tc->sleep_ms);
+	/* no close, no munmap: exit tears the port down */
+	return 0;
+}
+
 TEST(exit_with_timers_in_flight)
 {
+	struct timers_child tc = {
+		.sq_entries = 32, .cq_entries = 128,
+		.nlong = 32, .ud_long = 1, .nperiodic = 8, .ud_periodic = 100,
+	};
 	int round;
 
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
 	for (round = 0; round < 5; round++) {
-		pid_t pid = fork();
-		int status;
-
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			struct port pt;
-
-			if (port_init(&pt, 32, 128, 0))
-				_exit(1);
-			if (arm_timers(&pt, 32, 60 * NSEC_PER_SEC, 0, 0, 1))
-				_exit(2);
-			if (arm_timers(&pt, 8, PERIOD_NS,
-				       CPORT_TIMEOUT_MULTISHOT, 0, 100))
-				_exit(3);
-			sleep_ms(round * 4);
-			/* no close, no munmap: exit tears the port down */
-			_exit(0);
-		}
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		ASSERT_TRUE(WIFEXITED(status));
-		ASSERT_EQ(0, WEXITSTATUS(status));
+		tc.sleep_ms = round * 4;
+		ASSERT_EQ(0, child_run(timers_child_fn, &tc));
 	}
 }
 
 TEST(killed_with_timers_in_flight)
 {
+	struct timers_child tc = {
+		.sq_entries = 8,
+		.nlong = 4, .ud_long = 10, .nperiodic = 4, .ud_periodic = 1,
+		.kill = true,
+	};
 	int round;
 
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
-	for (round = 0; round < 3; round++) {
-		pid_t pid = fork();
-		int status;
-
-		ASSERT_LE(0, pid);
-		if (pid == 0) {
-			struct port pt;
-
-			if (port_init(&pt, 8, 0, 0))
-				_exit(1);
-			if (arm_timers(&pt, 4, 60 * NSEC_PER_SEC, 0, 0, 10))
-				_exit(2);
-			if (arm_timers(&pt, 4, PERIOD_NS,
-				       CPORT_TIMEOUT_MULTISHOT, 0, 1))
-				_exit(3);
-			raise(SIGKILL);
-			_exit(4);
-		}
-		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		ASSERT_TRUE(WIFSIGNALED(status))
-			TH_LOG("child exited with %d", WEXITSTATUS(status));
-		ASSERT_EQ(SIGKILL, WTERMSIG(status));
-	}
-}
-
-struct closer_waiter {
-	pthread_t thr;
-	int fd;
-	int ret;
-};
-
-static void *closer_waiter_fn(void *arg)
-{
-	struct closer_waiter *w = arg;
-
-	w->ret = sys_enter(w->fd, 0, 1, CPORT_ENTER_TIMEOUT,
-			   300 * NSEC_PER_MSEC);
-	return NULL;
+	for (round = 0; round < 3; round++)
+		ASSERT_EQ(1000 + SIGKILL, child_run(timers_child_fn, &tc))
+			TH_LOG("not killed: 1000 + signal, or the exit status");
 }
 
 TEST(close_while_another_thread_waits)
 {
-	struct closer_waiter w;
+	struct enter_waiter w;
 	struct port pt;
 
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
 	ASSERT_EQ(0, port_init(&pt, 4, 0, 0));
-	w.fd = pt.fd;
-	ASSERT_EQ(0, pthread_create(&w.thr, NULL, closer_waiter_fn, &w));
+	ASSERT_EQ(0, enter_waiter_start(&w, pt.fd, 300 * NSEC_PER_MSEC));
 	ASSERT_TRUE(fdinfo_wait_eq(pt.fd, "waiters", 1, 10000));
 	port_fini(&pt);
 	pthread_join(w.thr, NULL);
@@ -256,15 +250,6 @@ struct close_racer {
 	int done;		/* iteration closed */
 	__u64 close_ns;
 };
-
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
 
 static void *close_racer_fn(void *arg)
 {
@@ -342,19 +327,23 @@ TEST_F_TIMEOUT(close_race, timer_callbacks_on_other_cpu, 300)
 /* ----------------------------------------------------------------- */
 /* module unload */
 
-static int try_unload(void)
-{
-	return syscall(SYS_delete_module, "cport", O_NONBLOCK) ? -errno : 0;
-}
-
 static bool can_unload_modules(void)
 {
 	return geteuid() == 0;
 }
 
+/* Try to unload the module, which must refuse: a port still exists. */
+static void expect_unload_refused(struct __test_metadata *_metadata)
+{
+	int ret = syscall(SYS_delete_module, "cport", O_NONBLOCK) ? -errno : 0;
+
+	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EAGAIN)
+		TH_LOG("delete_module returned %d", ret);
+}
+
 TEST(unload_refused_while_port_open)
 {
-	int fd, ret;
+	int fd;
 
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
@@ -362,9 +351,7 @@ TEST(unload_refused_while_port_open)
 		SKIP(return, "needs root");
 	fd = cport_open();
 	ASSERT_LE(0, fd);
-	ret = try_unload();
-	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EAGAIN)
-		TH_LOG("delete_module returned %d", ret);
+	expect_unload_refused(_metadata);
 	close(fd);
 	EXPECT_TRUE(cport_present());
 }
@@ -372,7 +359,6 @@ TEST(unload_refused_while_port_open)
 TEST(unload_refused_while_set_up_port_open)
 {
 	struct port pt;
-	int ret;
 
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
@@ -380,9 +366,7 @@ TEST(unload_refused_while_set_up_port_open)
 		SKIP(return, "needs root");
 	ASSERT_EQ(0, port_init(&pt, 4, 0, 0));
 	ASSERT_EQ(0, arm_timers(&pt, 2, 60 * NSEC_PER_SEC, 0, 0, 1));
-	ret = try_unload();
-	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EAGAIN)
-		TH_LOG("delete_module returned %d", ret);
+	expect_unload_refused(_metadata);
 	EXPECT_TRUE(port_works(&pt));
 	port_fini(&pt);
 }
@@ -390,7 +374,6 @@ TEST(unload_refused_while_set_up_port_open)
 TEST(unload_refused_while_only_a_mapping_remains)
 {
 	struct port pt;
-	int ret;
 
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
@@ -399,9 +382,7 @@ TEST(unload_refused_while_only_a_mapping_remains)
 	ASSERT_EQ(0, port_init(&pt, 4, 0, 0));
 	close(pt.fd);
 	pt.fd = -1;
-	ret = try_unload();
-	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EAGAIN)
-		TH_LOG("delete_module returned %d", ret);
+	expect_unload_refused(_metadata);
 	port_fini(&pt);
 	EXPECT_TRUE(cport_present());
 }

@@ -15,22 +15,7 @@
 
 #define WAIT_NS		(10 * NSEC_PER_SEC)
 
-FIXTURE(tmo) {
-	struct port pt;
-};
-
-FIXTURE_SETUP(tmo)
-{
-	self->pt.fd = -1;
-	if (!cport_present())
-		SKIP(return, CPORT_SKIP_MSG);
-	ASSERT_EQ(0, port_init(&self->pt, 8, 32, 0));
-}
-
-FIXTURE_TEARDOWN(tmo)
-{
-	port_fini(&self->pt);
-}
+PORT_FIXTURE(tmo, 8, 32)
 
 /* Push and submit one SQE; ASSERTs it was consumed. */
 #define SUBMIT(pt, sqe) do {						\
@@ -200,9 +185,7 @@ TEST_F(tmo, ktime_max_accepted)
 /* ----------------------------------------------------------------- */
 /* invalid timer SQEs: each completes with -EINVAL */
 
-FIXTURE(bad_timeout) {
-	struct port pt;
-};
+PORT_FIXTURE(bad_timeout, 4, 0)
 
 FIXTURE_VARIANT(bad_timeout) {
 	__u64 off;		/* for ABS: added to CLOCK_MONOTONIC now */
@@ -276,19 +259,6 @@ FIXTURE_VARIANT_ADD(bad_timeout, addr_nonzero) {
 FIXTURE_VARIANT_ADD(bad_timeout, multishot_addr_nonzero) {
 	.off = MS, .addr = 1, .addr2 = MS, .op_flags = CPORT_TIMEOUT_MULTISHOT,
 };
-
-FIXTURE_SETUP(bad_timeout)
-{
-	self->pt.fd = -1;
-	if (!cport_present())
-		SKIP(return, CPORT_SKIP_MSG);
-	ASSERT_EQ(0, port_init(&self->pt, 4, 0, 0));
-}
-
-FIXTURE_TEARDOWN(bad_timeout)
-{
-	port_fini(&self->pt);
-}
 
 TEST_F(bad_timeout, completes_einval)
 {
@@ -1119,15 +1089,6 @@ struct remove_racer {
 	__u64 terminal_ns;	/* from the remove's return */
 	bool timed_out;
 };
-
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
 
 static void *remove_racer_fn(void *arg)
 {

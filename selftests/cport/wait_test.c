@@ -10,22 +10,7 @@
 
 #include "cport_test.h"
 
-FIXTURE(waitq) {
-	struct port pt;
-};
-
-FIXTURE_SETUP(waitq)
-{
-	self->pt.fd = -1;
-	if (!cport_present())
-		SKIP(return, CPORT_SKIP_MSG);
-	ASSERT_EQ(0, port_init(&self->pt, 8, 256, 0));
-}
-
-FIXTURE_TEARDOWN(waitq)
-{
-	port_fini(&self->pt);
-}
+PORT_FIXTURE(waitq, 8, 256)
 
 /* ----------------------------------------------------------------- */
 /* 8 threads, one CQ, each CQE reaped exactly once */
@@ -76,15 +61,17 @@ static void *reaper_fn(void *arg)
 	return NULL;
 }
 
-struct msg_poster {
+/* A thread that posts to the port. */
+struct poster {
 	pthread_t thr;
 	int fd;
+	int ms;			/* delayed_post_fn: wait this long first */
 	int errors;
 };
 
 static void *msg_poster_fn(void *arg)
 {
-	struct msg_poster *p = arg;
+	struct poster *p = arg;
 	int i;
 
 	for (i = 0; i < MSGS; i++)
@@ -101,7 +88,7 @@ TEST_F_TIMEOUT(waitq, eight_threads_cas_reap_each_cqe_once, 120)
 {
 	static struct reap_ctx ctx;
 	struct reaper r[REAPERS];
-	struct msg_poster p = { .fd = self->pt.fd };
+	struct poster p = { .fd = self->pt.fd };
 	int i, once = 0, total = 0;
 
 	CPORT_SKIP_IF_ABSENT();
@@ -275,23 +262,6 @@ TEST_F_TIMEOUT(waitq, lifo_skips_waiter_whose_min_complete_is_unmet, 60)
  * interleaving, the CQE must not be stranded: if the newer one did not
  * return 0, the older one must be woken.
  */
-struct timed_waiter {
-	pthread_t thr;
-	int fd;
-	__u64 timeout_ns;
-	volatile int ret;
-	volatile int returned;
-};
-
-static void *timed_waiter_fn(void *arg)
-{
-	struct timed_waiter *t = arg;
-
-	t->ret = sys_enter(t->fd, 0, 1, CPORT_ENTER_TIMEOUT, t->timeout_ns);
-	__atomic_store_n(&t->returned, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 TEST_F_TIMEOUT(waitq, wakeup_passed_on_when_newest_times_out, 120)
 {
 	struct port *pt = &self->pt;
@@ -299,20 +269,15 @@ TEST_F_TIMEOUT(waitq, wakeup_passed_on_when_newest_times_out, 120)
 
 	CPORT_SKIP_IF_ABSENT();
 	for (iter = 0; iter < 30; iter++) {
-		struct timed_waiter older = {
-			.fd = pt->fd, .timeout_ns = 60 * NSEC_PER_SEC,
-		};
-		struct timed_waiter newer = {
-			.fd = pt->fd, .timeout_ns = (iter % 6) * 500000 + 1,
-		};
+		struct enter_waiter older, newer;
 		struct cport_cqe c;
 		int i;
 
-		ASSERT_EQ(0, pthread_create(&older.thr, NULL, timed_waiter_fn,
-					    &older));
+		ASSERT_EQ(0, enter_waiter_start(&older, pt->fd,
+						60 * NSEC_PER_SEC));
 		ASSERT_TRUE(fdinfo_wait_eq(pt->fd, "waiters", 1, 10000));
-		ASSERT_EQ(0, pthread_create(&newer.thr, NULL, timed_waiter_fn,
-					    &newer));
+		ASSERT_EQ(0, enter_waiter_start(&newer, pt->fd,
+						(iter % 6) * 500000 + 1));
 		/* post about when the newer one's timeout runs out */
 		for (i = 0; i < 2000 && !newer.returned &&
 		     fdinfo(pt->fd, "waiters") < 2; i++)
@@ -344,12 +309,11 @@ TEST_F_TIMEOUT(waitq, wakeup_passed_on_when_newest_times_out, 120)
 
 TEST_F(waitq, waiter_woken_by_timer_from_irq)
 {
-	struct timed_waiter t = { .fd = self->pt.fd,
-				  .timeout_ns = 20 * NSEC_PER_SEC };
+	struct enter_waiter t;
 	struct cport_sqe s = sqe_timeout(30 * NSEC_PER_MSEC, 0, 0, 0, 0x77);
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pthread_create(&t.thr, NULL, timed_waiter_fn, &t));
+	ASSERT_EQ(0, enter_waiter_start(&t, self->pt.fd, 20 * NSEC_PER_SEC));
 	ASSERT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 1, 10000));
 	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
 	pthread_join(t.thr, NULL);
@@ -360,17 +324,13 @@ TEST_F(waitq, waiter_woken_by_timer_from_irq)
 
 TEST_F(waitq, waiters_count_back_to_zero_after_timeouts)
 {
-	struct timed_waiter t[3];
+	struct enter_waiter t[3];
 	int i;
 
 	CPORT_SKIP_IF_ABSENT();
-	for (i = 0; i < 3; i++) {
-		memset(&t[i], 0, sizeof(t[i]));
-		t[i].fd = self->pt.fd;
-		t[i].timeout_ns = 300 * NSEC_PER_MSEC;
-		ASSERT_EQ(0, pthread_create(&t[i].thr, NULL, timed_waiter_fn,
-					    &t[i]));
-	}
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, enter_waiter_start(&t[i], self->pt.fd,
+						300 * NSEC_PER_MSEC));
 	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 3, 10000));
 	for (i = 0; i < 3; i++) {
 		pthread_join(t[i].thr, NULL);
@@ -424,15 +384,9 @@ TEST_F(waitq, poll_not_readable_with_only_inflight_ops)
 	EXPECT_EQ(0, poll_now(self->pt.fd));
 }
 
-struct delayed_post {
-	pthread_t thr;
-	int fd;
-	int ms;
-};
-
 static void *delayed_post_fn(void *arg)
 {
-	struct delayed_post *d = arg;
+	struct poster *d = arg;
 
 	sleep_ms(d->ms);
 	sys_post(d->fd, 0xd, 0xd);
@@ -441,7 +395,7 @@ static void *delayed_post_fn(void *arg)
 
 TEST_F(waitq, poll_sleeps_until_post)
 {
-	struct delayed_post d = { .fd = self->pt.fd, .ms = 50 };
+	struct poster d = { .fd = self->pt.fd, .ms = 50 };
 	struct pollfd p = { .fd = self->pt.fd, .events = POLLIN };
 
 	CPORT_SKIP_IF_ABSENT();
@@ -453,13 +407,12 @@ TEST_F(waitq, poll_sleeps_until_post)
 
 TEST_F(waitq, post_wakes_poll_and_an_enter_waiter)
 {
-	struct timed_waiter t = { .fd = self->pt.fd,
-				  .timeout_ns = 20 * NSEC_PER_SEC };
-	struct delayed_post d = { .fd = self->pt.fd, .ms = 0 };
+	struct enter_waiter t;
+	struct poster d = { .fd = self->pt.fd, .ms = 0 };
 	struct pollfd p = { .fd = self->pt.fd, .events = POLLIN };
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pthread_create(&t.thr, NULL, timed_waiter_fn, &t));
+	ASSERT_EQ(0, enter_waiter_start(&t, self->pt.fd, 20 * NSEC_PER_SEC));
 	ASSERT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 1, 10000));
 	d.ms = 50;
 	ASSERT_EQ(0, pthread_create(&d.thr, NULL, delayed_post_fn, &d));
@@ -467,6 +420,17 @@ TEST_F(waitq, post_wakes_poll_and_an_enter_waiter)
 	pthread_join(d.thr, NULL);
 	pthread_join(t.thr, NULL);
 	EXPECT_EQ(0, t.ret);
+}
+
+/* An epoll instance watching @fd for @ev->events; ends the test on failure. */
+static int epoll_watch(struct __test_metadata *_metadata, int fd,
+		       struct epoll_event *ev)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, ev));
+	return ep;
 }
 
 TEST_F(waitq, epoll_level_triggered)
@@ -477,9 +441,7 @@ TEST_F(waitq, epoll_level_triggered)
 	int ep;
 
 	CPORT_SKIP_IF_ABSENT();
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	ep = epoll_watch(_metadata, self->pt.fd, &ev);
 	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
 	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 1));
 	ASSERT_EQ(1, epoll_wait(ep, out, 2, 0));
@@ -499,9 +461,7 @@ TEST_F(waitq, epoll_edge_triggered_event_per_post)
 	int ep;
 
 	CPORT_SKIP_IF_ABSENT();
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	ep = epoll_watch(_metadata, self->pt.fd, &ev);
 	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 1));
 	EXPECT_EQ(1, epoll_wait(ep, out, 2, 0));
 	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
@@ -521,9 +481,7 @@ TEST_F(waitq, epoll_wakes_on_timer_cqe)
 	int ep;
 
 	CPORT_SKIP_IF_ABSENT();
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	ep = epoll_watch(_metadata, self->pt.fd, &ev);
 	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
 	EXPECT_EQ(0, epoll_wait(ep, out, 2, 0));
 	ASSERT_EQ(1, epoll_wait(ep, out, 2, 20000));
@@ -546,9 +504,7 @@ TEST_F(waitq, epoll_wakes_on_multishot_cqes)
 	int ep;
 
 	CPORT_SKIP_IF_ABSENT();
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ASSERT_LE(0, ep);
-	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	ep = epoll_watch(_metadata, self->pt.fd, &ev);
 	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
 	while (!terminal) {
 		if (!cq_pop(&self->pt, &c)) {

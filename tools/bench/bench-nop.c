@@ -22,49 +22,30 @@
 #include <cport.h>
 
 #define RING_ENTRIES	64
-#define WARMUP_MS	50
 
 struct nop_args {
-	const char *impl;
 	unsigned int batch;
 	unsigned int ms;
+	void *ring;		/* the implementation's ring */
 	char head[96];
 };
 
-typedef void (*round_fn)(struct nop_args *a, void *ring);
-
-/*
- * Run @round after a warm-up until @a->ms passed; return the number of ops
- * done and the time it took. The clock is read every 8 rounds.
- */
-static void timed_loop(struct nop_args *a, round_fn round, void *ring,
-		       uint64_t *ops, uint64_t *ns)
-{
-	uint64_t t0, t = 0, end, done = 0;
-	unsigned int it = 0;
-
-	end = bench_now_ns() + (uint64_t)WARMUP_MS * 1000000ULL;
-	do {
-		round(a, ring);
-	} while (bench_now_ns() < end);
-
-	t0 = bench_now_ns();
-	end = t0 + (uint64_t)a->ms * 1000000ULL;
-	for (;;) {
-		round(a, ring);
-		done += a->batch;
-		if ((++it & 7) == 0 && (t = bench_now_ns()) >= end)
-			break;
-	}
-	*ops = done;
-	*ns = t - t0;
-}
-
 /* ---- io_uring ---------------------------------------------------------- */
 
-static void uring_round(struct nop_args *a, void *r)
+static int uring_init(void *ring)
 {
-	struct io_uring *ring = r;
+	return io_uring_queue_init(RING_ENTRIES, ring, 0);
+}
+
+static void uring_exit(void *ring)
+{
+	io_uring_queue_exit(ring);
+}
+
+static void uring_round(void *arg)
+{
+	struct nop_args *a = arg;
+	struct io_uring *ring = a->ring;
 	struct io_uring_cqe *cqe;
 	unsigned int i, head, seen = 0;
 	int ret;
@@ -98,23 +79,22 @@ static void uring_round(struct nop_args *a, void *r)
 	}
 }
 
-static void run_uring(struct nop_args *a, uint64_t *ops, uint64_t *ns)
-{
-	struct io_uring ring;
-	int ret;
-
-	ret = io_uring_queue_init(RING_ENTRIES, &ring, 0);
-	if (ret < 0)
-		bench_skip(a->head, "io_uring_queue_init: %s", strerror(-ret));
-	timed_loop(a, uring_round, &ring, ops, ns);
-	io_uring_queue_exit(&ring);
-}
-
 /* ---- cport ------------------------------------------------------------- */
 
-static void cport_round(struct nop_args *a, void *p)
+static int port_init(void *port)
 {
-	struct cport *port = p;
+	return cport_queue_init(RING_ENTRIES, port, 0);
+}
+
+static void port_exit(void *port)
+{
+	cport_queue_exit(port);
+}
+
+static void port_round(void *arg)
+{
+	struct nop_args *a = arg;
+	struct cport *port = a->ring;
 	struct cport_cqe *cqes[RING_ENTRIES], *cqe;
 	unsigned int i, n, seen = 0;
 	int ret;
@@ -145,16 +125,39 @@ static void cport_round(struct nop_args *a, void *p)
 	}
 }
 
-static void run_cport(struct nop_args *a, uint64_t *ops, uint64_t *ns)
+/* ------------------------------------------------------------------------ */
+
+static const struct nop_impl {
+	const char *name;	/* -i */
+	const char *init_name;
+	int (*init)(void *ring);	/* RING_ENTRIES, default flags */
+	void (*round)(void *args);
+	void (*exit)(void *ring);
+} impls[] = {
+	{ "io_uring", "io_uring_queue_init", uring_init, uring_round,
+	  uring_exit },
+	{ "cport", "cport_queue_init", port_init, port_round, port_exit },
+};
+
+/* Run @im's rounds for a->ms; return the ops done and the time they took. */
+static uint64_t run(struct nop_args *a, const struct nop_impl *im,
+		    uint64_t *ns)
 {
-	struct cport port;
+	union {
+		struct io_uring uring;
+		struct cport port;
+	} ring;
+	uint64_t rounds;
 	int ret;
 
-	ret = cport_queue_init(RING_ENTRIES, &port, 0);
+	ret = im->init(&ring);
 	if (ret < 0)
-		bench_skip(a->head, "cport_queue_init: %s", strerror(-ret));
-	timed_loop(a, cport_round, &port, ops, ns);
-	cport_queue_exit(&port);
+		bench_skip(a->head, "%s: %s", im->init_name, strerror(-ret));
+	a->ring = &ring;
+	/* the clock is read every 8 rounds */
+	rounds = bench_run_for(im->round, a, a->ms, 8, ns);
+	im->exit(&ring);
+	return rounds * a->batch;
 }
 
 static void usage(const char *prog)
@@ -166,14 +169,17 @@ static void usage(const char *prog)
 
 int main(int argc, char **argv)
 {
-	struct nop_args a = { .impl = NULL, .batch = 1, .ms = 1000 };
-	uint64_t ops = 0, ns = 0;
+	struct nop_args a = { .batch = 1, .ms = 1000 };
+	const struct nop_impl *im = NULL;
+	const char *impl = NULL;
+	uint64_t ops, ns = 0;
+	unsigned int i;
 	int c;
 
 	while ((c = getopt(argc, argv, "i:b:t:h")) != -1) {
 		switch (c) {
 		case 'i':
-			a.impl = optarg;
+			impl = optarg;
 			break;
 		case 'b':
 			a.batch = bench_atol(argv[0], optarg);
@@ -185,18 +191,17 @@ int main(int argc, char **argv)
 			usage(argv[0]);
 		}
 	}
-	if (!a.impl || a.batch > RING_ENTRIES)
+	if (!impl || a.batch > RING_ENTRIES)
+		usage(argv[0]);
+	for (i = 0; i < sizeof(impls) / sizeof(impls[0]); i++)
+		if (!strcmp(impl, impls[i].name))
+			im = &impls[i];
+	if (!im)
 		usage(argv[0]);
 	snprintf(a.head, sizeof(a.head), "bench=nop impl=%s batch=%u",
-		 a.impl, a.batch);
+		 impl, a.batch);
 
-	if (!strcmp(a.impl, "io_uring"))
-		run_uring(&a, &ops, &ns);
-	else if (!strcmp(a.impl, "cport"))
-		run_cport(&a, &ops, &ns);
-	else
-		usage(argv[0]);
-
+	ops = run(&a, im, &ns);
 	printf("%s ops=%llu secs=%.3f ops_per_sec=%.0f\n", a.head,
 	       (unsigned long long)ops, ns / 1e9, ops * 1e9 / ns);
 	return 0;

@@ -37,16 +37,12 @@
 
 #include <cport.h>
 
-#define WARMUP_MS	50
-
-enum impl { IMPL_CPORT, IMPL_CPORT_IOCTL, IMPL_EVENTFD, IMPL_FUTEX };
-
 /* user_data of the CQEs that carry a ping/pong, and of our own POST SQEs. */
 #define UD_MSG		0x6d7367ULL
 #define UD_POST_SQE	0x706f7374ULL
 
 struct pp {
-	enum impl impl;
+	const struct mech *m;	/* -i */
 	unsigned int ms;
 	int pin;
 	atomic_int stop;
@@ -120,8 +116,9 @@ static void fx_recv(struct pp *p, int me)
 /* ---- cport ------------------------------------------------------------- */
 
 /* Take one CQE from @me's port; check it is a message. */
-static void cp_take_msg(struct pp *p, struct cport *port)
+static void cp_take_msg(struct pp *p, int me)
 {
+	struct cport *port = &p->port[me];
 	struct cport_cqe *cqe;
 	int ret;
 
@@ -201,26 +198,46 @@ static void cp_setup(struct pp *p)
 
 /* ---- the two threads ---------------------------------------------------- */
 
-/* A sends a ping to B and waits for the pong. */
-static void a_round(struct pp *p)
+/*
+ * A mechanism: @send wakes the peer @to; A waits for the answer with
+ * @a_recv, B for the next ping with @b_recv. @send_recv, if any, does a
+ * send and the wait for the answer in one call.
+ */
+struct mech {
+	const char *name;	/* -i */
+	void (*setup)(struct pp *p);
+	void (*send)(struct pp *p, int to);
+	void (*a_recv)(struct pp *p, int me);
+	void (*b_recv)(struct pp *p, int me);
+	void (*send_recv)(struct pp *p, int me);
+};
+
+static const struct mech mechs[] = {
+	{ "cport", cp_setup, cpi_send, cp_take_msg, cp_take_msg,
+	  cp_send_recv },
+	{ "cport-ioctl", cp_setup, cpi_send, cp_take_msg, cpi_recv_gqc, NULL },
+	{ "eventfd", efd_setup, efd_send, efd_recv, efd_recv, NULL },
+	{ "futex", NULL, fx_send, fx_recv, fx_recv, NULL },
+};
+
+/* Wake the peer of @me, then wait (with @recv) until it answers. */
+static void send_then_recv(struct pp *p, int me,
+			   void (*recv)(struct pp *p, int me))
 {
-	switch (p->impl) {
-	case IMPL_CPORT:
-		cp_send_recv(p, 0);
-		break;
-	case IMPL_CPORT_IOCTL:
-		cpi_send(p, 1);
-		cp_take_msg(p, &p->port[0]);
-		break;
-	case IMPL_EVENTFD:
-		efd_send(p, 1);
-		efd_recv(p, 0);
-		break;
-	case IMPL_FUTEX:
-		fx_send(p, 1);
-		fx_recv(p, 0);
-		break;
+	if (p->m->send_recv) {
+		p->m->send_recv(p, me);
+	} else {
+		p->m->send(p, !me);
+		recv(p, me);
 	}
+}
+
+/* A sends a ping to B and waits for the pong. */
+static void a_round(void *arg)
+{
+	struct pp *p = arg;
+
+	send_then_recv(p, 0, p->m->a_recv);
 }
 
 static void *b_thread(void *arg)
@@ -232,37 +249,9 @@ static void *b_thread(void *arg)
 	/* Wait for the first ping, then answer each ping and wait for the
 	 * next one; the ping sent after 'stop' is not answered.
 	 */
-	switch (p->impl) {
-	case IMPL_CPORT:
-		cp_take_msg(p, &p->port[1]);
-		while (!atomic_load(&p->stop))
-			cp_send_recv(p, 1);
-		break;
-	case IMPL_CPORT_IOCTL:
-		for (;;) {
-			cpi_recv_gqc(p, 1);
-			if (atomic_load(&p->stop))
-				break;
-			cpi_send(p, 0);
-		}
-		break;
-	case IMPL_EVENTFD:
-		for (;;) {
-			efd_recv(p, 1);
-			if (atomic_load(&p->stop))
-				break;
-			efd_send(p, 0);
-		}
-		break;
-	case IMPL_FUTEX:
-		for (;;) {
-			fx_recv(p, 1);
-			if (atomic_load(&p->stop))
-				break;
-			fx_send(p, 0);
-		}
-		break;
-	}
+	p->m->b_recv(p, 1);
+	while (!atomic_load(&p->stop))
+		send_then_recv(p, 1, p->m->b_recv);
 	return NULL;
 }
 
@@ -270,18 +259,7 @@ static void *b_thread(void *arg)
 static void a_last_ping(struct pp *p)
 {
 	atomic_store(&p->stop, 1);
-	switch (p->impl) {
-	case IMPL_CPORT:
-	case IMPL_CPORT_IOCTL:
-		cpi_send(p, 1);
-		break;
-	case IMPL_EVENTFD:
-		efd_send(p, 1);
-		break;
-	case IMPL_FUTEX:
-		fx_send(p, 1);
-		break;
-	}
+	p->m->send(p, 1);
 }
 
 static void usage(const char *prog)
@@ -295,8 +273,9 @@ static void usage(const char *prog)
 int main(int argc, char **argv)
 {
 	static struct pp p = { .ms = 1000, .pin = 1 };
-	uint64_t t0, t = 0, end, rounds = 0;
+	uint64_t rounds, ns = 0;
 	const char *name = NULL;
+	unsigned int i;
 	pthread_t tb;
 	int c;
 
@@ -317,46 +296,27 @@ int main(int argc, char **argv)
 	}
 	if (!name)
 		usage(argv[0]);
-	if (!strcmp(name, "cport"))
-		p.impl = IMPL_CPORT;
-	else if (!strcmp(name, "cport-ioctl"))
-		p.impl = IMPL_CPORT_IOCTL;
-	else if (!strcmp(name, "eventfd"))
-		p.impl = IMPL_EVENTFD;
-	else if (!strcmp(name, "futex"))
-		p.impl = IMPL_FUTEX;
-	else
+	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		if (!strcmp(name, mechs[i].name))
+			p.m = &mechs[i];
+	if (!p.m)
 		usage(argv[0]);
 	snprintf(p.head, sizeof(p.head), "bench=pingpong impl=%s", name);
 
-	if (p.impl == IMPL_EVENTFD)
-		efd_setup(&p);
-	else if (p.impl != IMPL_FUTEX)
-		cp_setup(&p);
+	if (p.m->setup)
+		p.m->setup(&p);
 
 	if (p.pin)
 		bench_pin(0);
 	if (pthread_create(&tb, NULL, b_thread, &p))
 		bench_die(p.head, "pthread_create failed");
 
-	end = bench_now_ns() + (uint64_t)WARMUP_MS * 1000000ULL;
-	do {
-		a_round(&p);
-	} while (bench_now_ns() < end);
-
-	t0 = bench_now_ns();
-	end = t0 + (uint64_t)p.ms * 1000000ULL;
-	for (;;) {
-		a_round(&p);
-		rounds++;
-		if ((rounds & 15) == 0 && (t = bench_now_ns()) >= end)
-			break;
-	}
+	/* the clock is read every 16 round trips */
+	rounds = bench_run_for(a_round, &p, p.ms, 16, &ns);
 	a_last_ping(&p);
 	pthread_join(tb, NULL);
 
 	printf("%s rounds=%llu secs=%.3f us_per_rt=%.2f\n", p.head,
-	       (unsigned long long)rounds, (t - t0) / 1e9,
-	       (t - t0) / 1e3 / rounds);
+	       (unsigned long long)rounds, ns / 1e9, ns / 1e3 / rounds);
 	return 0;
 }

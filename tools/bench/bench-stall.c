@@ -31,10 +31,10 @@ static void *stall_thread(void *arg)
 	uint64_t t0, prev, now, end;
 
 	bench_pin(s->cpu);
-	t0 = prev = bench_now_ns();
+	t0 = prev = mono_ns();
 	end = t0 + s->ns;
 	do {
-		now = bench_now_ns();
+		now = mono_ns();
 		if (now - prev > s->gap_ns) {
 			s->stalled_ns += now - prev;
 			if (now - prev > s->max_gap_ns)

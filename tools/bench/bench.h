@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared bits of the benchmark tools: a monotonic clock, the run-for-a-fixed
- * -time loop helper, thread pinning and the single result line.
+ * Shared bits of the benchmark tools: a monotonic clock (the examples'),
+ * the run-for-a-fixed-time loop, thread pinning and the single result line.
  *
  * Every tool prints exactly one line on success, as space separated
  * key=value pairs, e.g.
@@ -9,8 +9,9 @@
  *   bench=nop impl=cport batch=32 ops=1234567 secs=1.000 ops_per_sec=1234567
  *
  * or, when the mechanism is not available, one line ending with
- * "skip=<reason>" (the reason runs to the end of the line) and exit status 2, so that bench-all can tell "not measured" from
- * "failed" (any other non-zero status).
+ * "skip=<reason>" (the reason runs to the end of the line) and exit status
+ * 2, so that bench-all can tell "not measured" from "failed" (any other
+ * non-zero status).
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -29,15 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../examples/clock.h"
+
 #define BENCH_EXIT_SKIP	2
-
-static inline uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+#define BENCH_WARMUP_MS	50
 
 /* Pin the calling thread to @cpu if the machine has it; ignore failure. */
 static inline void bench_pin(int cpu)
@@ -51,32 +47,57 @@ static inline void bench_pin(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
-/* The reason is the last field of the line and may contain spaces. */
-__attribute__((noreturn, format(printf, 2, 3)))
-static inline void bench_skip(const char *head, const char *fmt, ...)
+/*
+ * Call @round(@arg) for BENCH_WARMUP_MS, then again until @ms have passed,
+ * reading the clock every @every calls (a power of two) only. Returns the
+ * number of calls after the warm-up, and sets *@ns to the time they took.
+ */
+static inline uint64_t bench_run_for(void (*round)(void *arg), void *arg,
+				     unsigned int ms, unsigned int every,
+				     uint64_t *ns)
 {
-	char buf[256];
-	va_list ap;
+	uint64_t t0, t = 0, end, calls = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("%s skip=%s\n", head, buf);
-	exit(BENCH_EXIT_SKIP);
+	end = mono_ns() + (uint64_t)BENCH_WARMUP_MS * 1000000ULL;
+	do {
+		round(arg);
+	} while (mono_ns() < end);
+
+	t0 = mono_ns();
+	end = t0 + (uint64_t)ms * 1000000ULL;
+	for (;;) {
+		round(arg);
+		calls++;
+		if ((calls & (every - 1)) == 0 && (t = mono_ns()) >= end)
+			break;
+	}
+	*ns = t - t0;
+	return calls;
 }
 
-__attribute__((noreturn, format(printf, 2, 3)))
-static inline void bench_die(const char *head, const char *fmt, ...)
+/*
+ * Print "@head @tag<reason>" on @f and exit with @status: bench_skip()
+ * (the reason is the last field of the line and may contain spaces) and
+ * bench_die().
+ */
+__attribute__((noreturn, format(printf, 5, 6)))
+static inline void bench_exit(int status, FILE *f, const char *head,
+			      const char *tag, const char *fmt, ...)
 {
-	char buf[256];
 	va_list ap;
 
+	fprintf(f, "%s %s", head, tag);
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vfprintf(f, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s error: %s\n", head, buf);
-	exit(1);
+	fputc('\n', f);
+	exit(status);
 }
+
+#define bench_skip(head, ...) \
+	bench_exit(BENCH_EXIT_SKIP, stdout, (head), "skip=", __VA_ARGS__)
+#define bench_die(head, ...) \
+	bench_exit(1, stderr, (head), "error: ", __VA_ARGS__)
 
 /* Parse a positive integer option value or die. */
 static inline long bench_atol(const char *prog, const char *s)
