@@ -18,4 +18,10 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 }
 #endif
 
+/*
+ * Differences that need no entry, because cport avoids them:
+ * - 6.12 removed no_llseek, which 6.0 had already made NULL: cport_fops
+ *   leaves .llseek unset and stream_open() makes lseek() fail with -ESPIPE.
+ */
+
 #endif /* _CPORT_COMPAT_H */

@@ -144,7 +144,6 @@ static const struct file_operations cport_fops = {
 	.mmap		= cport_mmap,
 	.poll		= cport_poll,
 	.show_fdinfo	= cport_show_fdinfo,
-	.llseek		= no_llseek,
 };
 
 static struct miscdevice cport_misc = {

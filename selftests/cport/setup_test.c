@@ -496,6 +496,20 @@ TEST_F(fresh, fdinfo_before_setup_shows_zero_sizes_only)
 	EXPECT_EQ(LLONG_MIN, fdinfo(self->fd, "waiters"));
 }
 
+/* A port is a stream (stream_open()): it has no file position. */
+TEST_F(fresh, lseek_and_pread_espipe)
+{
+	char c;
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_SET));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_CUR));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pread(self->fd, &c, 1, 0));
+	EXPECT_EQ(ESPIPE, errno);
+}
+
 TEST(open_honours_cloexec)
 {
 	int fd, fd2;
