@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 
 #include "cq.h"
+#include "inject.h"
 #include "opdef.h"
 #include "post.h"
 
@@ -82,5 +83,6 @@ long cport_ioctl_post(struct cport_port *port, void __user *argp)
 		return -EINVAL;
 	if (!cport_port_ready(port))
 		return -EBADFD;
+	cport_inject_post(port);
 	return cport_cq_post(port, p.user_data, p.res, false);
 }
