@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation failures on the open, setup, mmap, submit, post and timer
+ * paths, injected with the kernel's fault injection (failslab and
+ * fail_page_alloc, Documentation/fault-injection/fault-injection.rst).
+ *
+ * Each test sweeps the failure point: writing N to /proc/thread-self/fail-nth
+ * makes the N-th slab or page allocation of this thread fail, wherever it
+ * is (in cport, in the VFS, in the allocator's own debugging hooks). For
+ * N = 1, 2, 3, ... the operation runs once with the N-th allocation failing;
+ * reading fail-nth back tells whether the N-th point was reached (it reads 0
+ * once the fault fired). The sweep ends with the first N the operation does
+ * not reach, which it must survive. At every N the operation either fails
+ * with its documented error (ENOMEM, or a CQE with res -ENOMEM) or
+ * succeeds (the failure was absorbed, e.g. by a fallback), leaves nothing
+ * half-done behind (checked through fdinfo and the per-user port limit),
+ * and the same operation succeeds right after. Leaks show up in the
+ * kmemleak scan that `make check-debug` runs after unloading the module,
+ * warnings in its console scan.
+ *
+ * The debugfs knobs are global: failslab and fail_page_alloc must not skip
+ * sleeping allocations (ignore-gfp-wait=N) or order-0 pages (min-order=0),
+ * and stay quiet (verbose=0: a stack dump per fault would look like a kernel
+ * report). Their probability stays 0, so nothing but fail-nth fires; the
+ * knobs are restored afterwards.
+ *
+ * Needs CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB, CONFIG_FAIL_PAGE_ALLOC and
+ * CONFIG_FAULT_INJECTION_DEBUG_FS (the debug kernel of `make check-debug`);
+ * on other kernels every test is skipped.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include "cport_test.h"
+
+#define FAIL_NTH	"/proc/thread-self/fail-nth"
+#define FAULT_DEBUGFS	"/sys/kernel/debug"
+#define FAULT_SKIP_MSG	"kernel without fault injection (needs FAILSLAB, " \
+			"FAIL_PAGE_ALLOC, FAULT_INJECTION_DEBUG_FS)"
+
+/* No operation here comes near this many allocations. */
+#define FAULT_MAX_POINTS	1000
+
+struct fault_knob {
+	const char *path;
+	const char *value;
+};
+
+static const struct fault_knob fault_knobs[] = {
+	{ FAULT_DEBUGFS "/failslab/ignore-gfp-wait", "N" },
+	{ FAULT_DEBUGFS "/failslab/verbose", "0" },
+	{ FAULT_DEBUGFS "/fail_page_alloc/ignore-gfp-wait", "N" },
+	{ FAULT_DEBUGFS "/fail_page_alloc/ignore-gfp-highmem", "N" },
+	{ FAULT_DEBUGFS "/fail_page_alloc/min-order", "0" },
+	{ FAULT_DEBUGFS "/fail_page_alloc/verbose", "0" },
+};
+
+#define NR_KNOBS	(sizeof(fault_knobs) / sizeof(fault_knobs[0]))
+
+static int file_read(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int file_write(const char *path, const char *val)
+{
+	size_t len = strlen(val);
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, len) != (ssize_t)len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+FIXTURE(fault) {
+	int nth;			/* /proc/thread-self/fail-nth */
+	bool knobs_set;
+	char saved[NR_KNOBS][32];	/* the knobs' values before the test */
+	long saved_max_ports;		/* -1: not changed */
+};
+
+/* The ring sizes of the ports the tests set up. */
+FIXTURE_VARIANT(fault) {
+	__u32 sq_entries;
+	__u32 cq_entries;
+};
+
+FIXTURE_VARIANT_ADD(fault, small) { .sq_entries = 4, .cq_entries = 0 };
+/* Rings of several pages each. */
+FIXTURE_VARIANT_ADD(fault, large) { .sq_entries = 512, .cq_entries = 2048 };
+
+static bool fault_injection_present(void)
+{
+	char buf[32];
+	size_t i;
+
+	if (access(FAIL_NTH, W_OK))
+		return false;
+	for (i = 0; i < NR_KNOBS; i++)
+		if (file_read(fault_knobs[i].path, buf, sizeof(buf)))
+			return false;
+	return true;
+}
+
+FIXTURE_SETUP(fault)
+{
+	char buf[32];
+	size_t i;
+
+	self->nth = -1;
+	self->knobs_set = false;
+	self->saved_max_ports = -1;
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	if (!fault_injection_present())
+		SKIP(return, FAULT_SKIP_MSG);
+
+	/* With a probability, other tasks would see failures too. */
+	ASSERT_EQ(0, file_read(FAULT_DEBUGFS "/failslab/probability", buf,
+			       sizeof(buf)));
+	ASSERT_STREQ("0", buf);
+	ASSERT_EQ(0, file_read(FAULT_DEBUGFS "/fail_page_alloc/probability",
+			       buf, sizeof(buf)));
+	ASSERT_STREQ("0", buf);
+
+	for (i = 0; i < NR_KNOBS; i++)
+		ASSERT_EQ(0, file_read(fault_knobs[i].path, self->saved[i],
+				       sizeof(self->saved[i])));
+	self->knobs_set = true;
+	for (i = 0; i < NR_KNOBS; i++)
+		ASSERT_EQ(0, file_write(fault_knobs[i].path,
+					fault_knobs[i].value));
+
+	/* fail-nth belongs to the thread that opened it: this one. */
+	self->nth = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->nth);
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	size_t i;
+
+	if (self->nth >= 0) {
+		pwrite(self->nth, "0", 1, 0);
+		close(self->nth);
+	}
+	if (self->knobs_set)
+		for (i = 0; i < NR_KNOBS; i++)
+			file_write(fault_knobs[i].path, self->saved[i]);
+	if (self->saved_max_ports >= 0)
+		cport_param_write("max_ports_per_user", self->saved_max_ports);
+}
+
+/*
+ * Make the @n-th allocation of this thread from now on fail. Called right
+ * before the system call under test, so that nothing else allocates first.
+ */
+static void fault_arm(int nth, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	if (pwrite(nth, buf, len, 0) != len)
+		abort();
+}
+
+/*
+ * Disarm, right after the system call. True if the fault fired: the
+ * operation reached its n-th allocation. fail-nth counts down with every
+ * allocation and reads 0 once the fault fired.
+ */
+static bool fault_fired(int nth)
+{
+	char buf[16] = "";
+	ssize_t n = pread(nth, buf, sizeof(buf) - 1, 0);
+
+	if (n <= 0 || pwrite(nth, "0", 1, 0) != 1)
+		abort();
+	return strtoul(buf, NULL, 10) == 0;
+}
+
+/* A port, set up and mapped, with no ops in flight and an empty CQ. */
+static void expect_port_idle(struct __test_metadata *_metadata,
+			     struct port *pt)
+{
+	EXPECT_EQ(0, fdinfo(pt->fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(pt->fd, "reserved"));
+	EXPECT_EQ(0, cq_ready(pt));
+}
+
+/* A NOP round trip: the port works. */
+static void expect_nop_works(struct __test_metadata *_metadata,
+			     struct port *pt, __u64 user_data)
+{
+	struct cport_sqe s = sqe_nop(user_data);
+	struct cport_cqe c;
+
+	ASSERT_EQ(1, sq_submit_one(pt, &s));
+	ASSERT_TRUE(cq_pop(pt, &c));
+	EXPECT_EQ(user_data, c.user_data);
+	EXPECT_EQ(0, c.res);
+}
+
+/* ----------------------------------------------------------------- */
+/* open() */
+
+/*
+ * With max_ports_per_user = 1, a port count leaked by a failed open makes
+ * the next open fail with EMFILE.
+ */
+TEST_F(fault, open_fails_with_enomem_and_leaks_no_port_count)
+{
+	unsigned int n, enomem = 0;
+	long max_ports = 0;
+	bool fired;
+	int fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	if (!cport_param_read("max_ports_per_user", &max_ports) &&
+	    !cport_param_write("max_ports_per_user", 1))
+		self->saved_max_ports = max_ports;
+	else
+		TH_LOG("cannot lower max_ports_per_user: no leak check");
+
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		fault_arm(self->nth, n);
+		fd = open(CPORT_DEV, O_RDWR | O_CLOEXEC);
+		fired = fault_fired(self->nth);
+		if (fd < 0) {
+			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_TRUE(fired);
+			enomem++;
+		} else {
+			close(fd);
+		}
+		/* The next open succeeds: nothing was left behind. */
+		fd = cport_open();
+		ASSERT_LE(0, fd) TH_LOG("open after fault %u: %d", n, fd);
+		close(fd);
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made open() fail with ENOMEM", n - 1,
+	       enomem);
+	EXPECT_LT(0, enomem);
+}
+
+/* ----------------------------------------------------------------- */
+/* CPORT_IOC_SETUP and mmap() */
+
+TEST_F(fault, setup_fails_with_enomem_then_succeeds)
+{
+	unsigned int n, enomem = 0;
+	struct cport_params p;
+	struct port pt;
+	bool fired;
+	int fd, ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		fd = cport_open();
+		ASSERT_LE(0, fd);
+		memset(&p, 0, sizeof(p));
+		p.sq_entries = variant->sq_entries;
+		p.cq_entries = variant->cq_entries;
+		p.flags = variant->cq_entries ? CPORT_SETUP_CQSIZE : 0;
+
+		fault_arm(self->nth, n);
+		ret = ioctl(fd, CPORT_IOC_SETUP, &p);
+		fired = fault_fired(self->nth);
+		if (ret) {
+			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_TRUE(fired);
+			enomem++;
+			/* The port is not set up, and setting it up works. */
+			EXPECT_EQ(-EBADFD, sys_post(fd, 1, 0));
+			memset(&p, 0, sizeof(p));
+			p.sq_entries = variant->sq_entries;
+			p.cq_entries = variant->cq_entries;
+			p.flags = variant->cq_entries ? CPORT_SETUP_CQSIZE : 0;
+			ASSERT_EQ(0, sys_setup(fd, &p))
+				TH_LOG("setup after fault %u", n);
+		}
+		memset(&pt, 0, sizeof(pt));
+		pt.fd = fd;
+		pt.p = p;
+		ASSERT_EQ(0, port_map(&pt));
+		expect_port_idle(_metadata, &pt);
+		expect_nop_works(_metadata, &pt, n);
+		port_fini(&pt);
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made setup fail with ENOMEM", n - 1,
+	       enomem);
+	EXPECT_LT(0, enomem);
+}
+
+TEST_F(fault, mmap_fails_with_enomem_then_succeeds)
+{
+	unsigned int n, enomem = 0;
+	struct port pt;
+	size_t len;
+	bool fired;
+	void *cq;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	len = port_cq_ring_size(&pt.p);
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		fault_arm(self->nth, n);
+		cq = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  pt.fd, CPORT_OFF_CQ_RING);
+		fired = fault_fired(self->nth);
+		if (cq == MAP_FAILED) {
+			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_TRUE(fired);
+			enomem++;
+			cq = port_mmap(pt.fd, len, CPORT_OFF_CQ_RING);
+			ASSERT_NE(MAP_FAILED, cq);
+		}
+		/* The new mapping shows the same ring. */
+		EXPECT_EQ(*pt.cq_tail,
+			  *(__u32 *)((char *)cq + pt.p.cq_off.tail));
+		ASSERT_EQ(0, munmap(cq, len));
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made mmap fail with ENOMEM", n - 1,
+	       enomem);
+	EXPECT_LT(0, enomem);
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+}
+
+/* ----------------------------------------------------------------- */
+/* the timer path: CPORT_OP_TIMEOUT */
+
+/*
+ * Submit one TIMEOUT SQE with the n-th allocation failing. ENTER itself
+ * must consume it (a failed op is reported in its CQE, not by ENTER), and
+ * the CQE is -ENOMEM if the fault hit the timer's allocation, else the
+ * timer's normal result. Returns the CQE's res.
+ */
+static int timeout_with_fault(struct __test_metadata *_metadata,
+			      struct port *pt, int nth, unsigned int n,
+			      struct cport_sqe s, bool *fired)
+{
+	struct cport_cqe c;
+	int ret, res = 0;
+
+	ASSERT_EQ(0, sq_push(pt, &s));
+	fault_arm(nth, n);
+	ret = sys_enter(pt->fd, 1, 0, 0, 0);
+	*fired = fault_fired(nth);
+	EXPECT_EQ(1, ret) TH_LOG("ENTER with fault %u: %d", n, ret);
+
+	/* Every CQE of the op, up to its terminal one. */
+	do {
+		ASSERT_EQ(0, cq_wait(pt, &c, 10 * NSEC_PER_SEC));
+		EXPECT_EQ(s.user_data, c.user_data);
+		res = c.res;
+	} while (c.flags & CPORT_CQE_F_MORE);
+	expect_port_idle(_metadata, pt);
+	return res;
+}
+
+TEST_F(fault, timeout_sqe_completes_with_enomem)
+{
+	struct cport_sqe s = sqe_timeout(NSEC_PER_MSEC, 0, 0, 0, 0);
+	unsigned int n, enomem = 0;
+	bool fired, again;
+	struct port pt;
+	int res;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = timeout_with_fault(_metadata, &pt, self->nth, n, s,
+					 &fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			EXPECT_EQ(1, res) TH_LOG("fault %u: res %d", n, res);
+		}
+		if (!fired)
+			break;
+		/* The same SQE works right after. */
+		s.user_data = ~0ULL;
+		EXPECT_EQ(1, timeout_with_fault(_metadata, &pt, self->nth,
+						FAULT_MAX_POINTS, s, &again));
+		EXPECT_FALSE(again);
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	port_fini(&pt);
+}
+
+TEST_F(fault, multishot_timeout_completes_with_enomem)
+{
+	/* 3 shots, 1 ms apart: two CQEs with MORE, then the terminal one. */
+	struct cport_sqe s = sqe_timeout(NSEC_PER_MSEC, CPORT_TIMEOUT_MULTISHOT,
+					 3, NSEC_PER_MSEC, 0);
+	unsigned int n, enomem = 0;
+	struct port pt;
+	bool fired;
+	int res;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = timeout_with_fault(_metadata, &pt, self->nth, n, s,
+					 &fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			/* The last CQE carries what is left of the 3 shots. */
+			EXPECT_LE(1, res);
+			EXPECT_GE(3, res);
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+}
+
+/* ----------------------------------------------------------------- */
+/* the submit path: a batch around a failing op */
+
+/*
+ * NOP, TIMEOUT, POST (to the port itself), NOP in one ENTER: whatever
+ * allocation fails, all four are consumed and each gets exactly one CQE;
+ * only the timer's can be -ENOMEM.
+ */
+TEST_F(fault, batch_around_failed_timeout_completes_every_sqe)
+{
+	unsigned int n, i, enomem = 0;
+	struct cport_sqe s[4];
+	struct cport_cqe c;
+	struct port pt;
+	int ret, seen[4];
+	bool fired;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries < 4 ?
+			       4 : variant->sq_entries, 0, 0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s[0] = sqe_nop(0);
+		s[1] = sqe_timeout(NSEC_PER_MSEC, 0, 0, 0, 1);
+		s[2] = sqe_post(pt.fd, 2, 42, 2);
+		s[3] = sqe_nop(3);
+		for (i = 0; i < 4; i++)
+			ASSERT_EQ(0, sq_push(&pt, &s[i]));
+
+		fault_arm(self->nth, n);
+		ret = sys_enter(pt.fd, 4, 0, 0, 0);
+		fired = fault_fired(self->nth);
+		ASSERT_EQ(4, ret) TH_LOG("fault %u", n);
+
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < 5; i++) {	/* the POST adds one CQE */
+			ASSERT_EQ(0, cq_wait(&pt, &c, 10 * NSEC_PER_SEC));
+			ASSERT_GT(4, c.user_data);
+			seen[c.user_data & 3]++;
+			switch (c.user_data) {
+			case 1:
+				if (c.res == -ENOMEM)
+					enomem++;
+				else
+					EXPECT_EQ(1, c.res);
+				break;
+			case 2:	/* the POST's own CQE, and the posted one */
+				EXPECT_TRUE(c.res == 0 || c.res == 42);
+				break;
+			default:
+				EXPECT_EQ(0, c.res);
+			}
+		}
+		EXPECT_EQ(1, seen[0]);
+		EXPECT_EQ(1, seen[1]);
+		EXPECT_EQ(2, seen[2]);
+		EXPECT_EQ(1, seen[3]);
+		expect_port_idle(_metadata, &pt);
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	port_fini(&pt);
+}
+
+/* ----------------------------------------------------------------- */
+/* the post path */
+
+/*
+ * Posting never allocates (DESIGN: completions never allocate, so they
+ * cannot fail for lack of memory): with the very first allocation set to
+ * fail, CPORT_IOC_POST, CPORT_OP_POST to the port itself and to another
+ * port, and NOP never reach it.
+ */
+TEST_F(fault, post_and_nop_never_allocate)
+{
+	struct port pt, target;
+	struct cport_sqe s;
+	struct cport_cqe c;
+	bool fired;
+	int ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	ASSERT_EQ(0, port_init(&target, 4, 0, 0));
+
+	fault_arm(self->nth, 1);
+	ret = sys_post(pt.fd, 7, -7);
+	fired = fault_fired(self->nth);
+	EXPECT_EQ(0, ret);
+	EXPECT_FALSE(fired) TH_LOG("CPORT_IOC_POST allocated");
+	ASSERT_TRUE(cq_pop(&pt, &c));
+	EXPECT_EQ(7, c.user_data);
+	EXPECT_EQ(-7, c.res);
+
+	s = sqe_post(target.fd, 8, 8, 9);
+	ASSERT_EQ(0, sq_push(&pt, &s));
+	fault_arm(self->nth, 1);
+	ret = sys_enter(pt.fd, 1, 0, 0, 0);
+	fired = fault_fired(self->nth);
+	EXPECT_EQ(1, ret);
+	EXPECT_FALSE(fired) TH_LOG("CPORT_OP_POST allocated");
+	ASSERT_TRUE(cq_pop(&pt, &c));
+	EXPECT_EQ(9, c.user_data);
+	EXPECT_EQ(0, c.res);
+	ASSERT_TRUE(cq_pop(&target, &c));
+	EXPECT_EQ(8, c.user_data);
+	EXPECT_EQ(8, c.res);
+
+	s = sqe_post(pt.fd, 10, 10, 11);
+	ASSERT_EQ(0, sq_push(&pt, &s));
+	fault_arm(self->nth, 1);
+	ret = sys_enter(pt.fd, 1, 0, 0, 0);
+	fired = fault_fired(self->nth);
+	EXPECT_EQ(1, ret);
+	EXPECT_FALSE(fired) TH_LOG("CPORT_OP_POST to itself allocated");
+	EXPECT_EQ(2, cq_ready(&pt));
+
+	while (cq_pop(&pt, &c))
+		;
+	s = sqe_nop(12);
+	ASSERT_EQ(0, sq_push(&pt, &s));
+	fault_arm(self->nth, 1);
+	ret = sys_enter(pt.fd, 1, 0, 0, 0);
+	fired = fault_fired(self->nth);
+	EXPECT_EQ(1, ret);
+	EXPECT_FALSE(fired) TH_LOG("NOP allocated");
+	ASSERT_TRUE(cq_pop(&pt, &c));
+	EXPECT_EQ(12, c.user_data);
+
+	expect_port_idle(_metadata, &pt);
+	port_fini(&target);
+	port_fini(&pt);
+}
+
+TEST_HARNESS_MAIN
