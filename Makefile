@@ -166,6 +166,10 @@ KMOD_SRCS	= $(filter-out %.mod.c,$(wildcard kmod/*.c)) $(wildcard kmod/*.h) \
 # module's build directory, the console log.
 lane-append-debug := kasan_multi_shot
 lane-append-kcsan :=
+# The KCSAN lane fails on races that involve cport; races of the kernel
+# with itself (6.1 has a few, e.g. in the tick code) are listed, not counted.
+lane-vm-args-debug :=
+lane-vm-args-kcsan := --kcsan-module cport
 lane-kernel	= $(shell cat $(DEBUG_DIR)/$(1)-kernel.path)
 lane-kmod	= $(DEBUG_DIR)/kmod-$(1)$(if $(INJECT),-$(INJECT))
 lane-log	= $(BUILD)/check-$(1)$(if $(INJECT),-$(INJECT)).log
@@ -191,8 +195,6 @@ lane-payload: build-lib build-selftests build-bench build-examples
 	$(call stage-guest,$(DEBUG_DIR)/payload)
 
 # $(call run-lane,LANE): the tests in the VM on the lane's kernel.
-# CPORT_DEBUG_KERNEL=1 tells the tests that every system call is ~40 times
-# slower than on the stock kernel.
 define run-lane
 	@rm -f $(call lane-log,$(1))
 	@status=0; \
@@ -201,10 +203,11 @@ define run-lane
 		--payload $(DEBUG_DIR)/payload \
 		--module $(call lane-kmod,$(1))/cport.ko \
 		$(if $(lane-append-$(1)),--append '$(lane-append-$(1))') \
+		$(lane-vm-args-$(1)) \
 		--pre-cmd '/cport/kmemleak clear' \
 		--post-cmd '/cport/kmemleak check' \
 		--timeout $(DEBUG_VM_TIMEOUT) --log $(call lane-log,$(1)) \
-		$(VM_ARGS) -- 'CPORT_DEBUG_KERNEL=1 /cport/run-tests $(TESTS)' \
+		$(VM_ARGS) -- '/cport/run-tests $(TESTS)' \
 		|| status=1; \
 	tools/tap-summary $(call lane-log,$(1)) || status=1; \
 	exit $$status
@@ -228,7 +231,7 @@ inject-lines-lockdep := circular locking|cport_inject_bug|->cq_lock|poll_wait|lo
 inject-lines-leak := unreferenced object|cport-inject-lea|cport_inject_bug|new suspected
 
 check-debug-inject: lane-kernel-debug
-	@fail=0; \
+	@caught=0; missed=0; \
 	for kind in uaf lockdep leak; do \
 		echo "check-debug-inject: make check-debug CPORT_INJECT=$$kind" \
 			"TESTS='$(INJECT_TESTS)' (must fail)"; \
@@ -245,13 +248,15 @@ check-debug-inject: lane-kernel-debug
 		if [ $$rc -ne 0 ] && grep -qF "$$re" $$log; then \
 			echo "check-debug-inject: $$kind: caught (make exited $$rc):"; \
 			grep -aE "$$lines" $$log | head -n 8 | sed 's/^/    /'; \
+			caught=$$((caught + 1)); \
 		else \
 			echo "check-debug-inject: $$kind: NOT caught (make exited" \
 				"$$rc; no '$$re' in $$log; output in $$out)"; \
-			fail=1; \
+			missed=$$((missed + 1)); \
 		fi; \
 	done; \
-	exit $$fail
+	echo "$$caught passed, $$missed failed"; \
+	[ $$missed -eq 0 ]
 
 # CMD reaches the guest's sh as typed: no make expansion of $(...) in it.
 ifdef CMD
