@@ -8,13 +8,36 @@
 #ifndef _CPORT_COMPAT_H
 #define _CPORT_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/uio.h>
 
 /* 6.3 made vm_flags read-only and added vm_flags_set(). */
 #ifndef CPORT_HAVE_VM_FLAGS_SET
 static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
+}
+#endif
+
+/*
+ * 6.8 moved the freeze protection of a write (file_start_write()) into
+ * vfs_iter_write(), and added file_write_started() with it; before, the
+ * caller took it. cport_vfs_iter_write() is vfs_iter_write() as of 6.8.
+ */
+#ifdef CPORT_HAVE_FILE_WRITE_STARTED
+#define cport_vfs_iter_write	vfs_iter_write
+#else
+static inline ssize_t cport_vfs_iter_write(struct file *file,
+					   struct iov_iter *iter, loff_t *ppos,
+					   rwf_t flags)
+{
+	ssize_t ret;
+
+	file_start_write(file);
+	ret = vfs_iter_write(file, iter, ppos, flags);
+	file_end_write(file);
+	return ret;
 }
 #endif
 

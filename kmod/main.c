@@ -28,6 +28,7 @@
 #include "cancel.h"
 #include "cport_priv.h"
 #include "fdinfo.h"
+#include "io.h"
 #include "limits.h"
 #include "post.h"
 #include "setup.h"
@@ -164,15 +165,22 @@ static int __init cport_init(void)
 	BUILD_BUG_ON(sizeof(struct cport_post) != 24);
 	BUILD_BUG_ON(sizeof(struct cport_sq_ring) > PAGE_SIZE);
 
-	ret = misc_register(&cport_misc);
+	ret = cport_io_init();
 	if (ret)
+		return ret;
+	ret = misc_register(&cport_misc);
+	if (ret) {
 		pr_err("cport: cannot register /dev/cport: %d\n", ret);
+		cport_io_exit();
+	}
 	return ret;
 }
 
 static void __exit cport_exit(void)
 {
 	misc_deregister(&cport_misc);
+	/* Waits for work items still returning from a freed port's ops. */
+	cport_io_exit();
 }
 
 module_init(cport_init);

@@ -5,9 +5,11 @@
  * Copyright (C) 2026 The cport authors
  */
 #include "cancel.h"
+#include "fsync.h"
 #include "nop.h"
 #include "opdef.h"
 #include "post.h"
+#include "rw.h"
 #include "timeout.h"
 
 const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
@@ -30,5 +32,25 @@ const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
 	[CPORT_OP_CANCEL] = {
 		.prep	= cport_cancel_prep,
 		.issue	= cport_cancel_issue,
+	},
+	[CPORT_OP_READ] = {
+		.prep	= cport_rw_prep,
+		.issue	= cport_rw_issue,
+	},
+	[CPORT_OP_WRITE] = {
+		.prep	= cport_rw_prep,
+		.issue	= cport_rw_issue,
+	},
+	[CPORT_OP_READV] = {
+		.prep	= cport_rw_prep,
+		.issue	= cport_rw_issue,
+	},
+	[CPORT_OP_WRITEV] = {
+		.prep	= cport_rw_prep,
+		.issue	= cport_rw_issue,
+	},
+	[CPORT_OP_FSYNC] = {
+		.prep	= cport_fsync_prep,
+		.issue	= cport_fsync_issue,
 	},
 };

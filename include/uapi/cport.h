@@ -20,17 +20,23 @@
  * @opcode: CPORT_OP_*.
  * @flags: CPORT_SQE_F_* (none are defined yet: must be 0).
  * @resv0: reserved, must be 0.
- * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port),
- *      otherwise must be 0.
+ * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
+ *      the I/O ops: the file), otherwise must be 0.
  * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
- *       CPORT_TIMEOUT_ABS), otherwise must be 0.
+ *       CPORT_TIMEOUT_ABS); CPORT_OP_READ, _WRITE, _READV, _WRITEV: file
+ *       offset, or CPORT_POS_CURRENT; CPORT_OP_FSYNC: start of the range;
+ *       otherwise must be 0.
  * @addr: CPORT_OP_POST: user_data of the CQE posted to the target;
  *        CPORT_OP_TIMEOUT_REMOVE, CPORT_OP_CANCEL: user_data to match;
- *        otherwise must be 0.
+ *        CPORT_OP_READ, _WRITE: the buffer; CPORT_OP_READV, _WRITEV: the
+ *        array of struct iovec; otherwise must be 0.
  * @len: CPORT_OP_POST: res of the CQE posted to the target (as __s32);
  *       CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: number of shots
- *       (0 = until cancelled); otherwise must be 0.
- * @op_flags: per-opcode flags: CPORT_TIMEOUT_* or CPORT_CANCEL_*.
+ *       (0 = until cancelled); CPORT_OP_READ, _WRITE: bytes;
+ *       CPORT_OP_READV, _WRITEV: number of iovecs; CPORT_OP_FSYNC: length
+ *       of the range (0 = to the end of the file); otherwise must be 0.
+ * @op_flags: per-opcode flags: CPORT_TIMEOUT_*, CPORT_CANCEL_* or
+ *            CPORT_FSYNC_*; must be 0 for the read and write ops.
  * @user_data: copied unchanged into the CQE(s) of this op.
  * @addr2: CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: period in ns
  *         (0 = same as @off, relative timers only); otherwise must be 0.
@@ -75,6 +81,11 @@ enum cport_op {
 	CPORT_OP_TIMEOUT,
 	CPORT_OP_TIMEOUT_REMOVE,
 	CPORT_OP_CANCEL,
+	CPORT_OP_READ,
+	CPORT_OP_WRITE,
+	CPORT_OP_READV,
+	CPORT_OP_WRITEV,
+	CPORT_OP_FSYNC,
 
 	CPORT_OP_LAST,		/* not an opcode: first invalid value */
 };
@@ -91,6 +102,12 @@ enum cport_op {
 /* CPORT_OP_CANCEL op_flags */
 #define CPORT_CANCEL_ALL	(1U << 0) /* every match, res = count */
 #define CPORT_CANCEL_ANY	(1U << 1) /* match any user_data */
+
+/* @off of the read and write ops: use and advance the file position. */
+#define CPORT_POS_CURRENT	(~0ULL)
+
+/* CPORT_OP_FSYNC op_flags */
+#define CPORT_FSYNC_DATASYNC	(1U << 0) /* fdatasync(): data, not metadata */
 
 /**
  * struct cport_sqring_offsets - layout of the SQ ring mapping
@@ -169,6 +186,7 @@ struct cport_params {
 #define CPORT_FEAT_POST		(1U << 1) /* CPORT_OP_POST, CPORT_IOC_POST */
 #define CPORT_FEAT_TIMER	(1U << 2) /* multishot, coalescing timers */
 #define CPORT_FEAT_LIFO_WAKE	(1U << 3) /* one waiter woken, newest first */
+#define CPORT_FEAT_RW		(1U << 4) /* READ, WRITE, READV, WRITEV, FSYNC */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER

@@ -152,7 +152,8 @@ END_TEST
 START_TEST(queue_init_sets_up_and_exit_tears_down)
 {
 	const unsigned int feats = CPORT_FEAT_NODROP | CPORT_FEAT_POST |
-				   CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE;
+				   CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE |
+				   CPORT_FEAT_RW;
 	struct cport port;
 	int fd;
 

@@ -393,6 +393,7 @@ static bool res_allowed(__s32 res)
 	switch (res) {
 	case -EINVAL: case -EBADF: case -EBADFD: case -EAGAIN:
 	case -ENOENT: case -EALREADY: case -ECANCELED:
+	case -EFAULT: case -ESPIPE: case -EOPNOTSUPP:	/* the I/O ops */
 		return true;
 	default:
 		return res >= 0;

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: CPORT_OP_READ, CPORT_OP_WRITE, CPORT_OP_READV, CPORT_OP_WRITEV.
+ *
+ * The user buffers are imported at submission. A file that supports
+ * non-blocking I/O (FMODE_NOWAIT) is tried at once with RWF_NOWAIT, and so
+ * is one opened with O_NONBLOCK (without the flag, which the file's own
+ * O_NONBLOCK makes unnecessary, and which a file without FMODE_NOWAIT
+ * refuses: pipes before 6.x have none). If that
+ * completes (data in the page cache, room in a pipe...), the CQE is posted
+ * inline. Otherwise a regular file or a block device is handed to the
+ * workqueue (io.c), where the op may block. Any other file (pipe, socket,
+ * character device) is not handed to a worker that could not be stopped:
+ * if it would block, the op completes with -EAGAIN, and a file that cannot
+ * even be tried without blocking completes with -EOPNOTSUPP.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/uio.h>
+
+#include "compat.h"
+#include "io.h"
+#include "opdef.h"
+#include "rw.h"
+
+static bool cport_rw_is_write(u8 opcode)
+{
+	return opcode == CPORT_OP_WRITE || opcode == CPORT_OP_WRITEV;
+}
+
+/**
+ * cport_rw_prep() - check a READ, WRITE, READV or WRITEV SQE
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: 0, or -EINVAL for op_flags or addr2 set, or an offset that is
+ * neither CPORT_POS_CURRENT nor below 2^63.
+ */
+int cport_rw_prep(const struct cport_sqe *sqe)
+{
+	if (sqe->op_flags || sqe->addr2)
+		return -EINVAL;
+	if (sqe->off != CPORT_POS_CURRENT && sqe->off > LLONG_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The transfer itself. Context: process context, the submitter's or a
+ * worker acting for it; sleeps unless @flags has RWF_NOWAIT.
+ */
+static int cport_rw_do(struct cport_io *io, rwf_t flags)
+{
+	struct file *file = io->file;
+	bool fpos_lock = false;
+	loff_t pos, *ppos;
+	ssize_t ret;
+
+	if (io->use_fpos) {
+		if (file->f_mode & FMODE_ATOMIC_POS) {
+			mutex_lock(&file->f_pos_lock);
+			fpos_lock = true;
+		}
+		pos = file->f_pos;
+	} else {
+		pos = io->pos;
+	}
+	ppos = (file->f_mode & FMODE_STREAM) ? NULL : &pos;
+
+	if (cport_rw_is_write(io->req.opcode))
+		ret = cport_vfs_iter_write(file, &io->iter, ppos, flags);
+	else
+		ret = vfs_iter_read(file, &io->iter, ppos, flags);
+
+	if (io->use_fpos) {
+		if (ret >= 0 && ppos)
+			file->f_pos = pos;
+		if (fpos_lock)
+			mutex_unlock(&file->f_pos_lock);
+	}
+	return ret;
+}
+
+/* Context: a worker of io.c, acting for the submitter; sleeps. */
+static int cport_rw_work(struct cport_io *io)
+{
+	return cport_rw_do(io, 0);
+}
+
+static int cport_rw_import(struct cport_io *io, const struct cport_sqe *sqe)
+{
+	int dir = cport_rw_is_write(sqe->opcode) ? WRITE : READ;
+	void __user *addr = u64_to_user_ptr(sqe->addr);
+	ssize_t ret;
+
+	if (sqe->opcode == CPORT_OP_READ || sqe->opcode == CPORT_OP_WRITE) {
+		/* The VFS caps a transfer at MAX_RW_COUNT: a short count. */
+		size_t len = min_t(size_t, sqe->len, MAX_RW_COUNT);
+
+		if (!access_ok(addr, len))
+			return -EFAULT;
+		io->fast_iov[0].iov_base = addr;
+		io->fast_iov[0].iov_len = len;
+		iov_iter_init(&io->iter, dir, io->fast_iov, 1, len);
+		return 0;
+	}
+	/* Copies the array; a pointer to more than UIO_FASTIOV is kept. */
+	ret = import_iovec(dir, addr, sqe->len, UIO_FASTIOV, &io->iov,
+			   &io->iter);
+	if (ret < 0) {
+		io->iov = io->fast_iov;
+		return ret;
+	}
+	if (!io->iov)
+		io->iov = io->fast_iov;
+	return 0;
+}
+
+/**
+ * cport_rw_issue() - start a read or a write
+ * @port: the port.
+ * @sqe: kernel copy of the SQE, checked by cport_rw_prep().
+ * @issue_flags: CPORT_ISSUE_F_* (unused).
+ *
+ * Context: process context, the submitter's.
+ * Return: bytes transferred or -errno for an inline CQE, or
+ * CPORT_ISSUE_QUEUED.
+ */
+int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
+		   unsigned int issue_flags)
+{
+	bool write = cport_rw_is_write(sqe->opcode);
+	struct iov_iter saved;
+	struct cport_io *io;
+	struct file *file;
+	bool queueable;
+	umode_t mode;
+	int ret;
+
+	file = fget(sqe->fd);
+	if (!file)
+		return -EBADF;
+	if (!(file->f_mode & (write ? FMODE_WRITE : FMODE_READ))) {
+		ret = -EBADF;
+		goto out_fput;
+	}
+	if (sqe->off != CPORT_POS_CURRENT &&
+	    !(file->f_mode & (write ? FMODE_PWRITE : FMODE_PREAD))) {
+		ret = -ESPIPE;
+		goto out_fput;
+	}
+
+	io = cport_io_alloc(port, sqe, file);
+	if (!io) {
+		ret = -ENOMEM;
+		goto out_fput;
+	}
+	io->use_fpos = sqe->off == CPORT_POS_CURRENT;
+	io->pos = io->use_fpos ? 0 : sqe->off;
+	ret = cport_rw_import(io, sqe);
+	if (ret)
+		goto out_free;
+
+	/* Only these may block in a worker: their I/O always ends. */
+	mode = file_inode(file)->i_mode;
+	queueable = S_ISREG(mode) || S_ISBLK(mode);
+	if ((file->f_mode & FMODE_NOWAIT) || (file->f_flags & O_NONBLOCK)) {
+		/* An O_NONBLOCK file never blocks: no RWF_NOWAIT needed. */
+		saved = io->iter;
+		ret = cport_rw_do(io, (file->f_mode & FMODE_NOWAIT) ?
+				  RWF_NOWAIT : 0);
+		if (ret != -EAGAIN || !queueable)
+			goto out_free;
+		io->iter = saved;
+	} else if (!queueable) {
+		ret = -EOPNOTSUPP;
+		goto out_free;
+	}
+	return cport_io_queue(io, cport_rw_work, true);
+
+out_free:
+	cport_io_free(io);	/* drops the file too */
+	return ret;
+out_fput:
+	fput(file);
+	return ret;
+}
