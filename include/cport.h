@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 
 /*
  * In the source tree this finds include/uapi/cport.h next to this file;
@@ -305,6 +306,66 @@ CPORT_INLINE void cport_prep_cancel(struct cport_sqe *sqe, uint64_t user_data,
 {
 	__cport_prep(sqe, CPORT_OP_CANCEL);
 	sqe->addr = user_data;
+	sqe->op_flags = flags;
+}
+
+/*
+ * CPORT_OP_READ / CPORT_OP_WRITE: nbytes at offset (CPORT_POS_CURRENT: the
+ * file position, which the op advances) of the file open at fd.
+ */
+CPORT_INLINE void cport_prep_read(struct cport_sqe *sqe, int fd, void *buf,
+				  unsigned int nbytes, uint64_t offset)
+{
+	__cport_prep(sqe, CPORT_OP_READ);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)buf;
+	sqe->len = nbytes;
+	sqe->off = offset;
+}
+
+CPORT_INLINE void cport_prep_write(struct cport_sqe *sqe, int fd,
+				   const void *buf, unsigned int nbytes,
+				   uint64_t offset)
+{
+	__cport_prep(sqe, CPORT_OP_WRITE);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)buf;
+	sqe->len = nbytes;
+	sqe->off = offset;
+}
+
+/* CPORT_OP_READV / CPORT_OP_WRITEV: nr_vecs iovecs, as preadv/pwritev. */
+CPORT_INLINE void cport_prep_readv(struct cport_sqe *sqe, int fd,
+				   const struct iovec *iovecs,
+				   unsigned int nr_vecs, uint64_t offset)
+{
+	__cport_prep(sqe, CPORT_OP_READV);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)iovecs;
+	sqe->len = nr_vecs;
+	sqe->off = offset;
+}
+
+CPORT_INLINE void cport_prep_writev(struct cport_sqe *sqe, int fd,
+				    const struct iovec *iovecs,
+				    unsigned int nr_vecs, uint64_t offset)
+{
+	__cport_prep(sqe, CPORT_OP_WRITEV);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)iovecs;
+	sqe->len = nr_vecs;
+	sqe->off = offset;
+}
+
+/*
+ * CPORT_OP_FSYNC: fsync() the file open at fd, or fdatasync() with
+ * CPORT_FSYNC_DATASYNC. A range: set sqe->off and sqe->len afterwards.
+ */
+CPORT_INLINE void cport_prep_fsync(struct cport_sqe *sqe, int fd,
+				   unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_FSYNC);
+	sqe->fd = fd;
 	sqe->op_flags = flags;
 }
 

@@ -8,6 +8,7 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -867,6 +868,68 @@ START_TEST(sqe_with_nonzero_reserved_field_fails_with_einval)
 }
 END_TEST
 
+START_TEST(prep_read_write_set_fd_buf_len_off)
+{
+	struct cport_sqe sqe, want;
+	char buf[4];
+
+	junk(&sqe);
+	cport_prep_read(&sqe, 5, buf, 4000, 77);
+	want_init(&want, CPORT_OP_READ);
+	want.fd = 5;
+	want.addr = (uint64_t)(uintptr_t)buf;
+	want.len = 4000;
+	want.off = 77;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	junk(&sqe);
+	cport_prep_write(&sqe, 6, buf, 1, CPORT_POS_CURRENT);
+	want_init(&want, CPORT_OP_WRITE);
+	want.fd = 6;
+	want.addr = (uint64_t)(uintptr_t)buf;
+	want.len = 1;
+	want.off = CPORT_POS_CURRENT;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_readv_writev_set_iovecs)
+{
+	struct cport_sqe sqe, want;
+	struct iovec v[3];
+
+	junk(&sqe);
+	cport_prep_readv(&sqe, 8, v, 3, 1ULL << 40);
+	want_init(&want, CPORT_OP_READV);
+	want.fd = 8;
+	want.addr = (uint64_t)(uintptr_t)v;
+	want.len = 3;
+	want.off = 1ULL << 40;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	junk(&sqe);
+	cport_prep_writev(&sqe, 9, v, 2, 0);
+	want_init(&want, CPORT_OP_WRITEV);
+	want.fd = 9;
+	want.addr = (uint64_t)(uintptr_t)v;
+	want.len = 2;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_fsync_sets_fd_and_flags)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_fsync(&sqe, 11, CPORT_FSYNC_DATASYNC);
+	want_init(&want, CPORT_OP_FSYNC);
+	want.fd = 11;
+	want.op_flags = CPORT_FSYNC_DATASYNC;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
 Suite *queue_host_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -878,7 +941,10 @@ Suite *queue_host_suite(void)
 		  prep_timeout_sets_off_and_flags,
 		  prep_timer_is_multishot_timeout,
 		  prep_timeout_remove_sets_addr,
-		  prep_cancel_sets_addr_and_flags);
+		  prep_cancel_sets_addr_and_flags,
+		  prep_read_write_set_fd_buf_len_off,
+		  prep_readv_writev_set_iovecs,
+		  prep_fsync_sets_fd_and_flags);
 	ADD_TESTS(s, tcase_create("user_data"), 0,
 		  set_data64_sets_only_user_data,
 		  set_data_round_trips_pointers);
@@ -895,6 +961,59 @@ Suite *queue_host_suite(void)
 		  wait_cqe_nr_zero_does_not_wait);
 	return s;
 }
+
+/* A file written, synced and read back through the port. */
+START_TEST(file_write_fsync_read_round_trip)
+{
+	char out[] = "0123456789", in[11] = "", a[4] = "", b[8] = "";
+	struct iovec v[2] = { { a, 3 }, { b, 7 } };
+	struct cport_sqe *sqe;
+	struct cport port;
+	int f;
+
+	f = open("libcport_rw.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		 0600);
+	ck_assert_int_ge(f, 0);
+	port_init(&port, 8);
+
+	cport_prep_write(get_sqe(&port), f, out, 10, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, 10);
+
+	cport_prep_fsync(get_sqe(&port), f, CPORT_FSYNC_DATASYNC);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, 0);
+
+	cport_prep_read(get_sqe(&port), f, in, 10, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, 10);
+	ck_assert_str_eq(in, "0123456789");
+
+	cport_prep_readv(get_sqe(&port), f, v, 2, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, 10);
+	ck_assert_str_eq(a, "012");
+	ck_assert_str_eq(b, "3456789");
+
+	sqe = get_sqe(&port);
+	cport_prep_writev(sqe, f, v, 2, CPORT_POS_CURRENT);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, 10);
+	ck_assert_int_eq(lseek(f, 0, SEEK_CUR), 10);
+
+	/* Errors land in the CQE. */
+	cport_prep_read(get_sqe(&port), -1, in, 10, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -EBADF);
+	cport_prep_fsync(get_sqe(&port), f, 0x80);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+
+	cport_queue_exit(&port);
+	close(f);
+	unlink("libcport_rw.tmp");
+}
+END_TEST
 
 Suite *queue_device_suite(void)
 {
@@ -921,6 +1040,8 @@ Suite *queue_device_suite(void)
 		  prep_post_to_self_posts_two_cqes,
 		  prep_post_to_other_port,
 		  prep_post_to_non_port_fails_in_cqe);
+	ADD_TESTS(s, tcase_device("file_io"), 0,
+		  file_write_fsync_read_round_trip);
 	ADD_TESTS(s, tcase_device("invalid_sqe"), 0,
 		  sqe_with_nonzero_reserved_field_fails_with_einval);
 	return s;
