@@ -30,6 +30,8 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <sys/uio.h>
+
 #include "cport_test.h"
 
 #define FAIL_NTH	"/proc/thread-self/fail-nth"
@@ -356,12 +358,12 @@ TEST_F(fault, mmap_fails_with_enomem_then_succeeds)
 /* the timer path: CPORT_OP_TIMEOUT */
 
 /*
- * Submit one TIMEOUT SQE with the n-th allocation failing. ENTER itself
- * must consume it (a failed op is reported in its CQE, not by ENTER), and
- * the CQE is -ENOMEM if the fault hit the timer's allocation, else the
- * timer's normal result. Returns the CQE's res.
+ * Submit one SQE (a timer, a read...) with the n-th allocation failing.
+ * ENTER itself must consume it (a failed op is reported in its CQE, not by
+ * ENTER), and the CQE is -ENOMEM if the fault hit the op's allocation,
+ * else the op's normal result. Returns the terminal CQE's res.
  */
-static int timeout_with_fault(struct __test_metadata *_metadata,
+static int submit_with_fault(struct __test_metadata *_metadata,
 			      struct port *pt, int nth, unsigned int n,
 			      struct cport_sqe s, bool *fired)
 {
@@ -397,7 +399,7 @@ TEST_F(fault, timeout_sqe_completes_with_enomem)
 			       0));
 	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
 		s.user_data = n;
-		res = timeout_with_fault(_metadata, &pt, self->nth, n, s,
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
 					 &fired);
 		if (res == -ENOMEM) {
 			EXPECT_TRUE(fired);
@@ -409,7 +411,7 @@ TEST_F(fault, timeout_sqe_completes_with_enomem)
 			break;
 		/* The same SQE works right after. */
 		s.user_data = ~0ULL;
-		EXPECT_EQ(1, timeout_with_fault(_metadata, &pt, self->nth,
+		EXPECT_EQ(1, submit_with_fault(_metadata, &pt, self->nth,
 						FAULT_MAX_POINTS, s, &again));
 		EXPECT_FALSE(again);
 	}
@@ -434,7 +436,7 @@ TEST_F(fault, multishot_timeout_completes_with_enomem)
 			       0));
 	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
 		s.user_data = n;
-		res = timeout_with_fault(_metadata, &pt, self->nth, n, s,
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
 					 &fired);
 		if (res == -ENOMEM) {
 			EXPECT_TRUE(fired);
@@ -452,6 +454,56 @@ TEST_F(fault, multishot_timeout_completes_with_enomem)
 	EXPECT_LT(0, enomem);
 	expect_nop_works(_metadata, &pt, 1);
 	port_fini(&pt);
+}
+
+/* ----------------------------------------------------------------- */
+/* the I/O path: CPORT_OP_READV, request and iovec array allocations */
+
+TEST_F(fault, readv_sqe_completes_with_enomem)
+{
+	static unsigned char buf[40], data[4096];
+	unsigned int n, i, enomem = 0;
+	struct cport_sqe s;
+	struct iovec v[40];	/* more than UIO_FASTIOV: allocated */
+	struct port pt;
+	bool fired;
+	int f, res;
+
+	CPORT_SKIP_IF_ABSENT();
+	f = open("fault_rw.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(4096, pwrite(f, data, sizeof(data), 0));
+	for (i = 0; i < 40; i++) {
+		v[i].iov_base = &buf[i];
+		v[i].iov_len = 1;
+	}
+	memset(&s, 0, sizeof(s));
+	s.opcode = CPORT_OP_READV;
+	s.fd = f;
+	s.addr = (__u64)(uintptr_t)v;
+	s.len = 40;
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
+					&fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			EXPECT_EQ(40, res) TH_LOG("fault %u: res %d", n, res);
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LE(2, enomem);	/* the request, and the iovec array */
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+	close(f);
+	unlink("fault_rw.tmp");
 }
 
 /* ----------------------------------------------------------------- */

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPORT_OP_READ, _WRITE, _READV, _WRITEV and _FSYNC: data, offsets and the
+ * file position, every argument check, pipes (non-blocking only), cancel
+ * racing the workers, and close with I/O in flight.
+ *
+ * Regular files here live in the guest's root file system (ramfs on the
+ * stock 6.1 kernel: no FMODE_NOWAIT, so every op runs on the workqueue;
+ * tmpfs has it on newer kernels, where cached data completes inline). The
+ * results must be the same either way.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <sys/uio.h>
+
+#include "cport_test.h"
+
+#define FILE_SIZE	(64 * 1024)
+#define WAIT_NS		(10 * NSEC_PER_SEC)
+
+static struct cport_sqe sqe_rw(__u8 opcode, int fd, const void *addr,
+			       __u32 len, __u64 off, __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = opcode, .fd = fd, .addr = (__u64)(uintptr_t)addr,
+		.len = len, .off = off, .user_data = user_data,
+	};
+
+	return s;
+}
+
+static struct cport_sqe sqe_fsync(int fd, __u32 op_flags, __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_FSYNC, .fd = fd, .op_flags = op_flags,
+		.user_data = user_data,
+	};
+
+	return s;
+}
+
+/* Byte @i of the pattern the test file is filled with. */
+static unsigned char pat(size_t i)
+{
+	return (unsigned char)(i * 7 + (i >> 8) + 1);
+}
+
+FIXTURE(rw) {
+	struct port pt;
+	int file;		/* FILE_SIZE bytes of pat(), O_RDWR */
+	char path[64];
+};
+
+FIXTURE_SETUP(rw)
+{
+	unsigned char buf[FILE_SIZE];
+	size_t i;
+
+	self->pt.fd = -1;
+	self->file = -1;
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	ASSERT_EQ(0, port_init(&self->pt, 64, 0, 0));
+	snprintf(self->path, sizeof(self->path), "rw_test.%d", getpid());
+	self->file = open(self->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+			  0600);
+	ASSERT_LE(0, self->file);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = pat(i);
+	ASSERT_EQ(FILE_SIZE, pwrite(self->file, buf, sizeof(buf), 0));
+}
+
+FIXTURE_TEARDOWN(rw)
+{
+	if (self->file >= 0) {
+		close(self->file);
+		unlink(self->path);
+	}
+	port_fini(&self->pt);
+}
+
+/* Submit one SQE, wait for its CQE; returns its res. */
+static int run_one(struct __test_metadata *_metadata, struct port *pt,
+		   struct cport_sqe s)
+{
+	struct cport_cqe c;
+
+	if (sq_submit_one(pt, &s) != 1)
+		return INT_MIN;
+	if (cq_wait(pt, &c, WAIT_NS))
+		return INT_MIN + 1;
+	EXPECT_EQ(s.user_data, c.user_data);
+	EXPECT_EQ(0, c.flags);
+	return c.res;
+}
+
+/* ----------------------------------------------------------------- */
+/* data */
+
+TEST_F(rw, read_at_offset_exact_bytes)
+{
+	unsigned char buf[5000];
+	size_t i;
+
+	CPORT_SKIP_IF_ABSENT();
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(5000, run_one(_metadata, &self->pt,
+				sqe_rw(CPORT_OP_READ, self->file, buf, 5000,
+				       1234, 1)));
+	for (i = 0; i < sizeof(buf); i++)
+		ASSERT_EQ(pat(1234 + i), buf[i]) TH_LOG("byte %zu", i);
+	/* An explicit offset leaves the file position alone. */
+	EXPECT_EQ(0, lseek(self->file, 0, SEEK_CUR));
+}
+
+TEST_F(rw, write_at_offset_then_pread)
+{
+	unsigned char in[3000], out[3000];
+	size_t i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (unsigned char)(255 - i);
+	ASSERT_EQ(3000, run_one(_metadata, &self->pt,
+				sqe_rw(CPORT_OP_WRITE, self->file, in, 3000,
+				       FILE_SIZE - 1000, 2)));
+	/* The file grew by 2000 bytes. */
+	EXPECT_EQ(FILE_SIZE + 2000, lseek(self->file, 0, SEEK_END));
+	ASSERT_EQ(3000, pread(self->file, out, 3000, FILE_SIZE - 1000));
+	EXPECT_EQ(0, memcmp(in, out, 3000));
+}
+
+TEST_F(rw, readv_and_writev_scatter_gather)
+{
+	unsigned char a[100], b[1], c[4000], w1[10], w2[20];
+	struct iovec rv[3] = {
+		{ a, sizeof(a) }, { b, sizeof(b) }, { c, sizeof(c) },
+	};
+	struct iovec wv[2] = { { w1, sizeof(w1) }, { w2, sizeof(w2) } };
+	unsigned char check[30];
+	size_t i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(4101, run_one(_metadata, &self->pt,
+				sqe_rw(CPORT_OP_READV, self->file, rv, 3, 10,
+				       3)));
+	for (i = 0; i < sizeof(a); i++)
+		ASSERT_EQ(pat(10 + i), a[i]);
+	ASSERT_EQ(pat(110), b[0]);
+	for (i = 0; i < sizeof(c); i++)
+		ASSERT_EQ(pat(111 + i), c[i]);
+
+	memset(w1, 'x', sizeof(w1));
+	memset(w2, 'y', sizeof(w2));
+	ASSERT_EQ(30, run_one(_metadata, &self->pt,
+			      sqe_rw(CPORT_OP_WRITEV, self->file, wv, 2, 500,
+				     4)));
+	ASSERT_EQ(30, pread(self->file, check, 30, 500));
+	for (i = 0; i < 30; i++)
+		ASSERT_EQ(i < 10 ? 'x' : 'y', check[i]);
+}
+
+TEST_F(rw, readv_more_than_fast_iovecs)
+{
+	static unsigned char buf[40];
+	struct iovec v[40];
+	size_t i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 40; i++) {
+		v[i].iov_base = &buf[39 - i];	/* reversed */
+		v[i].iov_len = 1;
+	}
+	ASSERT_EQ(40, run_one(_metadata, &self->pt,
+			      sqe_rw(CPORT_OP_READV, self->file, v, 40, 0, 5)));
+	for (i = 0; i < 40; i++)
+		ASSERT_EQ(pat(i), buf[39 - i]);
+}
+
+TEST_F(rw, current_position_used_and_advanced)
+{
+	unsigned char buf[100];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(200, lseek(self->file, 200, SEEK_SET));
+	ASSERT_EQ(100, run_one(_metadata, &self->pt,
+			       sqe_rw(CPORT_OP_READ, self->file, buf, 100,
+				      CPORT_POS_CURRENT, 6)));
+	EXPECT_EQ(pat(200), buf[0]);
+	EXPECT_EQ(pat(299), buf[99]);
+	EXPECT_EQ(300, lseek(self->file, 0, SEEK_CUR));
+
+	memset(buf, 'z', sizeof(buf));
+	ASSERT_EQ(100, run_one(_metadata, &self->pt,
+			       sqe_rw(CPORT_OP_WRITE, self->file, buf, 100,
+				      CPORT_POS_CURRENT, 7)));
+	EXPECT_EQ(400, lseek(self->file, 0, SEEK_CUR));
+	ASSERT_EQ(1, pread(self->file, buf, 1, 399));
+	EXPECT_EQ('z', buf[0]);
+}
+
+TEST_F(rw, short_read_at_eof_then_zero)
+{
+	unsigned char buf[100];
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(10, run_one(_metadata, &self->pt,
+			      sqe_rw(CPORT_OP_READ, self->file, buf, 100,
+				     FILE_SIZE - 10, 8)));
+	EXPECT_EQ(pat(FILE_SIZE - 1), buf[9]);
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_rw(CPORT_OP_READ, self->file, buf, 100,
+				    FILE_SIZE, 9)));
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_rw(CPORT_OP_READ, self->file, buf, 100,
+				    1ULL << 40, 10)));
+}
+
+TEST_F(rw, zero_length_ops_return_zero)
+{
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_rw(CPORT_OP_READ, self->file, NULL, 0, 0, 1)));
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_rw(CPORT_OP_WRITE, self->file, NULL, 0, 0, 2)));
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_rw(CPORT_OP_READV, self->file, NULL, 0, 0, 3)));
+}
+
+/* Many reads of distinct ranges in one ENTER: each lands in its buffer. */
+TEST_F(rw, batch_of_reads_each_complete_once)
+{
+	static unsigned char bufs[32][2048];
+	struct cport_cqe c;
+	int seen[32] = { 0 };
+	size_t i, j;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 32; i++) {
+		struct cport_sqe s = sqe_rw(CPORT_OP_READ, self->file, bufs[i],
+					    2048, i * 2048, i);
+
+		ASSERT_EQ(0, sq_push(&self->pt, &s));
+	}
+	ASSERT_EQ(32, sys_enter(self->pt.fd, 32, 0, 0, 0));
+	for (i = 0; i < 32; i++) {
+		ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+		ASSERT_GT(32, c.user_data);
+		ASSERT_EQ(2048, c.res);
+		seen[c.user_data]++;
+	}
+	for (i = 0; i < 32; i++) {
+		EXPECT_EQ(1, seen[i]);
+		for (j = 0; j < 2048; j++)
+			ASSERT_EQ(pat(i * 2048 + j), bufs[i][j]);
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+}
+
+/* ----------------------------------------------------------------- */
+/* errors */
+
+TEST_F(rw, bad_fd_ebadf)
+{
+	char buf[8];
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_READ, -1, buf, 8, 0, 1)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_WRITE, 999, buf, 8, 0, 2)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_fsync(-5, 0, 3)));
+}
+
+TEST_F(rw, wrong_direction_ebadf)
+{
+	int ro = open(self->path, O_RDONLY | O_CLOEXEC);
+	int wo = open(self->path, O_WRONLY | O_CLOEXEC);
+	struct iovec v = { NULL, 0 };
+	char buf[8];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, wo);
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_WRITE, ro, buf, 8, 0, 1)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_WRITEV, ro, &v, 1, 0, 2)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_READ, wo, buf, 8, 0, 3)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_READV, wo, &v, 1, 0, 4)));
+	close(ro);
+	close(wo);
+}
+
+TEST_F(rw, bad_buffer_efault)
+{
+	void *bad = fault_page();
+	struct iovec v = { bad, 16 };
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, bad);
+	EXPECT_EQ(-EFAULT, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READ, self->file, bad, 16,
+					  0, 1)));
+	EXPECT_EQ(-EFAULT, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_WRITE, self->file, bad, 16,
+					  0, 2)));
+	/* A kernel address is refused before any I/O. */
+	EXPECT_EQ(-EFAULT, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READ, self->file,
+					  (void *)0xffff888000000000ULL, 16,
+					  0, 3)));
+	/* The iovec array itself unreadable, or pointing nowhere. */
+	EXPECT_EQ(-EFAULT, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READV, self->file, bad, 2,
+					  0, 4)));
+	EXPECT_EQ(-EFAULT, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READV, self->file, &v, 1,
+					  0, 5)));
+	/* The file did not change. */
+	EXPECT_EQ(FILE_SIZE, lseek(self->file, 0, SEEK_END));
+	munmap(bad, 4096);
+}
+
+TEST_F(rw, bad_fields_einval)
+{
+	struct cport_sqe s;
+	char buf[8];
+	__u8 op;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (op = CPORT_OP_READ; op <= CPORT_OP_WRITEV; op++) {
+		s = sqe_rw(op, self->file, buf, 1, 0, op);
+		s.op_flags = 1;
+		EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s))
+			TH_LOG("op %u op_flags", op);
+		s = sqe_rw(op, self->file, buf, 1, 0, op);
+		s.addr2 = 1;
+		EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s))
+			TH_LOG("op %u addr2", op);
+		/* Negative offsets other than CPORT_POS_CURRENT. */
+		s = sqe_rw(op, self->file, buf, 1, 1ULL << 63, op);
+		EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s))
+			TH_LOG("op %u off 2^63", op);
+		s = sqe_rw(op, self->file, buf, 1, ~0ULL - 1, op);
+		EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s))
+			TH_LOG("op %u off -2", op);
+	}
+}
+
+TEST_F(rw, too_many_iovecs_einval)
+{
+	CPORT_SKIP_IF_ABSENT();
+	/* UIO_MAXIOV is 1024; the array is not even read. */
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READV, self->file, NULL,
+					  1025, 0, 1)));
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_WRITEV, self->file, NULL,
+					  ~0U, 0, 2)));
+}
+
+TEST_F(rw, char_device_without_nowait_eopnotsupp)
+{
+	char buf[8];
+
+	CPORT_SKIP_IF_ABSENT();
+	/*
+	 * A port is neither a regular file nor a block device, and cannot be
+	 * tried without blocking: no worker is risked on it.
+	 */
+	EXPECT_EQ(-EOPNOTSUPP, run_one(_metadata, &self->pt,
+				       sqe_rw(CPORT_OP_READ, self->pt.fd, buf,
+					      8, CPORT_POS_CURRENT, 1)));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/* ----------------------------------------------------------------- */
+/* pipes: no worker, non-blocking attempt only */
+
+TEST_F(rw, nonblocking_pipe_write_then_read_inline)
+{
+	char in[] = "hello pipe", out[32] = "";
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	EXPECT_EQ(10, run_one(_metadata, &self->pt,
+			      sqe_rw(CPORT_OP_WRITE, p[1], in, 10,
+				     CPORT_POS_CURRENT, 1)));
+	EXPECT_EQ(10, run_one(_metadata, &self->pt,
+			      sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out),
+				     CPORT_POS_CURRENT, 2)));
+	EXPECT_STREQ("hello pipe", out);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(rw, empty_pipe_read_eagain_full_pipe_write_eagain)
+{
+	static char big[1 << 20];
+	int p[2], n;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	EXPECT_EQ(-EAGAIN, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READ, p[0], big, 10,
+					  CPORT_POS_CURRENT, 1)));
+	/* Fill the pipe; then a write would block. */
+	n = run_one(_metadata, &self->pt,
+		    sqe_rw(CPORT_OP_WRITE, p[1], big, sizeof(big),
+			   CPORT_POS_CURRENT, 2));
+	EXPECT_LT(0, n);
+	EXPECT_GT((int)sizeof(big), n);
+	EXPECT_EQ(-EAGAIN, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_WRITE, p[1], big, 10,
+					  CPORT_POS_CURRENT, 3)));
+	/* Nothing pending: the port has nothing in flight. */
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A blocking pipe: tried without blocking where the kernel marks pipes
+ * FMODE_NOWAIT, refused with -EOPNOTSUPP where it does not (6.1). Either
+ * way consistently, and nothing is left in flight.
+ */
+TEST_F(rw, blocking_pipe_inline_or_eopnotsupp)
+{
+	char in[] = "abc", out[8] = "";
+	int p[2], w, r;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	w = run_one(_metadata, &self->pt,
+		    sqe_rw(CPORT_OP_WRITE, p[1], in, 3, CPORT_POS_CURRENT, 1));
+	r = run_one(_metadata, &self->pt,
+		    sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out),
+			   CPORT_POS_CURRENT, 2));
+	if (w == -EOPNOTSUPP) {
+		EXPECT_EQ(-EOPNOTSUPP, r);
+		TH_LOG("pipes have no FMODE_NOWAIT on this kernel");
+	} else {
+		EXPECT_EQ(3, w);
+		EXPECT_EQ(3, r);
+		EXPECT_STREQ("abc", out);
+		/* Empty again: a read would block. */
+		EXPECT_EQ(-EAGAIN, run_one(_metadata, &self->pt,
+					   sqe_rw(CPORT_OP_READ, p[0], out,
+						  sizeof(out),
+						  CPORT_POS_CURRENT, 3)));
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(rw, pipe_with_offset_espipe)
+{
+	char buf[8];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	EXPECT_EQ(-ESPIPE, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READ, p[0], buf, 8, 0, 1)));
+	EXPECT_EQ(-ESPIPE, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_WRITE, p[1], buf, 8, 5, 2)));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ----------------------------------------------------------------- */
+/* fsync */
+
+TEST_F(rw, fsync_and_datasync_succeed)
+{
+	struct cport_sqe s;
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_fsync(self->file, 0, 1)));
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     sqe_fsync(self->file, CPORT_FSYNC_DATASYNC, 2)));
+	s = sqe_fsync(self->file, 0, 3);
+	s.off = 4096;
+	s.len = 4096;
+	EXPECT_EQ(0, run_one(_metadata, &self->pt, s));
+}
+
+TEST_F(rw, fsync_bad_fields_einval)
+{
+	struct cport_sqe s;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	s = sqe_fsync(self->file, 2, 1);
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	s = sqe_fsync(self->file, 0, 2);
+	s.addr = 1;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	s = sqe_fsync(self->file, 0, 3);
+	s.addr2 = 1;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	s = sqe_fsync(self->file, 0, 4);
+	s.off = 1ULL << 63;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	s = sqe_fsync(self->file, 0, 5);
+	s.off = (1ULL << 63) - 1;
+	s.len = 1;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	/* A pipe cannot be synced. */
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
+				   sqe_fsync(p[1], 0, 6)));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ----------------------------------------------------------------- */
+/* cancellation and teardown */
+
+/*
+ * CANCEL of everything right behind a batch of reads: every read ends with
+ * exactly one CQE, either its full length (it ran) or -ECANCELED (it had
+ * not started). Which one is a race; the total never varies.
+ */
+TEST_F(rw, cancel_races_workers_one_cqe_each)
+{
+	static unsigned char bufs[16][1024];
+	int rounds = 30 * stress_factor(), round;
+	unsigned int cancelled = 0, completed = 0;
+	struct cport_cqe c;
+	int i, seen[32];
+
+	CPORT_SKIP_IF_ABSENT();
+	for (round = 0; round < rounds; round++) {
+		for (i = 0; i < 16; i++) {
+			struct cport_sqe s = sqe_rw(CPORT_OP_READ, self->file,
+						    bufs[i], 1024, i * 1024,
+						    i);
+
+			ASSERT_EQ(0, sq_push(&self->pt, &s));
+		}
+		{
+			struct cport_sqe s = sqe_cancel(0, CPORT_CANCEL_ANY |
+							CPORT_CANCEL_ALL, 16);
+
+			ASSERT_EQ(0, sq_push(&self->pt, &s));
+		}
+		ASSERT_EQ(17, sys_enter(self->pt.fd, 17, 0, 0, 0));
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < 17; i++) {
+			ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+			ASSERT_GE(16, c.user_data);
+			seen[c.user_data & 31]++;
+			if (c.user_data == 16) {
+				/* A count, or nothing left in flight. */
+				EXPECT_TRUE(c.res >= 0 || c.res == -ENOENT)
+					TH_LOG("cancel res %d", c.res);
+			} else if (c.res == -ECANCELED) {
+				cancelled++;
+			} else {
+				ASSERT_EQ(1024, c.res);
+				completed++;
+			}
+		}
+		for (i = 0; i < 17; i++)
+			ASSERT_EQ(1, seen[i]);
+		EXPECT_EQ(0, cq_ready(&self->pt));
+		EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	}
+	TH_LOG("%u reads ran, %u were cancelled before they started",
+	       completed, cancelled);
+}
+
+/* Close the port with reads and fsyncs queued: nothing hangs or leaks. */
+TEST(close_with_io_in_flight)
+{
+	static unsigned char buf[64][4096];
+	struct port pt;
+	int f, i, round;
+
+	CPORT_SKIP_IF_ABSENT();
+	f = open("close_io.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(0, ftruncate(f, 64 * 4096));
+	for (round = 0; round < 10; round++) {
+		ASSERT_EQ(0, port_init(&pt, 64, 0, 0));
+		for (i = 0; i < 64; i++) {
+			struct cport_sqe s = (i & 7) ? sqe_rw(CPORT_OP_READ, f,
+				buf[i], 4096, i * 4096, i) : sqe_fsync(f, 0, i);
+
+			ASSERT_EQ(0, sq_push(&pt, &s));
+		}
+		ASSERT_EQ(64, sys_enter(pt.fd, 64, 0, 0, 0));
+		port_fini(&pt);
+	}
+	close(f);
+	unlink("close_io.tmp");
+}
+
+/* A child exits with I/O queued: its port goes away with it. */
+static int exit_with_io(void *arg)
+{
+	static unsigned char buf[32][4096];
+	int f = *(int *)arg, i;
+	struct port pt;
+
+	if (port_init(&pt, 32, 0, 0))
+		return 1;
+	for (i = 0; i < 32; i++) {
+		struct cport_sqe s = sqe_rw(CPORT_OP_READ, f, buf[i], 4096,
+					    i * 4096, i);
+
+		if (sq_push(&pt, &s))
+			return 2;
+	}
+	if (sys_enter(pt.fd, 32, 0, 0, 0) != 32)
+		return 3;
+	_exit(0);	/* port, mapping and queued reads left behind */
+}
+
+TEST(exit_with_io_in_flight)
+{
+	int f, i;
+
+	CPORT_SKIP_IF_ABSENT();
+	f = open("exit_io.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(0, ftruncate(f, 32 * 4096));
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, child_run(exit_with_io, &f));
+	close(f);
+	unlink("exit_io.tmp");
+}
+
+TEST_HARNESS_MAIN
