@@ -66,5 +66,5 @@ int cport_fsync_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	io->pos = sqe->off;
 	io->range_len = sqe->len;
 	io->op_flags = sqe->op_flags;
-	return cport_io_queue(io, cport_fsync_work, false);
+	return cport_io_start(io, cport_fsync_work, false, 0);
 }

@@ -1,19 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cport: file ops that may sleep, run on the cport workqueue.
+ * cport: file ops that complete later, on the cport workqueue.
  *
- * An op that cannot complete without blocking (buffered I/O that misses
- * the page cache, fsync) is handed to an unbound workqueue. The request
- * captured the submitter's credentials, a reference to its mm and to the
- * file at submission; the worker acts with those credentials, in that
- * address space, and posts the terminal CQE into the slot reserved at
- * submission.
+ * Two kinds of op come here:
  *
- * Ownership: ->state decides who ends the request. The worker moves it
- * from QUEUED to RUNNING before touching the file; a canceller moves it
- * from QUEUED to CANCELLED under ->cq_lock and posts -ECANCELED. Only one
- * of the two can win. A request that is RUNNING finishes normally: the
- * canceller (or the port's release) waits for it with flush_work().
+ * - An op that may block (buffered I/O on a regular file or a block device
+ *   that missed the page cache, fsync) is handed to an unbound workqueue.
+ *   Its I/O always ends, so a worker may wait for it.
+ * - An op on a stream (pipe, socket...) that would block waits for
+ *   readiness instead: its wait queue entries are added to the file's wait
+ *   queues (vfs_poll()), and a wake-up with a matching event queues the
+ *   work item, which makes one more non-blocking attempt and either
+ *   completes or arms the wait again. No worker ever sleeps on a stream, so
+ *   such an op can always be cancelled at once.
+ *
+ * The request captured the submitter's credentials, a reference to its mm
+ * and to the file at submission; the worker acts with those credentials,
+ * in that address space, and posts the terminal CQE into the slot reserved
+ * at submission.
+ *
+ * ->state decides who ends the request:
+ *
+ *   ARMING    the readiness wait is being armed (by the submitter or the
+ *             worker); a wake-up only sets ->woken.
+ *   POLLING   armed: a wake-up moves it to QUEUED and queues the work; a
+ *             canceller moves it to CANCELLED, removes the wait entries and
+ *             posts -ECANCELED.
+ *   QUEUED    the work is queued: the worker moves it to RUNNING, a
+ *             canceller to CANCELLED (posting -ECANCELED; the worker then
+ *             only drops its reference).
+ *   RUNNING   the worker owns it; a canceller waits (flush_work()) and
+ *             looks again.
  *
  * After the terminal CQE is posted and ->cq_lock dropped, the port may be
  * freed at once (its release finds nothing left to wait for): the worker
@@ -24,6 +41,7 @@
  */
 #include <linux/file.h>
 #include <linux/kthread.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -32,6 +50,8 @@
 #include "opdef.h"
 
 enum {
+	CPORT_IO_ARMING,
+	CPORT_IO_POLLING,
 	CPORT_IO_QUEUED,
 	CPORT_IO_RUNNING,
 	CPORT_IO_CANCELLED,
@@ -73,7 +93,7 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
 
 /**
  * cport_io_free() - free a request and what it holds
- * @io: the request, no longer on any list.
+ * @io: the request, on no list and no wait queue.
  *
  * Context: process context (the file, credentials and mm are dropped).
  */
@@ -95,6 +115,116 @@ static void cport_io_put(struct cport_io *io)
 		cport_io_free(io);
 }
 
+/*
+ * Take every wait queue entry off its queue. A queue that announced
+ * POLLFREE may be freed after an RCU grace period: hence the RCU read
+ * section, and ->head read with acquire.
+ * Context: any; ->cq_lock may be held (it nests outside wait queue locks).
+ */
+static void cport_io_disarm(struct cport_io *io)
+{
+	struct wait_queue_head *head;
+	unsigned long flags;
+	unsigned int i;
+
+	rcu_read_lock();
+	for (i = 0; i < io->nr_waits; i++) {
+		/* Pairs with the store-release on POLLFREE in the wake-up. */
+		head = smp_load_acquire(&io->waits[i].head);
+		if (!head)
+			continue;
+		spin_lock_irqsave(&head->lock, flags);
+		list_del_init(&io->waits[i].wqe.entry);
+		spin_unlock_irqrestore(&head->lock, flags);
+	}
+	rcu_read_unlock();
+}
+
+/*
+ * A wake-up of one of the file's wait queues, with its lock held.
+ * Context: any, including hard IRQ (e.g. a socket's data ready callback).
+ */
+static int cport_io_wake(struct wait_queue_entry *wqe, unsigned int mode,
+			 int sync, void *key)
+{
+	struct cport_io_wait *w = container_of(wqe, struct cport_io_wait, wqe);
+	struct cport_io *io = w->io;
+	__poll_t mask = key_to_poll(key);
+
+	if (mask & POLLFREE) {
+		/* The queue goes away: leave it now, and never arm again. */
+		WRITE_ONCE(io->pollfree, true);
+		list_del_init(&wqe->entry);
+		/* Off the queue before ->head reads NULL to cport_io_disarm(). */
+		smp_store_release(&w->head, NULL);
+	} else if (mask && !(mask & (io->poll_events | EPOLLERR | EPOLLHUP))) {
+		return 0;
+	}
+
+	WRITE_ONCE(io->woken, true);
+	/* Pairs with the atomic_xchg() in cport_io_arm(). */
+	smp_mb();
+	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
+			   CPORT_IO_QUEUED) == CPORT_IO_POLLING) {
+		list_del_init(&wqe->entry);
+		/* The worker may free @io from here on. */
+		queue_work(cport_io_wq, &io->work);
+	}
+	return 1;
+}
+
+/* vfs_poll() callback: one more wait queue of the file. */
+static void cport_io_queue_proc(struct file *file, struct wait_queue_head *head,
+				poll_table *pt)
+{
+	struct cport_io *io = container_of(pt, struct cport_io, pt);
+	struct cport_io_wait *w;
+
+	if (io->nr_waits == CPORT_IO_WAITS) {
+		io->arm_error = true;
+		return;
+	}
+	w = &io->waits[io->nr_waits++];
+	init_waitqueue_func_entry(&w->wqe, cport_io_wake);
+	w->io = io;
+	w->head = head;
+	add_wait_queue(head, &w->wqe);
+}
+
+/*
+ * Arm the readiness wait; ->state is ARMING, so no canceller and no
+ * wake-up can end the request meanwhile.
+ * Context: process context, the submitter's or the worker's.
+ * Return: 0 (waiting, or already queued again), or -EOPNOTSUPP if the
+ * file uses more wait queues than a request holds.
+ */
+static int cport_io_arm(struct cport_io *io)
+{
+	__poll_t mask;
+
+	io->nr_waits = 0;
+	io->arm_error = false;
+	WRITE_ONCE(io->woken, false);
+	init_poll_funcptr(&io->pt, cport_io_queue_proc);
+	io->pt._key = io->poll_events | EPOLLERR | EPOLLHUP;
+	mask = vfs_poll(io->file, &io->pt);
+	if (io->arm_error) {
+		cport_io_disarm(io);
+		return -EOPNOTSUPP;
+	}
+
+	/* Full barrier; pairs with the smp_mb() in cport_io_wake(). */
+	atomic_xchg(&io->state, CPORT_IO_POLLING);
+	if (!(mask & (io->poll_events | EPOLLERR | EPOLLHUP)) &&
+	    !READ_ONCE(io->woken))
+		return 0;
+	/* Ready already: the entries are removed by the worker. */
+	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
+			   CPORT_IO_QUEUED) == CPORT_IO_POLLING)
+		queue_work(cport_io_wq, &io->work);
+	return 0;
+}
+
 /* ->cq_lock held: unlink, post the terminal CQE, wake one waiter. */
 static void __cport_io_finish(struct cport_io *io, s32 res)
 {
@@ -109,21 +239,12 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 	__cport_cq_wake(port, 1, false);
 }
 
-/* Context: a kworker of cport_io_wq; sleeps. */
-static void cport_io_work(struct work_struct *work)
+/* Run the op as the submitter. Context: a kworker of cport_io_wq. */
+static int cport_io_run(struct cport_io *io)
 {
-	struct cport_io *io = container_of(work, struct cport_io, work);
-	struct cport_port *port = io->req.port;
 	const struct cred *old_cred;
 	bool use_mm = false;
 	int res;
-
-	if (atomic_cmpxchg(&io->state, CPORT_IO_QUEUED,
-			   CPORT_IO_RUNNING) != CPORT_IO_QUEUED) {
-		/* Cancelled: the canceller posted the CQE and unlinked. */
-		cport_io_put(io);
-		return;
-	}
 
 	old_cred = override_creds(io->cred);
 	if (io->mm) {
@@ -141,13 +262,64 @@ static void cport_io_work(struct work_struct *work)
 		mmput(io->mm);
 	}
 	revert_creds(old_cred);
+	return res;
+}
+
+/* Context: a kworker of cport_io_wq; sleeps. */
+static void cport_io_work(struct work_struct *work)
+{
+	struct cport_io *io = container_of(work, struct cport_io, work);
+	struct cport_port *port = io->req.port;
+	int res;
+
+	/* Whoever queued us left entries on the other queues. */
+	cport_io_disarm(io);
+	if (atomic_cmpxchg(&io->state, CPORT_IO_QUEUED,
+			   CPORT_IO_RUNNING) != CPORT_IO_QUEUED) {
+		/* Cancelled: the canceller posted the CQE and unlinked. */
+		cport_io_put(io);
+		return;
+	}
+
+	res = cport_io_run(io);
+	if (res == -EAGAIN && io->poll_events && !READ_ONCE(io->pollfree)) {
+		/* Not ready after all (another reader was first): wait again. */
+		atomic_set(&io->state, CPORT_IO_ARMING);
+		res = cport_io_arm(io);
+		if (!res)
+			return;
+	}
 
 	spin_lock_irq(&port->cq_lock);
 	__cport_io_finish(io, res);
 	spin_unlock_irq(&port->cq_lock);
 	/* The port may be freed from here on. */
 	cport_io_put(io);	/* ->inflight_list's reference */
-	cport_io_put(io);	/* the work item's */
+	cport_io_put(io);	/* the active side's */
+}
+
+/*
+ * ->cq_lock held, IRQs off. Cancel unless a worker (or an arming) holds
+ * the request. Return: 0 if cancelled (-ECANCELED posted, request
+ * unlinked; the caller drops ->inflight_list's reference), 1 if not.
+ */
+static int __cport_io_cancel(struct cport_io *io)
+{
+	if (atomic_cmpxchg(&io->state, CPORT_IO_QUEUED,
+			   CPORT_IO_CANCELLED) == CPORT_IO_QUEUED) {
+		/* The queued work drops the active side's reference. */
+		__cport_io_finish(io, -ECANCELED);
+		return 0;
+	}
+	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
+			   CPORT_IO_CANCELLED) == CPORT_IO_POLLING) {
+		cport_io_disarm(io);
+		__cport_io_finish(io, -ECANCELED);
+		/* The armed wait's reference; ->inflight_list's remains. */
+		refcount_dec(&io->refs);
+		return 0;
+	}
+	return 1;
 }
 
 /* See struct cport_req_ops. Context: ->cq_lock held, IRQs off. */
@@ -156,23 +328,33 @@ static int cport_io_try_cancel(struct cport_req *req)
 	struct cport_io *io = to_io(req);
 
 	lockdep_assert_held(&req->port->cq_lock);
-	if (atomic_cmpxchg(&io->state, CPORT_IO_QUEUED,
-			   CPORT_IO_CANCELLED) == CPORT_IO_QUEUED) {
-		__cport_io_finish(io, -ECANCELED);
+	if (!__cport_io_cancel(io))
 		return 0;
-	}
-	/* Running: it ends on its own; wait for it after unlocking. */
+	/* Running or arming: wait for it after unlocking. */
 	refcount_inc(&io->refs);
 	return 1;
 }
 
-/* See struct cport_req_ops. Context: process context, sleeps. */
+/*
+ * See struct cport_req_ops. A running op on a regular file finishes with
+ * its own result; one on a stream may have armed its wait again, and is
+ * cancelled then. Context: process context, sleeps.
+ */
 static void cport_io_cancel_sync(struct cport_req *req)
 {
 	struct cport_io *io = to_io(req);
+	struct cport_port *port = req->port;
+	int ret;
 
-	flush_work(&io->work);
-	cport_io_put(io);
+	do {
+		flush_work(&io->work);
+		spin_lock_irq(&port->cq_lock);
+		ret = list_empty(&req->node) ? -ENOENT : __cport_io_cancel(io);
+		spin_unlock_irq(&port->cq_lock);
+	} while (ret == 1);
+	if (!ret)
+		cport_io_put(io);	/* ->inflight_list's reference */
+	cport_io_put(io);		/* ours */
 }
 
 /* Never on ->pending_list: file ops post one CQE. */
@@ -193,17 +375,23 @@ static const struct cport_req_ops cport_io_ops = {
 };
 
 /**
- * cport_io_queue() - hand a request to the workqueue
+ * cport_io_start() - let a request complete later
  * @io: the request, from cport_io_alloc(), owned by the caller.
  * @fn: what the worker runs.
  * @need_mm: the op touches user memory.
+ * @poll_events: 0: queue the work now (@fn may block). Else: the file is
+ *               not ready; wait for these events, then run @fn, which must
+ *               not block and returns -EAGAIN to wait again.
  *
  * Context: process context, the submitter's.
- * Return: CPORT_ISSUE_QUEUED; the request belongs to the port now.
+ * Return: CPORT_ISSUE_QUEUED; the request belongs to the port now (if the
+ * wait cannot be armed, its terminal CQE is posted already).
  */
-int cport_io_queue(struct cport_io *io, cport_io_fn fn, bool need_mm)
+int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
+		   __poll_t poll_events)
 {
 	struct cport_port *port = io->req.port;
+	int ret;
 
 	io->fn = fn;
 	io->cred = get_current_cred();
@@ -211,16 +399,29 @@ int cport_io_queue(struct cport_io *io, cport_io_fn fn, bool need_mm)
 		io->mm = current->mm;
 		mmgrab(io->mm);
 	}
+	io->poll_events = poll_events;
 	io->req.ops = &cport_io_ops;
 	refcount_set(&io->refs, 2);
-	atomic_set(&io->state, CPORT_IO_QUEUED);
+	atomic_set(&io->state, poll_events ? CPORT_IO_ARMING : CPORT_IO_QUEUED);
 	INIT_WORK(&io->work, cport_io_work);
 
 	spin_lock_irq(&port->cq_lock);
 	list_add_tail(&io->req.node, &port->inflight_list);
 	port->inflight++;
 	spin_unlock_irq(&port->cq_lock);
-	queue_work(cport_io_wq, &io->work);
+
+	if (!poll_events) {
+		queue_work(cport_io_wq, &io->work);
+		return CPORT_ISSUE_QUEUED;
+	}
+	ret = cport_io_arm(io);
+	if (ret) {
+		spin_lock_irq(&port->cq_lock);
+		__cport_io_finish(io, ret);
+		spin_unlock_irq(&port->cq_lock);
+		cport_io_put(io);
+		cport_io_put(io);
+	}
 	return CPORT_ISSUE_QUEUED;
 }
 

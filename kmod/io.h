@@ -4,6 +4,7 @@
 
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <linux/uio.h>
 #include <linux/workqueue.h>
 
@@ -13,23 +14,50 @@ struct cport_io;
 
 /*
  * Runs the op in a worker, with the submitter's credentials and address
- * space. May sleep. Returns the CQE's res.
+ * space. May sleep, unless the op waits for readiness (then it must not
+ * block, and returns -EAGAIN to wait again). Returns the CQE's res.
  */
 typedef int (*cport_io_fn)(struct cport_io *io);
 
+/* Wait queues a readiness wait can be on: pipes use two. */
+#define CPORT_IO_WAITS	2
+
 /**
- * struct cport_io - a file op handed to the cport workqueue
+ * struct cport_io_wait - one wait queue entry of a readiness wait
+ * @wqe: the entry.
+ * @head: the wait queue it is on, or NULL; cleared (store-release) when
+ *        the queue announces POLLFREE.
+ * @io: the request.
+ */
+struct cport_io_wait {
+	struct wait_queue_entry	wqe;
+	struct wait_queue_head	*head;
+	struct cport_io		*io;
+};
+
+/**
+ * struct cport_io - a file op that completes later
  * @req: the request, on ->inflight_list until the terminal CQE.
- * @refs: one for the work item, one for ->inflight_list membership (dropped
- *        by whoever unlinks the request), one more while a canceller waits.
- * @state: CPORT_IO_QUEUED, _RUNNING or _CANCELLED; changed with cmpxchg.
+ * @refs: one for ->inflight_list membership (dropped by whoever unlinks
+ *        the request), one for the active side (the work item, or the
+ *        armed readiness wait), one more while a canceller waits.
+ * @state: CPORT_IO_*, see io.c; changed with cmpxchg.
  * @work: the work item.
  * @fn: what the worker runs.
  * @file: the file, referenced until the request is freed.
  * @cred: the submitter's credentials.
  * @mm: the submitter's mm (mmgrab()), or NULL if the op needs none.
+ * @poll_events: 0 for an op that may block in the worker; else the events
+ *               to wait for before each non-blocking attempt.
+ * @pt: poll table used to arm the readiness wait.
+ * @waits: the wait queue entries of the readiness wait.
+ * @nr_waits: entries used in @waits.
+ * @arm_error: the file wanted more wait queues than @waits holds.
+ * @woken: an event arrived while the wait was being armed.
+ * @pollfree: a wait queue announced POLLFREE: do not arm again.
  * @pos: file offset, unless @use_fpos.
  * @use_fpos: use and advance the file position (CPORT_POS_CURRENT).
+ * @rw_flags: RWF_* of each attempt.
  * @iter: the user buffers, imported at submission.
  * @iov: the iovec array @iter points into: @fast_iov or allocated.
  * @fast_iov: iovecs of a small READV/WRITEV, or the one of a READ/WRITE.
@@ -45,8 +73,16 @@ struct cport_io {
 	struct file		*file;
 	const struct cred	*cred;
 	struct mm_struct	*mm;
+	__poll_t		poll_events;
+	poll_table		pt;
+	struct cport_io_wait	waits[CPORT_IO_WAITS];
+	unsigned int		nr_waits;
+	bool			arm_error;
+	bool			woken;
+	bool			pollfree;
 	loff_t			pos;
 	bool			use_fpos;
+	rwf_t			rw_flags;
 	struct iov_iter		iter;
 	struct iovec		*iov;
 	struct iovec		fast_iov[UIO_FASTIOV];
@@ -60,6 +96,7 @@ void cport_io_exit(void);
 struct cport_io *cport_io_alloc(struct cport_port *port,
 				const struct cport_sqe *sqe, struct file *file);
 void cport_io_free(struct cport_io *io);
-int cport_io_queue(struct cport_io *io, cport_io_fn fn, bool need_mm);
+int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
+		   __poll_t poll_events);
 
 #endif /* _CPORT_IO_H */

@@ -3,21 +3,28 @@
  * cport: CPORT_OP_READ, CPORT_OP_WRITE, CPORT_OP_READV, CPORT_OP_WRITEV.
  *
  * The user buffers are imported at submission. A file that supports
- * non-blocking I/O (FMODE_NOWAIT) is tried at once with RWF_NOWAIT, and so
- * is one opened with O_NONBLOCK (without the flag, which the file's own
- * O_NONBLOCK makes unnecessary, and which a file without FMODE_NOWAIT
- * refuses: pipes before 6.x have none). If that
- * completes (data in the page cache, room in a pipe...), the CQE is posted
- * inline. Otherwise a regular file or a block device is handed to the
- * workqueue (io.c), where the op may block. Any other file (pipe, socket,
- * character device) is not handed to a worker that could not be stopped:
- * if it would block, the op completes with -EAGAIN, and a file that cannot
- * even be tried without blocking completes with -EOPNOTSUPP.
+ * non-blocking I/O (FMODE_NOWAIT), or was opened with O_NONBLOCK, is tried
+ * at once without blocking (with RWF_NOWAIT, or without it for an
+ * O_NONBLOCK file without FMODE_NOWAIT, which would refuse the flag: pipes
+ * before 6.x). If that completes (data in the page cache, room in a
+ * pipe...), the CQE is posted inline. If it would block:
+ *
+ * - a regular file or a block device goes to the workqueue (io.c), where
+ *   the op may block: its I/O always ends;
+ * - any other file (pipe, socket, tty...) waits for readiness (io.c), and
+ *   each wake-up makes one more non-blocking attempt in a worker, so that
+ *   the op can be cancelled at any time; a file that cannot be polled
+ *   completes with -EAGAIN.
+ *
+ * A file that cannot be tried without blocking at all is given to a worker
+ * only if it is a regular file or a block device; any other completes with
+ * -EOPNOTSUPP.
  *
  * Copyright (C) 2026 The cport authors
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <linux/uio.h>
 
 #include "compat.h"
@@ -89,6 +96,22 @@ static int cport_rw_work(struct cport_io *io)
 	return cport_rw_do(io, 0);
 }
 
+/*
+ * The file said it is ready: one more non-blocking attempt.
+ * Context: a worker of io.c, acting for the submitter; does not block.
+ * Return: as cport_rw_do(); -EAGAIN (buffers untouched) to wait again.
+ */
+static int cport_rw_retry(struct cport_io *io)
+{
+	struct iov_iter saved = io->iter;
+	int ret;
+
+	ret = cport_rw_do(io, io->rw_flags);
+	if (ret == -EAGAIN)
+		io->iter = saved;
+	return ret;
+}
+
 static int cport_rw_import(struct cport_io *io, const struct cport_sqe *sqe)
 {
 	int dir = cport_rw_is_write(sqe->opcode) ? WRITE : READ;
@@ -132,7 +155,6 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		   unsigned int issue_flags)
 {
 	bool write = cport_rw_is_write(sqe->opcode);
-	struct iov_iter saved;
 	struct cport_io *io;
 	struct file *file;
 	bool queueable;
@@ -166,19 +188,26 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	/* Only these may block in a worker: their I/O always ends. */
 	mode = file_inode(file)->i_mode;
 	queueable = S_ISREG(mode) || S_ISBLK(mode);
-	if ((file->f_mode & FMODE_NOWAIT) || (file->f_flags & O_NONBLOCK)) {
-		/* An O_NONBLOCK file never blocks: no RWF_NOWAIT needed. */
-		saved = io->iter;
-		ret = cport_rw_do(io, (file->f_mode & FMODE_NOWAIT) ?
-				  RWF_NOWAIT : 0);
-		if (ret != -EAGAIN || !queueable)
+	if (!(file->f_mode & FMODE_NOWAIT) && !(file->f_flags & O_NONBLOCK)) {
+		if (!queueable) {
+			ret = -EOPNOTSUPP;
 			goto out_free;
-		io->iter = saved;
-	} else if (!queueable) {
-		ret = -EOPNOTSUPP;
-		goto out_free;
+		}
+		return cport_io_start(io, cport_rw_work, true, 0);
 	}
-	return cport_io_queue(io, cport_rw_work, true);
+
+	/* An O_NONBLOCK file never blocks: it needs no RWF_NOWAIT. */
+	io->rw_flags = (file->f_mode & FMODE_NOWAIT) ? RWF_NOWAIT : 0;
+	ret = cport_rw_retry(io);
+	if (ret != -EAGAIN)
+		goto out_free;
+	if (queueable)
+		return cport_io_start(io, cport_rw_work, true, 0);
+	if (!file_can_poll(file))
+		goto out_free;	/* -EAGAIN: nothing tells when to retry */
+	return cport_io_start(io, cport_rw_retry, true,
+			      write ? EPOLLOUT | EPOLLWRNORM :
+				      EPOLLIN | EPOLLRDNORM);
 
 out_free:
 	cport_io_free(io);	/* drops the file too */
