@@ -11,6 +11,7 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "cport_test.h"
@@ -380,7 +381,15 @@ TEST_F(rw, char_device_without_nowait_eopnotsupp)
 }
 
 /* ----------------------------------------------------------------- */
-/* pipes: no worker, non-blocking attempt only */
+/* streams: a non-blocking attempt, then a wait for readiness */
+
+/* No CQE arrives within @ms. */
+static bool no_cqe_for(struct port *pt, unsigned int ms)
+{
+	struct cport_cqe c;
+
+	return cq_wait(pt, &c, ms * NSEC_PER_MSEC) == -ETIME;
+}
 
 TEST_F(rw, nonblocking_pipe_write_then_read_inline)
 {
@@ -400,39 +409,249 @@ TEST_F(rw, nonblocking_pipe_write_then_read_inline)
 	close(p[1]);
 }
 
-TEST_F(rw, empty_pipe_read_eagain_full_pipe_write_eagain)
+/* A read of an empty pipe waits; a write() by the test completes it. */
+TEST_F(rw, empty_pipe_read_completes_when_data_arrives)
 {
-	static char big[1 << 20];
-	int p[2], n;
+	char out[32] = "";
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2];
 
 	CPORT_SKIP_IF_ABSENT();
 	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
-	EXPECT_EQ(-EAGAIN, run_one(_metadata, &self->pt,
-				   sqe_rw(CPORT_OP_READ, p[0], big, 10,
-					  CPORT_POS_CURRENT, 1)));
-	/* Fill the pipe; then a write would block. */
-	n = run_one(_metadata, &self->pt,
-		    sqe_rw(CPORT_OP_WRITE, p[1], big, sizeof(big),
-			   CPORT_POS_CURRENT, 2));
-	EXPECT_LT(0, n);
-	EXPECT_GT((int)sizeof(big), n);
-	EXPECT_EQ(-EAGAIN, run_one(_metadata, &self->pt,
-				   sqe_rw(CPORT_OP_WRITE, p[1], big, 10,
-					  CPORT_POS_CURRENT, 3)));
-	/* Nothing pending: the port has nothing in flight. */
+	s = sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out), CPORT_POS_CURRENT, 7);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 50));
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "inflight"));
+	ASSERT_EQ(5, write(p[1], "later", 5));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(7, c.user_data);
+	EXPECT_EQ(5, c.res);
+	EXPECT_EQ(0, memcmp(out, "later", 5));
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
 	close(p[0]);
 	close(p[1]);
 }
 
+/* A write to a full pipe waits until a read() makes room. */
+TEST_F(rw, full_pipe_write_completes_when_room_appears)
+{
+	static char big[1 << 20];
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2], n;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	n = run_one(_metadata, &self->pt,
+		    sqe_rw(CPORT_OP_WRITE, p[1], big, sizeof(big),
+			   CPORT_POS_CURRENT, 1));
+	ASSERT_LT(0, n);
+	ASSERT_GT((int)sizeof(big), n);	/* the pipe is full */
+	s = sqe_rw(CPORT_OP_WRITE, p[1], "xyz", 3, CPORT_POS_CURRENT, 2);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 50));
+	/* Drain it all: the waiting write lands behind. */
+	ASSERT_EQ(n, read(p[0], big, sizeof(big)));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(3, c.res);
+	ASSERT_EQ(3, read(p[0], big, sizeof(big)));
+	EXPECT_EQ(0, memcmp(big, "xyz", 3));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The last writer goes away: a waiting read sees end of file. */
+TEST_F(rw, waiting_pipe_read_gets_eof_on_writer_close)
+{
+	char out[8];
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	s = sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out), CPORT_POS_CURRENT, 3);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+	close(p[1]);
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(3, c.user_data);
+	EXPECT_EQ(0, c.res);
+	close(p[0]);
+}
+
+/* Two reads wait on one pipe; each write() feeds exactly one of them. */
+TEST_F(rw, two_waiting_reads_each_get_one_write)
+{
+	char a[8] = "", b[8] = "";
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2], got = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	s = sqe_rw(CPORT_OP_READ, p[0], a, 4, CPORT_POS_CURRENT, 1);
+	ASSERT_EQ(0, sq_push(&self->pt, &s));
+	s = sqe_rw(CPORT_OP_READ, p[0], b, 4, CPORT_POS_CURRENT, 2);
+	ASSERT_EQ(0, sq_push(&self->pt, &s));
+	ASSERT_EQ(2, sys_enter(self->pt.fd, 2, 0, 0, 0));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+
+	ASSERT_EQ(4, write(p[1], "1111", 4));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(4, c.res);
+	got |= 1 << c.user_data;
+	/* The other one went back to waiting. */
+	EXPECT_TRUE(no_cqe_for(&self->pt, 50));
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "inflight"));
+
+	ASSERT_EQ(4, write(p[1], "2222", 4));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(4, c.res);
+	got |= 1 << c.user_data;
+	EXPECT_EQ(6, got);
+	EXPECT_TRUE((!strcmp(a, "1111") && !strcmp(b, "2222")) ||
+		    (!strcmp(a, "2222") && !strcmp(b, "1111")));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A non-blocking socket: a waiting READ completes on write(). */
+TEST_F(rw, socket_read_waits_for_data)
+{
+	char out[16] = "";
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int sv[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+				SOCK_NONBLOCK, 0, sv));
+	s = sqe_rw(CPORT_OP_READ, sv[0], out, sizeof(out), CPORT_POS_CURRENT,
+		   9);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+	ASSERT_EQ(6, write(sv[1], "socket", 6));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(9, c.user_data);
+	EXPECT_EQ(6, c.res);
+	EXPECT_STREQ("socket", out);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A waiting read is cancelled at once, and the data stays in the pipe. */
+TEST_F(rw, waiting_pipe_read_cancelled)
+{
+	struct cport_sqe s;
+	struct cport_cqe c;
+	char out[8];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	s = sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out), CPORT_POS_CURRENT, 4);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+	s = sqe_cancel(4, 0, 5);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(4, c.user_data);
+	EXPECT_EQ(-ECANCELED, c.res);
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(5, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	/* Nobody took what is written now. */
+	ASSERT_EQ(2, write(p[1], "ok", 2));
+	ASSERT_EQ(2, read(p[0], out, sizeof(out)));
+	close(p[0]);
+	close(p[1]);
+}
+
 /*
- * A blocking pipe: tried without blocking where the kernel marks pipes
- * FMODE_NOWAIT, refused with -EOPNOTSUPP where it does not (6.1). Either
- * way consistently, and nothing is left in flight.
+ * Cancel racing the wake-up, thousands of times: one ENTER submits a read
+ * of an empty pipe (it waits), a write of one byte to that pipe (which
+ * wakes the read: a worker retries it on another CPU) and a cancel of the
+ * read. The read ends exactly once: with the byte (then the pipe is empty)
+ * or with -ECANCELED (then the byte is still in the pipe).
  */
-TEST_F(rw, blocking_pipe_inline_or_eopnotsupp)
+TEST_F(rw, cancel_races_readiness_wakeup)
+{
+	int rounds = 2000 * stress_factor(), round, i, p[2];
+	unsigned int got = 0, cancelled = 0;
+	struct cport_sqe s[3];
+	struct cport_cqe c;
+	char in = 'q', out, left;
+	int read_res, seen[3], spin;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	for (round = 0; round < rounds; round++) {
+		out = 0;
+		s[0] = sqe_rw(CPORT_OP_READ, p[0], &out, 1, CPORT_POS_CURRENT,
+			      0);
+		s[1] = sqe_rw(CPORT_OP_WRITE, p[1], &in, 1, CPORT_POS_CURRENT,
+			      1);
+		s[2] = sqe_cancel(0, 0, 2);
+		for (i = 0; i < 3; i++)
+			ASSERT_EQ(0, sq_push(&self->pt, &s[i]));
+		if (round & 1) {
+			/* Give the worker a varying head start. */
+			ASSERT_EQ(2, sys_enter(self->pt.fd, 2, 0, 0, 0));
+			for (spin = (round * 37) % 4096; spin; spin--)
+				__asm__ __volatile__("" ::: "memory");
+			ASSERT_EQ(1, sys_enter(self->pt.fd, 1, 0, 0, 0));
+		} else {
+			ASSERT_EQ(3, sys_enter(self->pt.fd, 3, 0, 0, 0));
+		}
+		memset(seen, 0, sizeof(seen));
+		read_res = INT_MIN;
+		for (i = 0; i < 3; i++) {
+			ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+			ASSERT_GT(3, c.user_data);
+			seen[c.user_data % 3]++;
+			if (c.user_data == 0) {
+				read_res = c.res;
+			} else if (c.user_data == 1) {
+				ASSERT_EQ(1, c.res);
+			} else {
+				ASSERT_TRUE(c.res == 0 || c.res == -ENOENT)
+					TH_LOG("cancel res %d", c.res);
+			}
+		}
+		ASSERT_EQ(1, seen[0]);
+		ASSERT_EQ(1, seen[1]);
+		ASSERT_EQ(1, seen[2]);
+		if (read_res == 1) {
+			ASSERT_EQ('q', out);
+			ASSERT_EQ(-1, read(p[0], &left, 1));
+			ASSERT_EQ(EAGAIN, errno);
+			got++;
+		} else {
+			ASSERT_EQ(-ECANCELED, read_res);
+			ASSERT_EQ(1, read(p[0], &left, 1));
+			cancelled++;
+		}
+		ASSERT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	}
+	TH_LOG("%u reads got the byte, %u were cancelled", got, cancelled);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A blocking pipe: where the kernel marks pipes FMODE_NOWAIT (6.12) it is
+ * tried without blocking and then waited for; where it does not (6.1) it
+ * is refused with -EOPNOTSUPP, since no worker may sleep on it.
+ */
+TEST_F(rw, blocking_pipe_waits_or_eopnotsupp)
 {
 	char in[] = "abc", out[8] = "";
+	struct cport_sqe s;
+	struct cport_cqe c;
 	int p[2], w, r;
 
 	CPORT_SKIP_IF_ABSENT();
@@ -449,11 +668,18 @@ TEST_F(rw, blocking_pipe_inline_or_eopnotsupp)
 		EXPECT_EQ(3, w);
 		EXPECT_EQ(3, r);
 		EXPECT_STREQ("abc", out);
-		/* Empty again: a read would block. */
-		EXPECT_EQ(-EAGAIN, run_one(_metadata, &self->pt,
-					   sqe_rw(CPORT_OP_READ, p[0], out,
-						  sizeof(out),
-						  CPORT_POS_CURRENT, 3)));
+		/* Empty again: the next read waits, and is cancelled. */
+		s = sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out),
+			   CPORT_POS_CURRENT, 3);
+		ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+		EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+		s = sqe_cancel(3, 0, 4);
+		ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+		ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+		EXPECT_EQ(3, c.user_data);
+		EXPECT_EQ(-ECANCELED, c.res);
+		ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+		EXPECT_EQ(4, c.user_data);
 	}
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
 	close(p[0]);
@@ -603,6 +829,91 @@ TEST(close_with_io_in_flight)
 	}
 	close(f);
 	unlink("close_io.tmp");
+}
+
+/*
+ * 100 reads waiting on pipes whose write ends another process keeps open:
+ * closing the port ends them at once, and frees the pipes' read ends (the
+ * writer then sees EPIPE).
+ */
+TEST(close_with_100_pipe_reads_waiting)
+{
+	static char bufs[100][8];
+	int p[100][2], i;
+	struct port pt;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, 128, 0, 0));
+	for (i = 0; i < 100; i++) {
+		struct cport_sqe s;
+
+		ASSERT_EQ(0, pipe2(p[i], O_CLOEXEC | O_NONBLOCK));
+		s = sqe_rw(CPORT_OP_READ, p[i][0], bufs[i], 8,
+			   CPORT_POS_CURRENT, i);
+		ASSERT_EQ(0, sq_push(&pt, &s));
+	}
+	ASSERT_EQ(100, sys_enter(pt.fd, 100, 0, 0, 0));
+	EXPECT_EQ(100, fdinfo(pt.fd, "inflight"));
+	for (i = 0; i < 100; i++)
+		close(p[i][0]);		/* only the port's references remain */
+	port_fini(&pt);
+	/* The release dropped them: the read ends are gone. */
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 100; i++) {
+		EXPECT_EQ(-1, write(p[i][1], "x", 1));
+		EXPECT_EQ(EPIPE, errno);
+		close(p[i][1]);
+	}
+}
+
+/* A child killed with 100 reads waiting on pipes exits at once. */
+static int wait_on_pipes(void *arg)
+{
+	static char bufs[100][8];
+	int (*p)[2] = arg, i;
+	struct port pt;
+
+	if (port_init(&pt, 128, 0, 0))
+		return 1;
+	for (i = 0; i < 100; i++) {
+		struct cport_sqe s = sqe_rw(CPORT_OP_READ, p[i][0], bufs[i], 8,
+					    CPORT_POS_CURRENT, i);
+
+		if (sq_push(&pt, &s))
+			return 2;
+	}
+	if (sys_enter(pt.fd, 100, 0, 0, 0) != 100)
+		return 3;
+	/* Wait for a completion that never comes. */
+	sys_enter(pt.fd, 0, 1, 0, 0);
+	return 4;
+}
+
+TEST(killed_with_100_pipe_reads_waiting)
+{
+	int p[100][2], i, status;
+	struct timespec t0, t1;
+	pid_t pid;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, pipe2(p[i], O_CLOEXEC | O_NONBLOCK));
+	pid = child_start(wait_on_pipes, p);
+	ASSERT_LT(0, pid);
+	/* Until the child's reads wait: it holds 100 more read ends. */
+	sleep_ms(200);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("child status %#x", status);
+	TH_LOG("exit took %ld ms", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+					  (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	for (i = 0; i < 100; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
 }
 
 /* A child exits with I/O queued: its port goes away with it. */
