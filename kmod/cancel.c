@@ -4,19 +4,24 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <linux/file.h>
 #include <linux/sched.h>
 
 #include "cancel.h"
 #include "cq.h"
 
-#define CPORT_CANCEL_FLAGS	(CPORT_CANCEL_ALL | CPORT_CANCEL_ANY)
+#define CPORT_CANCEL_FLAGS	(CPORT_CANCEL_ALL | CPORT_CANCEL_ANY | \
+				 CPORT_CANCEL_FD)
 
 /**
  * cport_cancel_reqs() - cancel in-flight requests
  * @port: the port.
- * @user_data: user_data to match, unless @flags has CPORT_CANCEL_ANY.
- * @flags: CPORT_CANCEL_*: ALL cancels every match instead of the oldest.
+ * @user_data: user_data to match, unless @flags has CPORT_CANCEL_ANY or
+ *             CPORT_CANCEL_FD.
+ * @flags: CPORT_CANCEL_*: ALL cancels every match instead of the oldest;
+ *         FD matches the requests on @file instead of @user_data.
  * @opcode: only requests of this opcode; -1 for any.
+ * @file: with CPORT_CANCEL_FD, the file to match.
  *
  * Each cancelled request has posted its terminal CQE (-ECANCELED) on
  * return, unless its own completion ran first and posted that instead.
@@ -26,7 +31,7 @@
  * nothing matched; -EALREADY if every match is completing anyway.
  */
 int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
-		      int opcode)
+		      int opcode, struct file *file)
 {
 	unsigned int found = 0, cancelled = 0, posted = 0;
 	struct cport_req *req, *tmp;
@@ -38,8 +43,13 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 	list_for_each_entry_safe(req, tmp, &port->inflight_list, node) {
 		if (opcode >= 0 && req->opcode != opcode)
 			continue;
-		if (!(flags & CPORT_CANCEL_ANY) && req->user_data != user_data)
+		if (flags & CPORT_CANCEL_FD) {
+			if (req->file != file)
+				continue;
+		} else if (!(flags & CPORT_CANCEL_ANY) &&
+			   req->user_data != user_data) {
 			continue;
+		}
 		found++;
 		ret = req->ops->try_cancel(req);
 		if (ret < 0)
@@ -84,7 +94,7 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 void cport_cancel_all_sync(struct cport_port *port)
 {
 	while (cport_cancel_reqs(port, 0, CPORT_CANCEL_ALL | CPORT_CANCEL_ANY,
-				 -1) != -ENOENT)
+				 -1, NULL) != -ENOENT)
 		cond_resched();
 }
 
@@ -93,16 +103,23 @@ void cport_cancel_all_sync(struct cport_port *port)
  * @sqe: kernel copy of the SQE.
  *
  * Context: process context.
- * Return: 0, or -EINVAL for unknown flags, addr with CPORT_CANCEL_ANY, or
- * another field set.
+ * Return: 0, or -EINVAL for unknown flags, addr with CPORT_CANCEL_ANY or
+ * CPORT_CANCEL_FD, both of these, fd without CPORT_CANCEL_FD, or another
+ * field set.
  */
 int cport_cancel_prep(const struct cport_sqe *sqe)
 {
-	if (sqe->fd || sqe->off || sqe->len || sqe->addr2)
+	u32 flags = sqe->op_flags;
+
+	if (sqe->off || sqe->len || sqe->addr2)
 		return -EINVAL;
-	if (sqe->op_flags & ~CPORT_CANCEL_FLAGS)
+	if (flags & ~CPORT_CANCEL_FLAGS)
 		return -EINVAL;
-	if ((sqe->op_flags & CPORT_CANCEL_ANY) && sqe->addr)
+	if ((flags & (CPORT_CANCEL_ANY | CPORT_CANCEL_FD)) && sqe->addr)
+		return -EINVAL;
+	if ((flags & CPORT_CANCEL_ANY) && (flags & CPORT_CANCEL_FD))
+		return -EINVAL;
+	if (!(flags & CPORT_CANCEL_FD) && sqe->fd)
 		return -EINVAL;
 	return 0;
 }
@@ -114,10 +131,22 @@ int cport_cancel_prep(const struct cport_sqe *sqe)
  * @issue_flags: CPORT_ISSUE_F_* (unused).
  *
  * Context: process context.
- * Return: see cport_cancel_reqs().
+ * Return: see cport_cancel_reqs(); -EBADF if CPORT_CANCEL_FD names no
+ * open file.
  */
 int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		       unsigned int issue_flags)
 {
-	return cport_cancel_reqs(port, sqe->addr, sqe->op_flags, -1);
+	struct file *file = NULL;
+	int ret;
+
+	if (sqe->op_flags & CPORT_CANCEL_FD) {
+		file = fget(sqe->fd);
+		if (!file)
+			return -EBADF;
+	}
+	ret = cport_cancel_reqs(port, sqe->addr, sqe->op_flags, -1, file);
+	if (file)
+		fput(file);
+	return ret;
 }

@@ -5,7 +5,7 @@
 #include "cport_priv.h"
 
 int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
-		      int opcode);
+		      int opcode, struct file *file);
 void cport_cancel_all_sync(struct cport_port *port);
 int cport_cancel_prep(const struct cport_sqe *sqe);
 int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe,

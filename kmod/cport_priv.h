@@ -148,6 +148,7 @@ struct cport_req_ops {
  * @cancel_node: entry in a canceller's private list (cancel.c); only one
  *               canceller runs at a time (->submit_lock, or release).
  * @ops: cancellation and freeing.
+ * @file: the file the op acts on (CPORT_CANCEL_FD), or NULL.
  * @opcode: CPORT_OP_*.
  */
 struct cport_req {
@@ -156,6 +157,7 @@ struct cport_req {
 	struct list_head		cancel_node;
 	struct cport_port		*port;
 	u64				user_data;
+	struct file			*file;
 	const struct cport_req_ops	*ops;
 	u8				opcode;
 };

@@ -86,6 +86,7 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
 	io->req.port = port;
 	io->req.user_data = sqe->user_data;
 	io->req.opcode = sqe->opcode;
+	io->req.file = file;
 	io->file = file;
 	io->iov = io->fast_iov;
 	return io;

@@ -341,5 +341,5 @@ int cport_timeout_remove_issue(struct cport_port *port,
 			       const struct cport_sqe *sqe,
 			       unsigned int issue_flags)
 {
-	return cport_cancel_reqs(port, sqe->addr, 0, CPORT_OP_TIMEOUT);
+	return cport_cancel_reqs(port, sqe->addr, 0, CPORT_OP_TIMEOUT, NULL);
 }

@@ -21,7 +21,8 @@
  * @flags: CPORT_SQE_F_* (none are defined yet: must be 0).
  * @resv0: reserved, must be 0.
  * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
- *      the I/O ops: the file), otherwise must be 0.
+ *      the I/O ops: the file; CPORT_OP_CANCEL with CPORT_CANCEL_FD: the
+ *      file whose ops to cancel), otherwise must be 0.
  * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
  *       CPORT_TIMEOUT_ABS); CPORT_OP_READ, _WRITE, _READV, _WRITEV: file
  *       offset, or CPORT_POS_CURRENT; CPORT_OP_FSYNC: start of the range;
@@ -102,6 +103,7 @@ enum cport_op {
 /* CPORT_OP_CANCEL op_flags */
 #define CPORT_CANCEL_ALL	(1U << 0) /* every match, res = count */
 #define CPORT_CANCEL_ANY	(1U << 1) /* match any user_data */
+#define CPORT_CANCEL_FD		(1U << 2) /* match ops on the file at @fd */
 
 /* @off of the read and write ops: use and advance the file position. */
 #define CPORT_POS_CURRENT	(~0ULL)

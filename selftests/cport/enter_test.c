@@ -716,9 +716,11 @@ FIXTURE_VARIANT_ADD(bad_sqe, cancel_off) BAD(CANCEL, F_OFF, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_len) BAD(CANCEL, F_LEN, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_addr2) BAD(CANCEL, F_ADDR2, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_unknown_op_flag)
-	BAD(CANCEL, F_OPFLAGS, 1U << 2);
+	BAD(CANCEL, F_OPFLAGS, 1U << 3);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_any_with_addr)
 	BAD(CANCEL, F_OPFLAGS, CPORT_CANCEL_ANY);
+FIXTURE_VARIANT_ADD(bad_sqe, cancel_fd_with_addr)
+	BAD(CANCEL, F_OPFLAGS, CPORT_CANCEL_FD);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_resv_0) BAD(CANCEL, F_RESV_0, 1);
 FIXTURE_VARIANT_ADD(bad_sqe, cancel_resv_1) BAD(CANCEL, F_RESV_1, 1);
 

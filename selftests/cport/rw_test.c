@@ -571,6 +571,82 @@ TEST_F(rw, waiting_pipe_read_cancelled)
 	close(p[1]);
 }
 
+static struct cport_sqe sqe_cancel_fd(int fd, __u32 op_flags,
+				      __u64 user_data)
+{
+	struct cport_sqe s = sqe_cancel(0, op_flags | CPORT_CANCEL_FD,
+					user_data);
+
+	s.fd = fd;
+	return s;
+}
+
+/* CPORT_CANCEL_FD: the ops on one file, found through any fd of it. */
+TEST_F(rw, cancel_by_fd)
+{
+	char bufs[3][8];
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int a[2], b[2], i, dup_a, seen = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(a, O_CLOEXEC | O_NONBLOCK));
+	ASSERT_EQ(0, pipe2(b, O_CLOEXEC | O_NONBLOCK));
+	for (i = 0; i < 3; i++) {
+		s = sqe_rw(CPORT_OP_READ, i < 2 ? a[0] : b[0], bufs[i], 8,
+			   CPORT_POS_CURRENT, i);
+		ASSERT_EQ(0, sq_push(&self->pt, &s));
+	}
+	ASSERT_EQ(3, sys_enter(self->pt.fd, 3, 0, 0, 0));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+
+	/* Nothing on the write end, nothing on a file with no ops. */
+	EXPECT_EQ(-ENOENT, run_one(_metadata, &self->pt,
+				   sqe_cancel_fd(a[1], CPORT_CANCEL_ALL, 10)));
+	EXPECT_EQ(-ENOENT, run_one(_metadata, &self->pt,
+				   sqe_cancel_fd(self->file, 0, 11)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_cancel_fd(-1, 0, 12)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_cancel_fd(1000, 0, 13)));
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
+				   sqe_cancel_fd(a[0], CPORT_CANCEL_ANY, 14)));
+
+	/* Both reads of pipe a, through a dup of its read end. */
+	dup_a = fcntl(a[0], F_DUPFD_CLOEXEC, 0);
+	ASSERT_LE(0, dup_a);
+	s = sqe_cancel_fd(dup_a, CPORT_CANCEL_ALL, 20);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+		if (c.user_data == 20) {
+			EXPECT_EQ(2, c.res);
+		} else {
+			ASSERT_GT(2, c.user_data);
+			EXPECT_EQ(-ECANCELED, c.res);
+			seen |= 1 << c.user_data;
+		}
+	}
+	EXPECT_EQ(3, seen);
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "inflight"));
+
+	/* Pipe b's read: the oldest match, res 0. */
+	s = sqe_cancel_fd(b[0], 0, 21);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(-ECANCELED, c.res);
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(21, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(dup_a);
+	for (i = 0; i < 2; i++) {
+		close(a[i]);
+		close(b[i]);
+	}
+}
+
 /*
  * Cancel racing the wake-up, thousands of times: one ENTER submits a read
  * of an empty pipe (it waits), a write of one byte to that pipe (which

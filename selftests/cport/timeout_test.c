@@ -1059,7 +1059,7 @@ TEST_F(tmo, cancel_unknown_flag_einval)
 	CPORT_SKIP_IF_ABSENT();
 	arm_long(_metadata, &self->pt, uds, 1);
 	EXPECT_EQ(-EINVAL, cancel_and_count(_metadata, &self->pt,
-					    sqe_cancel(0xb0, 1U << 2, 0xbf),
+					    sqe_cancel(0xb0, 1U << 3, 0xbf),
 					    0, 0, &n, &n_ud));
 	EXPECT_EQ(0, n);
 	EXPECT_EQ(1, fdinfo(self->pt.fd, "inflight"));
