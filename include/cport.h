@@ -369,6 +369,18 @@ CPORT_INLINE void cport_prep_fsync(struct cport_sqe *sqe, int fd,
 	sqe->op_flags = flags;
 }
 
+/*
+ * CPORT_OP_CANCEL with CPORT_CANCEL_FD: cancel the in-flight ops on the
+ * file open at fd (the oldest, or all with CPORT_CANCEL_ALL in flags).
+ */
+CPORT_INLINE void cport_prep_cancel_fd(struct cport_sqe *sqe, int fd,
+				       unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_CANCEL);
+	sqe->fd = fd;
+	sqe->op_flags = flags | CPORT_CANCEL_FD;
+}
+
 CPORT_INLINE void cport_sqe_set_data64(struct cport_sqe *sqe, uint64_t data)
 {
 	sqe->user_data = data;

@@ -917,6 +917,19 @@ START_TEST(prep_readv_writev_set_iovecs)
 }
 END_TEST
 
+START_TEST(prep_cancel_fd_sets_fd_and_flag)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_cancel_fd(&sqe, 12, CPORT_CANCEL_ALL);
+	want_init(&want, CPORT_OP_CANCEL);
+	want.fd = 12;
+	want.op_flags = CPORT_CANCEL_ALL | CPORT_CANCEL_FD;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
 START_TEST(prep_fsync_sets_fd_and_flags)
 {
 	struct cport_sqe sqe, want;
@@ -944,7 +957,8 @@ Suite *queue_host_suite(void)
 		  prep_cancel_sets_addr_and_flags,
 		  prep_read_write_set_fd_buf_len_off,
 		  prep_readv_writev_set_iovecs,
-		  prep_fsync_sets_fd_and_flags);
+		  prep_fsync_sets_fd_and_flags,
+		  prep_cancel_fd_sets_fd_and_flag);
 	ADD_TESTS(s, tcase_create("user_data"), 0,
 		  set_data64_sets_only_user_data,
 		  set_data_round_trips_pointers);
