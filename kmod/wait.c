@@ -8,7 +8,8 @@
  * cache). Each posted CQE wakes at most one waiter whose min_complete is met;
  * a woken waiter leaves the queue at once (autoremove), so the next CQE
  * wakes the next one and there is no herd. A waiter that was woken but
- * leaves with an error passes the wake-up on, so none is lost.
+ * leaves with an error, or with more CQEs ready than it waited for, passes
+ * the wake-up on, so none is lost.
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -113,7 +114,15 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 	finish_wait(&port->cq_wait, &w.wqe);
 	atomic_dec(&port->nr_waiters);
 
-	if (ret && woken)
+	/*
+	 * A woken waiter that leaves without success passes its wake-up on.
+	 * So does one that leaves with more CQEs ready than it asked for: it
+	 * may have been woken for a CQE while it was on its way out with
+	 * another (requeued for the re-check above), and its thread may take
+	 * just one and go; the surplus must not sit there with every other
+	 * waiter asleep.
+	 */
+	if (woken && (ret || cport_cq_ready(port) > min_complete))
 		cport_cq_wake(port, 1);
 	return ret;
 }

@@ -123,6 +123,85 @@ TEST_F_TIMEOUT(waitq, eight_threads_cas_reap_each_cqe_once, 120)
 	EXPECT_EQ(MSGS + REAPERS, fdinfo(self->pt.fd, "posted"));
 }
 
+/*
+ * IOCP style: each thread takes one CQE and goes. 8 threads sleep in
+ * ENTER, 8 CQEs are posted back to back; each thread must get one. A
+ * thread woken for a CQE while on its way out with another one must pass
+ * the surplus on, or a CQE is stranded with the others asleep (they would
+ * time out here).
+ */
+struct one_taker {
+	pthread_t thr;
+	struct port *pt;
+	int got;		/* CQEs taken: 0 or 1 */
+	int timed_out;
+};
+
+static void *one_taker_fn(void *arg)
+{
+	struct one_taker *t = arg;
+	struct cport_cqe c;
+	int ret;
+
+	for (;;) {
+		if (cq_pop_cas(t->pt, &c)) {
+			t->got++;
+			return NULL;
+		}
+		ret = sys_enter(t->pt->fd, 0, 1, CPORT_ENTER_TIMEOUT,
+				5 * NSEC_PER_SEC);
+		if (ret == -ETIME && !cq_ready(t->pt)) {
+			t->timed_out++;
+			return NULL;
+		}
+	}
+}
+
+TEST_F_TIMEOUT(waitq, take_one_and_go_strands_no_cqe, 300)
+{
+	int rounds = 100 * stress_factor(), round, i, got, stranded = 0;
+	struct one_taker t[REAPERS];
+	struct port poster;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&poster, REAPERS, 0, 0));
+	for (round = 0; round < rounds; round++) {
+		for (i = 0; i < REAPERS; i++) {
+			t[i].pt = &self->pt;
+			t[i].got = 0;
+			t[i].timed_out = 0;
+			ASSERT_EQ(0, pthread_create(&t[i].thr, NULL,
+						    one_taker_fn, &t[i]));
+		}
+		ASSERT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", REAPERS,
+					   10000));
+		/* All 8 in one ENTER of another port: back to back. */
+		for (i = 0; i < REAPERS; i++) {
+			struct cport_sqe s = sqe_post(self->pt.fd, i, i,
+						      1000 + i);
+
+			ASSERT_EQ(0, sq_push(&poster, &s));
+		}
+		ASSERT_EQ(REAPERS, sys_enter(poster.fd, REAPERS, 0, 0, 0));
+		for (i = 0; i < REAPERS; i++) {
+			struct cport_cqe c;
+
+			ASSERT_TRUE(cq_pop(&poster, &c));
+			ASSERT_EQ(0, c.res);
+		}
+		got = 0;
+		for (i = 0; i < REAPERS; i++) {
+			pthread_join(t[i].thr, NULL);
+			got += t[i].got;
+			stranded += t[i].timed_out;
+		}
+		ASSERT_EQ(REAPERS, got) TH_LOG("round %d", round);
+		ASSERT_EQ(0, cq_ready(&self->pt));
+	}
+	EXPECT_EQ(0, stranded);
+	port_fini(&poster);
+}
+
 /* ----------------------------------------------------------------- */
 /* LIFO wake-up */
 
