@@ -259,6 +259,125 @@ TEST_F(rw, batch_of_reads_each_complete_once)
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
 }
 
+/*
+ * Random writes, reads, writev and readv at random offsets and sizes,
+ * checked against a copy of what the file must hold.
+ */
+TEST_F(rw, random_ops_match_shadow_copy)
+{
+	static unsigned char shadow[FILE_SIZE], buf[8192], got[8192];
+	int rounds = 300 * stress_factor(), round, res;
+	__u64 seed = 0x5eed5eedULL;
+	struct iovec v[4];
+	size_t i, off, len;
+	__u8 op;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < FILE_SIZE; i++)
+		shadow[i] = pat(i);
+	for (round = 0; round < rounds; round++) {
+		op = CPORT_OP_READ + xrand(&seed) % 4;
+		len = 1 + xrand(&seed) % sizeof(buf);
+		off = xrand(&seed) % (FILE_SIZE - len + 1);
+		switch (op) {
+		case CPORT_OP_WRITE:
+		case CPORT_OP_WRITEV:
+			for (i = 0; i < len; i++)
+				buf[i] = (unsigned char)xrand(&seed);
+			break;
+		default:
+			memset(got, 0, len);
+		}
+		/* The vectored ops split the buffer in four unequal parts. */
+		v[0].iov_base = op == CPORT_OP_WRITEV ? buf : got;
+		v[0].iov_len = len / 7;
+		for (i = 1; i < 4; i++) {
+			v[i].iov_base = (char *)v[i - 1].iov_base +
+					v[i - 1].iov_len;
+			v[i].iov_len = i < 3 ? len / (5 - i) / 2 : 0;
+		}
+		v[3].iov_len = len - (v[0].iov_len + v[1].iov_len +
+				      v[2].iov_len);
+		if (op == CPORT_OP_READV || op == CPORT_OP_WRITEV)
+			res = run_one(_metadata, &self->pt,
+				      sqe_rw(op, self->file, v, 4, off, round));
+		else
+			res = run_one(_metadata, &self->pt,
+				      sqe_rw(op, self->file,
+					     op == CPORT_OP_WRITE ? buf : got,
+					     len, off, round));
+		ASSERT_EQ((int)len, res) TH_LOG("round %d op %u", round, op);
+		if (op == CPORT_OP_WRITE || op == CPORT_OP_WRITEV)
+			memcpy(shadow + off, buf, len);
+		else
+			ASSERT_EQ(0, memcmp(got, shadow + off, len))
+				TH_LOG("round %d op %u off %zu len %zu", round,
+				       op, off, len);
+	}
+	/* And the file as a whole. */
+	for (off = 0; off < FILE_SIZE; off += sizeof(got)) {
+		ASSERT_EQ((ssize_t)sizeof(got),
+			  pread(self->file, got, sizeof(got), off));
+		ASSERT_EQ(0, memcmp(got, shadow + off, sizeof(got)));
+	}
+}
+
+/* A length beyond MAX_RW_COUNT is a short transfer, not an error. */
+TEST_F(rw, huge_length_reads_what_there_is)
+{
+	unsigned char *buf = malloc(4096);
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, buf);
+	/* 0xffffffff bytes asked, 100 there: the buffer only needs 100. */
+	EXPECT_EQ(100, run_one(_metadata, &self->pt,
+			       sqe_rw(CPORT_OP_READ, self->file, buf,
+				      0xffffffffU, FILE_SIZE - 100, 1)));
+	EXPECT_EQ(pat(FILE_SIZE - 1), buf[99]);
+	free(buf);
+}
+
+/*
+ * Ops belong to the port, not to the thread that submitted them: a thread
+ * submits a read of an empty pipe and exits; the read completes later.
+ */
+static void *submit_and_exit(void *arg)
+{
+	struct cport_sqe *s = arg;
+	struct port *pt = (struct port *)(uintptr_t)s->addr2;
+	struct cport_sqe copy = *s;
+
+	copy.addr2 = 0;
+	return (void *)(intptr_t)sq_submit_one(pt, &copy);
+}
+
+TEST_F(rw, read_outlives_submitting_thread)
+{
+	char out[8] = "";
+	struct cport_sqe s;
+	struct cport_cqe c;
+	pthread_t thr;
+	void *ret;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	s = sqe_rw(CPORT_OP_READ, p[0], out, sizeof(out), CPORT_POS_CURRENT,
+		   77);
+	s.addr2 = (__u64)(uintptr_t)&self->pt;	/* smuggled to the thread */
+	ASSERT_EQ(0, pthread_create(&thr, NULL, submit_and_exit, &s));
+	ASSERT_EQ(0, pthread_join(thr, &ret));
+	ASSERT_EQ(1, (int)(intptr_t)ret);
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "inflight"));
+	ASSERT_EQ(4, write(p[1], "late", 4));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(77, c.user_data);
+	EXPECT_EQ(4, c.res);
+	EXPECT_EQ(0, memcmp(out, "late", 4));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ----------------------------------------------------------------- */
 /* errors */
 
