@@ -263,7 +263,7 @@ TEST_F(rw, batch_of_reads_each_complete_once)
  * Random writes, reads, writev and readv at random offsets and sizes,
  * checked against a copy of what the file must hold.
  */
-TEST_F(rw, random_ops_match_shadow_copy)
+TEST_F_TIMEOUT(rw, random_ops_match_shadow_copy, 600)
 {
 	static unsigned char shadow[FILE_SIZE], buf[8192], got[8192];
 	int rounds = 300 * stress_factor(), round, res;
@@ -773,7 +773,7 @@ TEST_F(rw, cancel_by_fd)
  * read. The read ends exactly once: with the byte (then the pipe is empty)
  * or with -ECANCELED (then the byte is still in the pipe).
  */
-TEST_F(rw, cancel_races_readiness_wakeup)
+TEST_F_TIMEOUT(rw, cancel_races_readiness_wakeup, 600)
 {
 	int rounds = 2000 * stress_factor(), round, i, p[2];
 	unsigned int got = 0, cancelled = 0;
@@ -951,7 +951,7 @@ TEST_F(rw, fsync_bad_fields_einval)
  * exactly one CQE, either its full length (it ran) or -ECANCELED (it had
  * not started). Which one is a race; the total never varies.
  */
-TEST_F(rw, cancel_races_workers_one_cqe_each)
+TEST_F_TIMEOUT(rw, cancel_races_workers_one_cqe_each, 600)
 {
 	static unsigned char bufs[16][1024];
 	int rounds = 30 * stress_factor(), round;
