@@ -75,6 +75,8 @@ struct cport_cq_ring {
  * @overflow: multishot expirations coalesced since setup.
  * @inflight_list: long-lived requests (timers), oldest first.
  * @pending_list: multishot requests holding unreported expirations.
+ * @ordered_list: CPORT_SQE_F_ORDERED file ops in flight, in submission
+ *                order (io.c).
  * @cq_wait: threads sleeping in CPORT_IOC_ENTER; exclusive, newest first.
  * @poll_wait: poll/epoll waiters.
  * @nr_waiters: threads sleeping in CPORT_IOC_ENTER.
@@ -101,6 +103,7 @@ struct cport_port {
 	u64			overflow;
 	struct list_head	inflight_list;
 	struct list_head	pending_list;
+	struct list_head	ordered_list;
 
 	struct wait_queue_head	cq_wait ____cacheline_aligned_in_smp;
 	struct wait_queue_head	poll_wait;

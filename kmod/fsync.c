@@ -66,5 +66,7 @@ int cport_fsync_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	io->pos = sqe->off;
 	io->range_len = sqe->len;
 	io->op_flags = sqe->op_flags;
+	if (cport_io_park(io, cport_fsync_work, false))
+		return CPORT_ISSUE_QUEUED;
 	return cport_io_start(io, cport_fsync_work, false, 0);
 }

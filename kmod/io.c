@@ -21,6 +21,9 @@
  *
  * ->state decides who ends the request:
  *
+ *   PARKED    an ORDERED op waits for an earlier one on its file: the
+ *             finish of that one moves it to QUEUED; a canceller to
+ *             CANCELLED.
  *   ARMING    the readiness wait is being armed (by the submitter or the
  *             worker); a wake-up only sets ->woken.
  *   POLLING   armed: a wake-up moves it to QUEUED and queues the work; a
@@ -50,6 +53,7 @@
 #include "opdef.h"
 
 enum {
+	CPORT_IO_PARKED,
 	CPORT_IO_ARMING,
 	CPORT_IO_POLLING,
 	CPORT_IO_QUEUED,
@@ -89,6 +93,8 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
 	io->req.file = file;
 	io->file = file;
 	io->iov = io->fast_iov;
+	io->ordered = sqe->flags & CPORT_SQE_F_ORDERED;
+	INIT_LIST_HEAD(&io->ordered_node);
 	return io;
 }
 
@@ -226,12 +232,34 @@ static int cport_io_arm(struct cport_io *io)
 	return 0;
 }
 
+/*
+ * ->cq_lock held. An ORDERED op on @file ended: start the next one, if it
+ * was parked behind it.
+ */
+static void __cport_io_start_next(struct cport_port *port, struct file *file)
+{
+	struct cport_io *next;
+
+	list_for_each_entry(next, &port->ordered_list, ordered_node) {
+		if (next->file != file)
+			continue;
+		if (atomic_cmpxchg(&next->state, CPORT_IO_PARKED,
+				   CPORT_IO_QUEUED) == CPORT_IO_PARKED)
+			queue_work(cport_io_wq, &next->work);
+		return;
+	}
+}
+
 /* ->cq_lock held: unlink, post the terminal CQE, wake one waiter. */
 static void __cport_io_finish(struct cport_io *io, s32 res)
 {
 	struct cport_port *port = io->req.port;
 
 	lockdep_assert_held(&port->cq_lock);
+	if (io->ordered && !list_empty(&io->ordered_node)) {
+		list_del_init(&io->ordered_node);
+		__cport_io_start_next(port, io->file);
+	}
 	list_del_init(&io->req.node);
 	port->inflight--;
 	port->cq_reserved--;
@@ -320,6 +348,13 @@ static int __cport_io_cancel(struct cport_io *io)
 		refcount_dec(&io->refs);
 		return 0;
 	}
+	if (atomic_cmpxchg(&io->state, CPORT_IO_PARKED,
+			   CPORT_IO_CANCELLED) == CPORT_IO_PARKED) {
+		__cport_io_finish(io, -ECANCELED);
+		/* The parked side's reference; ->inflight_list's remains. */
+		refcount_dec(&io->refs);
+		return 0;
+	}
 	return 1;
 }
 
@@ -375,6 +410,73 @@ static const struct cport_req_ops cport_io_ops = {
 	.put		= cport_io_req_put,
 };
 
+/*
+ * Capture the submitter's credentials (and mm), once.
+ * Context: process context, the submitter's (or a worker acting for it).
+ */
+static void cport_io_prepare(struct cport_io *io, cport_io_fn fn,
+			     bool need_mm)
+{
+	io->fn = fn;
+	if (io->cred)
+		return;
+	io->cred = get_current_cred();
+	if (need_mm && current->mm) {
+		io->mm = current->mm;
+		mmgrab(io->mm);
+	}
+	io->req.ops = &cport_io_ops;
+	refcount_set(&io->refs, 2);
+	INIT_WORK(&io->work, cport_io_work);
+}
+
+/* ->cq_lock held: put @io on the port's lists. */
+static void __cport_io_link(struct cport_io *io)
+{
+	struct cport_port *port = io->req.port;
+
+	list_add_tail(&io->req.node, &port->inflight_list);
+	port->inflight++;
+	if (io->ordered)
+		list_add_tail(&io->ordered_node, &port->ordered_list);
+}
+
+/**
+ * cport_io_park() - park an ORDERED op behind an earlier one on its file
+ * @io: the request, from cport_io_alloc(), owned by the caller.
+ * @fn: what the worker runs once the op may start: the whole op, from its
+ *      first attempt on.
+ * @need_mm: the op touches user memory.
+ *
+ * Context: process context, the submitter's; ->submit_lock held, so no
+ * other ORDERED op joins ->ordered_list meanwhile.
+ * Return: true if parked (the request belongs to the port now: return
+ * CPORT_ISSUE_QUEUED); false if no earlier op on the file is in flight and
+ * the caller goes on (the request is still the caller's).
+ */
+bool cport_io_park(struct cport_io *io, cport_io_fn fn, bool need_mm)
+{
+	struct cport_port *port = io->req.port;
+	struct cport_io *prev;
+	bool busy = false;
+
+	if (!io->ordered)
+		return false;
+	cport_io_prepare(io, fn, need_mm);
+	atomic_set(&io->state, CPORT_IO_PARKED);
+	spin_lock_irq(&port->cq_lock);
+	list_for_each_entry(prev, &port->ordered_list, ordered_node) {
+		if (prev->file == io->file) {
+			busy = true;
+			break;
+		}
+	}
+	if (busy)
+		__cport_io_link(io);
+	spin_unlock_irq(&port->cq_lock);
+	return busy;
+}
+
 /**
  * cport_io_start() - let a request complete later
  * @io: the request, from cport_io_alloc(), owned by the caller.
@@ -394,21 +496,12 @@ int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 	struct cport_port *port = io->req.port;
 	int ret;
 
-	io->fn = fn;
-	io->cred = get_current_cred();
-	if (need_mm && current->mm) {
-		io->mm = current->mm;
-		mmgrab(io->mm);
-	}
+	cport_io_prepare(io, fn, need_mm);
 	io->poll_events = poll_events;
-	io->req.ops = &cport_io_ops;
-	refcount_set(&io->refs, 2);
 	atomic_set(&io->state, poll_events ? CPORT_IO_ARMING : CPORT_IO_QUEUED);
-	INIT_WORK(&io->work, cport_io_work);
 
 	spin_lock_irq(&port->cq_lock);
-	list_add_tail(&io->req.node, &port->inflight_list);
-	port->inflight++;
+	__cport_io_link(io);
 	spin_unlock_irq(&port->cq_lock);
 
 	if (!poll_events) {

@@ -63,6 +63,8 @@ struct cport_io_wait {
  * @fast_iov: iovecs of a small READV/WRITEV, or the one of a READ/WRITE.
  * @range_len: CPORT_OP_FSYNC: length of the range, 0 = to the end.
  * @op_flags: the SQE's op_flags.
+ * @ordered: CPORT_SQE_F_ORDERED: on ->ordered_list while in flight.
+ * @ordered_node: entry in ->ordered_list, under ->cq_lock.
  */
 struct cport_io {
 	struct cport_req	req;
@@ -88,6 +90,8 @@ struct cport_io {
 	struct iovec		fast_iov[UIO_FASTIOV];
 	u64			range_len;
 	u32			op_flags;
+	bool			ordered;
+	struct list_head	ordered_node;
 };
 
 int cport_io_init(void);
@@ -98,5 +102,6 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
 void cport_io_free(struct cport_io *io);
 int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 		   __poll_t poll_events);
+bool cport_io_park(struct cport_io *io, cport_io_fn fn, bool need_mm);
 
 #endif /* _CPORT_IO_H */

@@ -68,6 +68,7 @@ static int cport_open(struct inode *inode, struct file *file)
 	spin_lock_init(&port->cq_lock);
 	INIT_LIST_HEAD(&port->inflight_list);
 	INIT_LIST_HEAD(&port->pending_list);
+	INIT_LIST_HEAD(&port->ordered_list);
 	init_waitqueue_head(&port->cq_wait);
 	init_waitqueue_head(&port->poll_wait);
 	port->owner = uid;

@@ -112,6 +112,41 @@ static int cport_rw_retry(struct cport_io *io)
 	return ret;
 }
 
+static __poll_t cport_rw_events(struct cport_io *io)
+{
+	return cport_rw_is_write(io->req.opcode) ? EPOLLOUT | EPOLLWRNORM :
+						   EPOLLIN | EPOLLRDNORM;
+}
+
+/*
+ * An ORDERED op whose turn came: the whole op, as cport_rw_issue() would
+ * have started it, from a worker acting for the submitter. If it must wait
+ * for readiness, it says so with -EAGAIN and ->poll_events, and the worker
+ * arms the wait; each wake-up then runs cport_rw_retry().
+ * Context: a worker of io.c; blocks only on a regular file or block device.
+ */
+static int cport_rw_ordered(struct cport_io *io)
+{
+	struct file *file = io->file;
+	umode_t mode = file_inode(file)->i_mode;
+	bool queueable = S_ISREG(mode) || S_ISBLK(mode);
+	int ret;
+
+	if (!(file->f_mode & FMODE_NOWAIT) && !(file->f_flags & O_NONBLOCK))
+		return queueable ? cport_rw_do(io, 0) : -EOPNOTSUPP;
+	io->rw_flags = (file->f_mode & FMODE_NOWAIT) ? RWF_NOWAIT : 0;
+	ret = cport_rw_retry(io);
+	if (ret != -EAGAIN)
+		return ret;
+	if (queueable)
+		return cport_rw_do(io, 0);
+	if (!file_can_poll(file))
+		return -EAGAIN;
+	io->fn = cport_rw_retry;
+	io->poll_events = cport_rw_events(io);
+	return -EAGAIN;
+}
+
 static int cport_rw_import(struct cport_io *io, const struct cport_sqe *sqe)
 {
 	int dir = cport_rw_is_write(sqe->opcode) ? WRITE : READ;
@@ -184,6 +219,9 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	ret = cport_rw_import(io, sqe);
 	if (ret)
 		goto out_free;
+	/* An ORDERED op behind another on the file starts when that ends. */
+	if (cport_io_park(io, cport_rw_ordered, true))
+		return CPORT_ISSUE_QUEUED;
 
 	/* Only these may block in a worker: their I/O always ends. */
 	mode = file_inode(file)->i_mode;
@@ -205,9 +243,7 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		return cport_io_start(io, cport_rw_work, true, 0);
 	if (!file_can_poll(file))
 		goto out_free;	/* -EAGAIN: nothing tells when to retry */
-	return cport_io_start(io, cport_rw_retry, true,
-			      write ? EPOLLOUT | EPOLLWRNORM :
-				      EPOLLIN | EPOLLRDNORM);
+	return cport_io_start(io, cport_rw_retry, true, cport_rw_events(io));
 
 out_free:
 	cport_io_free(io);	/* drops the file too */

@@ -44,7 +44,12 @@ static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 
 	if (sqe->opcode >= CPORT_OP_LAST)
 		return -EINVAL;
-	if (sqe->flags || sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+		return -EINVAL;
+	/* Only the file I/O ops take a flag, ORDERED. */
+	if (sqe->flags && (sqe->flags != CPORT_SQE_F_ORDERED ||
+			   sqe->opcode < CPORT_OP_READ ||
+			   sqe->opcode > CPORT_OP_FSYNC))
 		return -EINVAL;
 
 	/* The cheapest op is the one batches are made of: no indirect calls. */

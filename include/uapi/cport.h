@@ -18,7 +18,7 @@
 /**
  * struct cport_sqe - submission queue entry
  * @opcode: CPORT_OP_*.
- * @flags: CPORT_SQE_F_* (none are defined yet: must be 0).
+ * @flags: CPORT_SQE_F_*.
  * @resv0: reserved, must be 0.
  * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
  *      the I/O ops: the file; CPORT_OP_CANCEL with CPORT_CANCEL_FD: the
@@ -71,6 +71,13 @@ struct cport_cqe {
 	__s32	res;
 	__u32	flags;
 };
+
+/*
+ * SQE flags. ORDERED (file I/O ops only): the op starts only after every
+ * earlier ORDERED op on the same file has completed, so such ops run in
+ * submission order (POSIX AIO on streams needs it).
+ */
+#define CPORT_SQE_F_ORDERED	(1U << 0)
 
 /* More CQEs will follow for this op (multishot): this one is not terminal. */
 #define CPORT_CQE_F_MORE	(1U << 0)

@@ -897,6 +897,193 @@ TEST_F(rw, pipe_with_offset_espipe)
 }
 
 /* ----------------------------------------------------------------- */
+/* CPORT_SQE_F_ORDERED */
+
+static struct cport_sqe ordered(struct cport_sqe s)
+{
+	s.flags = CPORT_SQE_F_ORDERED;
+	return s;
+}
+
+/* 8 one-byte reads wait on a pipe in order; one write feeds them in order. */
+TEST_F(rw, ordered_reads_take_bytes_in_submission_order)
+{
+	char bytes[8];
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	memset(bytes, 0, sizeof(bytes));
+	for (i = 0; i < 8; i++) {
+		s = ordered(sqe_rw(CPORT_OP_READ, p[0], &bytes[i], 1,
+				   CPORT_POS_CURRENT, i));
+		ASSERT_EQ(0, sq_push(&self->pt, &s));
+	}
+	ASSERT_EQ(8, sys_enter(self->pt.fd, 8, 0, 0, 0));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+	EXPECT_EQ(8, fdinfo(self->pt.fd, "inflight"));
+	ASSERT_EQ(8, write(p[1], "abcdefgh", 8));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+		/* Each one starts after the one before it ended. */
+		EXPECT_EQ((__u64)i, c.user_data);
+		EXPECT_EQ(1, c.res);
+	}
+	EXPECT_EQ(0, memcmp(bytes, "abcdefgh", 8));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* 48 appends through the file position land in submission order. */
+TEST_F(rw, ordered_writes_at_file_position_keep_order)
+{
+	char rec[48][16], got[48 * 16];
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, ftruncate(self->file, 0));
+	ASSERT_EQ(0, lseek(self->file, 0, SEEK_SET));
+	for (i = 0; i < 48; i++) {
+		snprintf(rec[i], sizeof(rec[i]), "record %02d .....", i);
+		s = ordered(sqe_rw(CPORT_OP_WRITE, self->file, rec[i], 16,
+				   CPORT_POS_CURRENT, i));
+		ASSERT_EQ(0, sq_push(&self->pt, &s));
+	}
+	ASSERT_EQ(48, sys_enter(self->pt.fd, 48, 0, 0, 0));
+	for (i = 0; i < 48; i++) {
+		ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+		EXPECT_EQ((__u64)i, c.user_data);
+		EXPECT_EQ(16, c.res);
+	}
+	ASSERT_EQ((ssize_t)sizeof(got), pread(self->file, got, sizeof(got), 0));
+	for (i = 0; i < 48; i++)
+		EXPECT_EQ(0, memcmp(&got[i * 16], rec[i], 16)) TH_LOG("rec %d", i);
+	EXPECT_EQ(48 * 16, lseek(self->file, 0, SEEK_CUR));
+}
+
+/* Cancel a parked op: the one behind it moves up. */
+TEST_F(rw, cancelled_parked_op_lets_next_start)
+{
+	char a = 0, b = 0, cc = 0;
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	s = ordered(sqe_rw(CPORT_OP_READ, p[0], &a, 1, CPORT_POS_CURRENT, 1));
+	ASSERT_EQ(0, sq_push(&self->pt, &s));
+	s = ordered(sqe_rw(CPORT_OP_READ, p[0], &b, 1, CPORT_POS_CURRENT, 2));
+	ASSERT_EQ(0, sq_push(&self->pt, &s));
+	s = ordered(sqe_rw(CPORT_OP_READ, p[0], &cc, 1, CPORT_POS_CURRENT, 3));
+	ASSERT_EQ(0, sq_push(&self->pt, &s));
+	ASSERT_EQ(3, sys_enter(self->pt.fd, 3, 0, 0, 0));
+	EXPECT_TRUE(no_cqe_for(&self->pt, 20));
+
+	s = sqe_cancel(2, 0, 9);
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(-ECANCELED, c.res);
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(9, c.user_data);
+	EXPECT_EQ(0, c.res);
+
+	ASSERT_EQ(2, write(p[1], "xy", 2));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(1, c.res);
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(3, c.user_data);
+	EXPECT_EQ(1, c.res);
+	EXPECT_EQ('x', a);
+	EXPECT_EQ(0, b);
+	EXPECT_EQ('y', cc);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Ops on other files are not held up by an ORDERED chain. */
+TEST_F(rw, ordered_chain_does_not_hold_other_files)
+{
+	char a = 0, buf[4];
+	struct cport_sqe s;
+	struct cport_cqe c;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	s = ordered(sqe_rw(CPORT_OP_READ, p[0], &a, 1, CPORT_POS_CURRENT, 1));
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	EXPECT_EQ(4, run_one(_metadata, &self->pt,
+			     ordered(sqe_rw(CPORT_OP_READ, self->file, buf, 4,
+					    0, 2))));
+	EXPECT_EQ(0, run_one(_metadata, &self->pt,
+			     ordered(sqe_fsync(self->file, 0, 3))));
+	ASSERT_EQ(1, write(p[1], "z", 1));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ('z', a);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(rw, sqe_flags_checked)
+{
+	struct cport_sqe s;
+	char buf[4];
+
+	CPORT_SKIP_IF_ABSENT();
+	/* ORDERED is for the file I/O ops only. */
+	s = sqe_nop(1);
+	s.flags = CPORT_SQE_F_ORDERED;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	s = sqe_timeout(1000, 0, 0, 0, 2);
+	s.flags = CPORT_SQE_F_ORDERED;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	/* Unknown flags. */
+	s = sqe_rw(CPORT_OP_READ, self->file, buf, 4, 0, 3);
+	s.flags = 2;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	s.flags = 0x80 | CPORT_SQE_F_ORDERED;
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
+	/* And ORDERED alone works. */
+	s.flags = CPORT_SQE_F_ORDERED;
+	EXPECT_EQ(4, run_one(_metadata, &self->pt, s));
+}
+
+/* Closing the port with a parked chain ends it all. */
+TEST(close_with_ordered_chain_parked)
+{
+	static char bytes[32];
+	struct port pt;
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC | O_NONBLOCK));
+	ASSERT_EQ(0, port_init(&pt, 32, 0, 0));
+	for (i = 0; i < 32; i++) {
+		struct cport_sqe s = sqe_rw(CPORT_OP_READ, p[0], &bytes[i], 1,
+					    CPORT_POS_CURRENT, i);
+
+		s.flags = CPORT_SQE_F_ORDERED;
+		ASSERT_EQ(0, sq_push(&pt, &s));
+	}
+	ASSERT_EQ(32, sys_enter(pt.fd, 32, 0, 0, 0));
+	EXPECT_EQ(32, fdinfo(pt.fd, "inflight"));
+	port_fini(&pt);
+	/* Nothing read what comes now. */
+	ASSERT_EQ(3, write(p[1], "abc", 3));
+	ASSERT_EQ(3, read(p[0], bytes, sizeof(bytes)));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* ----------------------------------------------------------------- */
 /* fsync */
 
 TEST_F(rw, fsync_and_datasync_succeed)
