@@ -381,6 +381,12 @@ CPORT_INLINE void cport_prep_cancel_fd(struct cport_sqe *sqe, int fd,
 	sqe->op_flags = flags | CPORT_CANCEL_FD;
 }
 
+/* SQE flags (CPORT_SQE_F_*); call after the prep helper, which clears them. */
+CPORT_INLINE void cport_sqe_set_flags(struct cport_sqe *sqe, unsigned int flags)
+{
+	sqe->flags = (uint8_t)flags;
+}
+
 CPORT_INLINE void cport_sqe_set_data64(struct cport_sqe *sqe, uint64_t data)
 {
 	sqe->user_data = data;

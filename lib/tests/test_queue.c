@@ -930,6 +930,20 @@ START_TEST(prep_cancel_fd_sets_fd_and_flag)
 }
 END_TEST
 
+START_TEST(sqe_set_flags_sets_only_flags)
+{
+	struct cport_sqe sqe, want;
+
+	cport_prep_nop(&sqe);
+	want = sqe;
+	cport_sqe_set_flags(&sqe, CPORT_SQE_F_ORDERED);
+	want.flags = CPORT_SQE_F_ORDERED;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+	cport_sqe_set_flags(&sqe, 0);
+	ck_assert_uint_eq(sqe.flags, 0);
+}
+END_TEST
+
 START_TEST(prep_fsync_sets_fd_and_flags)
 {
 	struct cport_sqe sqe, want;
@@ -958,7 +972,8 @@ Suite *queue_host_suite(void)
 		  prep_read_write_set_fd_buf_len_off,
 		  prep_readv_writev_set_iovecs,
 		  prep_fsync_sets_fd_and_flags,
-		  prep_cancel_fd_sets_fd_and_flag);
+		  prep_cancel_fd_sets_fd_and_flag,
+		  sqe_set_flags_sets_only_flags);
 	ADD_TESTS(s, tcase_create("user_data"), 0,
 		  set_data64_sets_only_user_data,
 		  set_data_round_trips_pointers);
