@@ -309,6 +309,18 @@ CPORT_INLINE void cport_prep_cancel(struct cport_sqe *sqe, uint64_t user_data,
 	sqe->op_flags = flags;
 }
 
+/* The fields the file I/O ops share. */
+CPORT_INLINE void __cport_prep_rw(struct cport_sqe *sqe, uint8_t opcode,
+				  int fd, const void *addr, unsigned int len,
+				  uint64_t offset)
+{
+	__cport_prep(sqe, opcode);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)addr;
+	sqe->len = len;
+	sqe->off = offset;
+}
+
 /*
  * CPORT_OP_READ / CPORT_OP_WRITE: nbytes at offset (CPORT_POS_CURRENT: the
  * file position, which the op advances) of the file open at fd.
@@ -316,22 +328,14 @@ CPORT_INLINE void cport_prep_cancel(struct cport_sqe *sqe, uint64_t user_data,
 CPORT_INLINE void cport_prep_read(struct cport_sqe *sqe, int fd, void *buf,
 				  unsigned int nbytes, uint64_t offset)
 {
-	__cport_prep(sqe, CPORT_OP_READ);
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)buf;
-	sqe->len = nbytes;
-	sqe->off = offset;
+	__cport_prep_rw(sqe, CPORT_OP_READ, fd, buf, nbytes, offset);
 }
 
 CPORT_INLINE void cport_prep_write(struct cport_sqe *sqe, int fd,
 				   const void *buf, unsigned int nbytes,
 				   uint64_t offset)
 {
-	__cport_prep(sqe, CPORT_OP_WRITE);
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)buf;
-	sqe->len = nbytes;
-	sqe->off = offset;
+	__cport_prep_rw(sqe, CPORT_OP_WRITE, fd, buf, nbytes, offset);
 }
 
 /* CPORT_OP_READV / CPORT_OP_WRITEV: nr_vecs iovecs, as preadv/pwritev. */
@@ -339,22 +343,14 @@ CPORT_INLINE void cport_prep_readv(struct cport_sqe *sqe, int fd,
 				   const struct iovec *iovecs,
 				   unsigned int nr_vecs, uint64_t offset)
 {
-	__cport_prep(sqe, CPORT_OP_READV);
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)iovecs;
-	sqe->len = nr_vecs;
-	sqe->off = offset;
+	__cport_prep_rw(sqe, CPORT_OP_READV, fd, iovecs, nr_vecs, offset);
 }
 
 CPORT_INLINE void cport_prep_writev(struct cport_sqe *sqe, int fd,
 				    const struct iovec *iovecs,
 				    unsigned int nr_vecs, uint64_t offset)
 {
-	__cport_prep(sqe, CPORT_OP_WRITEV);
-	sqe->fd = fd;
-	sqe->addr = (uint64_t)(uintptr_t)iovecs;
-	sqe->len = nr_vecs;
-	sqe->off = offset;
+	__cport_prep_rw(sqe, CPORT_OP_WRITEV, fd, iovecs, nr_vecs, offset);
 }
 
 /*
