@@ -112,6 +112,20 @@ static int cport_rw_retry(struct cport_io *io)
 	return ret;
 }
 
+/* The file can be tried without blocking: FMODE_NOWAIT, or O_NONBLOCK. */
+static bool cport_rw_can_try(struct file *file)
+{
+	return (file->f_mode & FMODE_NOWAIT) || (file->f_flags & O_NONBLOCK);
+}
+
+/* A worker may block on the file: its I/O always ends. */
+static bool cport_rw_may_block(struct file *file)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	return S_ISREG(mode) || S_ISBLK(mode);
+}
+
 static __poll_t cport_rw_events(struct cport_io *io)
 {
 	return cport_rw_is_write(io->req.opcode) ? EPOLLOUT | EPOLLWRNORM :
@@ -128,17 +142,15 @@ static __poll_t cport_rw_events(struct cport_io *io)
 static int cport_rw_ordered(struct cport_io *io)
 {
 	struct file *file = io->file;
-	umode_t mode = file_inode(file)->i_mode;
-	bool queueable = S_ISREG(mode) || S_ISBLK(mode);
 	int ret;
 
-	if (!(file->f_mode & FMODE_NOWAIT) && !(file->f_flags & O_NONBLOCK))
-		return queueable ? cport_rw_do(io, 0) : -EOPNOTSUPP;
-	io->rw_flags = (file->f_mode & FMODE_NOWAIT) ? RWF_NOWAIT : 0;
+	if (!cport_rw_can_try(file))
+		return cport_rw_may_block(file) ? cport_rw_do(io, 0) :
+						  -EOPNOTSUPP;
 	ret = cport_rw_retry(io);
 	if (ret != -EAGAIN)
 		return ret;
-	if (queueable)
+	if (cport_rw_may_block(file))
 		return cport_rw_do(io, 0);
 	if (!file_can_poll(file))
 		return -EAGAIN;
@@ -192,8 +204,6 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	bool write = cport_rw_is_write(sqe->opcode);
 	struct cport_io *io;
 	struct file *file;
-	bool queueable;
-	umode_t mode;
 	int ret;
 
 	file = fget(sqe->fd);
@@ -216,6 +226,8 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	}
 	io->use_fpos = sqe->off == CPORT_POS_CURRENT;
 	io->pos = io->use_fpos ? 0 : sqe->off;
+	/* An O_NONBLOCK file never blocks: it needs no RWF_NOWAIT. */
+	io->rw_flags = (file->f_mode & FMODE_NOWAIT) ? RWF_NOWAIT : 0;
 	ret = cport_rw_import(io, sqe);
 	if (ret)
 		goto out_free;
@@ -223,23 +235,17 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	if (cport_io_park(io, cport_rw_ordered, true))
 		return CPORT_ISSUE_QUEUED;
 
-	/* Only these may block in a worker: their I/O always ends. */
-	mode = file_inode(file)->i_mode;
-	queueable = S_ISREG(mode) || S_ISBLK(mode);
-	if (!(file->f_mode & FMODE_NOWAIT) && !(file->f_flags & O_NONBLOCK)) {
-		if (!queueable) {
+	if (!cport_rw_can_try(file)) {
+		if (!cport_rw_may_block(file)) {
 			ret = -EOPNOTSUPP;
 			goto out_free;
 		}
 		return cport_io_start(io, cport_rw_work, true, 0);
 	}
-
-	/* An O_NONBLOCK file never blocks: it needs no RWF_NOWAIT. */
-	io->rw_flags = (file->f_mode & FMODE_NOWAIT) ? RWF_NOWAIT : 0;
 	ret = cport_rw_retry(io);
 	if (ret != -EAGAIN)
 		goto out_free;
-	if (queueable)
+	if (cport_rw_may_block(file))
 		return cport_io_start(io, cport_rw_work, true, 0);
 	if (!file_can_poll(file))
 		goto out_free;	/* -EAGAIN: nothing tells when to retry */
