@@ -72,6 +72,7 @@ struct cport_cq_ring {
  *               terminal CQE.
  * @inflight: requests on @inflight_list.
  * @posted: CQEs posted since setup.
+ * @posted_irq: of those, CQEs posted in IRQ context (hard or soft).
  * @overflow: multishot expirations coalesced since setup.
  * @inflight_list: long-lived requests (timers), oldest first.
  * @pending_list: multishot requests holding unreported expirations.
@@ -100,6 +101,7 @@ struct cport_port {
 	u32			cq_reserved;
 	u32			inflight;
 	u64			posted;
+	u64			posted_irq;
 	u64			overflow;
 	struct list_head	inflight_list;
 	struct list_head	pending_list;

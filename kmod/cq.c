@@ -70,6 +70,8 @@ void __cport_cqe_post(struct cport_port *port, u64 user_data, s32 res,
 	WRITE_ONCE(cqe->flags, flags);
 	port->cq_tail++;
 	port->posted++;
+	if (!in_task())
+		port->posted_irq++;
 	/* Pairs with the user's load-acquire of the tail before reading. */
 	smp_store_release(&port->cq->tail, port->cq_tail);
 }

@@ -18,7 +18,7 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct cport_port *port = file->private_data;
 	u32 sq_head, sq_tail, cq_head, cq_tail, inflight, reserved;
-	u64 posted, overflow;
+	u64 posted, posted_irq, overflow;
 
 	if (!cport_port_ready(port)) {
 		seq_puts(m, "sq_entries:\t0\ncq_entries:\t0\n");
@@ -34,6 +34,7 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	inflight = port->inflight;
 	reserved = port->cq_reserved;
 	posted = port->posted;
+	posted_irq = port->posted_irq;
 	overflow = port->overflow;
 	spin_unlock_irq(&port->cq_lock);
 
@@ -46,6 +47,7 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "inflight:\t%u\n", inflight);
 	seq_printf(m, "reserved:\t%u\n", reserved);
 	seq_printf(m, "posted:\t%llu\n", posted);
+	seq_printf(m, "posted_irq:\t%llu\n", posted_irq);
 	seq_printf(m, "overflow:\t%llu\n", overflow);
 	seq_printf(m, "waiters:\t%d\n", atomic_read(&port->nr_waiters));
 }
