@@ -101,12 +101,27 @@ static int cport_rw_work(struct cport_io *io)
  * Context: a worker of io.c, acting for the submitter; does not block.
  * Return: as cport_rw_do(); -EAGAIN (buffers untouched) to wait again.
  */
+/* A worker may block on the file: its I/O always ends. */
+static bool cport_rw_may_block(struct file *file)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	return S_ISREG(mode) || S_ISBLK(mode);
+}
+
 static int cport_rw_retry(struct cport_io *io)
 {
 	struct iov_iter saved = io->iter;
 	int ret;
 
 	ret = cport_rw_do(io, io->rw_flags);
+	/*
+	 * A block device refuses a buffered write with RWF_NOWAIT: that
+	 * only means a worker must do it.
+	 */
+	if (ret == -EOPNOTSUPP && (io->rw_flags & RWF_NOWAIT) &&
+	    cport_rw_may_block(io->file))
+		ret = -EAGAIN;
 	if (ret == -EAGAIN)
 		io->iter = saved;
 	return ret;
@@ -116,14 +131,6 @@ static int cport_rw_retry(struct cport_io *io)
 static bool cport_rw_can_try(struct file *file)
 {
 	return (file->f_mode & FMODE_NOWAIT) || (file->f_flags & O_NONBLOCK);
-}
-
-/* A worker may block on the file: its I/O always ends. */
-static bool cport_rw_may_block(struct file *file)
-{
-	umode_t mode = file_inode(file)->i_mode;
-
-	return S_ISREG(mode) || S_ISBLK(mode);
 }
 
 static __poll_t cport_rw_events(struct cport_io *io)
