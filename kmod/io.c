@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cport: file ops that complete later, on the cport workqueue.
+ * cport: file ops that complete later, on the cport workqueue or from the
+ * device.
  *
- * Two kinds of op come here:
+ * Three kinds of op come here:
  *
  * - An op that may block (buffered I/O on a regular file or a block device
  *   that missed the page cache, fsync) is handed to an unbound workqueue.
  *   Its I/O always ends, so a worker may wait for it.
+ * - An op handed to a device (O_DIRECT on a block device) completes
+ *   through ->ki_complete, in whatever context the device completes it:
+ *   often hard or soft IRQ. It is submitted first without blocking by the
+ *   submitter; if that would block, a worker submits it again, and may
+ *   block while doing so (no free tag...), never for the I/O itself.
  * - An op on a stream (pipe, socket...) that would block waits for
  *   readiness instead: its wait queue entries are added to the file's wait
  *   queues (vfs_poll()), and a wake-up with a matching event queues the
@@ -34,6 +40,11 @@
  *             only drops its reference).
  *   RUNNING   the worker owns it; a canceller waits (flush_work()) and
  *             looks again.
+ *   DEVICE    the device has the I/O: its completion, maybe in IRQ
+ *             context, posts the CQE and moves it to DONE (or, if an
+ *             attempt without blocking would have blocked, to QUEUED for a
+ *             worker to submit it again); a canceller waits for that
+ *             (wait_var_event()) and looks again.
  *
  * After the terminal CQE is posted and ->cq_lock dropped, the port may be
  * freed at once (its release finds nothing left to wait for): the worker
@@ -47,6 +58,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/wait_bit.h>
 
 #include "cq.h"
 #include "io.h"
@@ -58,6 +70,8 @@ enum {
 	CPORT_IO_POLLING,
 	CPORT_IO_QUEUED,
 	CPORT_IO_RUNNING,
+	CPORT_IO_DEVICE,
+	CPORT_IO_DONE,
 	CPORT_IO_CANCELLED,
 };
 
@@ -116,10 +130,23 @@ void cport_io_free(struct cport_io *io)
 	kfree(io);
 }
 
+static void cport_io_free_work(struct work_struct *work)
+{
+	cport_io_free(container_of(work, struct cport_io, free_work));
+}
+
+/* Context: any; in IRQ context, freeing is left to a worker. */
 static void cport_io_put(struct cport_io *io)
 {
-	if (refcount_dec_and_test(&io->refs))
+	if (!refcount_dec_and_test(&io->refs))
+		return;
+	if (in_task()) {
 		cport_io_free(io);
+		return;
+	}
+	/* mmdrop() and fput() of the last reference want process context. */
+	INIT_WORK(&io->free_work, cport_io_free_work);
+	queue_work(cport_io_wq, &io->free_work);
 }
 
 /*
@@ -310,6 +337,17 @@ static void cport_io_work(struct work_struct *work)
 		return;
 	}
 
+	if (io->device) {
+		/* The device's reference, dropped by cport_io_device_done(). */
+		refcount_inc(&io->refs);
+		atomic_set(&io->state, CPORT_IO_DEVICE);
+		res = cport_io_run(io);
+		if (res != -EIOCBQUEUED)	/* not run: the mm is gone */
+			cport_io_device_done(io, res, false);
+		cport_io_put(io);	/* the work's */
+		return;
+	}
+
 	res = cport_io_run(io);
 	if (res == -EAGAIN && io->poll_events && !READ_ONCE(io->pollfree)) {
 		/* Not ready after all (another reader was first): wait again. */
@@ -384,6 +422,9 @@ static void cport_io_cancel_sync(struct cport_req *req)
 
 	do {
 		flush_work(&io->work);
+		/* The device has it: wait for cport_io_device_done(). */
+		wait_var_event(&io->state,
+			       atomic_read(&io->state) != CPORT_IO_DEVICE);
 		spin_lock_irq(&port->cq_lock);
 		ret = list_empty(&req->node) ? -ENOENT : __cport_io_cancel(io);
 		spin_unlock_irq(&port->cq_lock);
@@ -519,6 +560,75 @@ int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 	return CPORT_ISSUE_QUEUED;
 }
 
+/**
+ * cport_io_start_device() - hand an op to a device
+ * @io: the request, from cport_io_alloc(), owned by the caller.
+ * @first: submits the op here and now, without blocking.
+ * @fn: submits the op again from a worker, after @first found that it
+ *      would block; may block.
+ *
+ * @first and @fn end the op with exactly one cport_io_device_done(), at
+ * once or later from the device's completion, and return -EIOCBQUEUED.
+ *
+ * Context: process context, the submitter's.
+ * Return: CPORT_ISSUE_QUEUED; the request belongs to the port now.
+ */
+int cport_io_start_device(struct cport_io *io, cport_io_fn first,
+			  cport_io_fn fn)
+{
+	struct cport_port *port = io->req.port;
+
+	cport_io_prepare(io, fn, true);
+	io->device = true;
+	atomic_set(&io->state, CPORT_IO_DEVICE);
+	/* The device's reference, dropped by cport_io_device_done(). */
+	refcount_inc(&io->refs);
+
+	spin_lock_irq(&port->cq_lock);
+	__cport_io_link(io);
+	spin_unlock_irq(&port->cq_lock);
+
+	first(io);
+	cport_io_put(io);	/* the submitter's */
+	return CPORT_ISSUE_QUEUED;
+}
+
+/**
+ * cport_io_device_done() - the device finished an op
+ * @io: the request, started with cport_io_start_device().
+ * @res: the CQE's res.
+ * @again: the attempt without blocking would have blocked: submit the op
+ *         again from a worker instead of completing it.
+ *
+ * Context: any, including hard IRQ (a block device's completion).
+ */
+void cport_io_device_done(struct cport_io *io, s32 res, bool again)
+{
+	struct cport_port *port = io->req.port;
+	unsigned long flags;
+
+	if (again) {
+		/* The device's reference goes to the work. */
+		atomic_set(&io->state, CPORT_IO_QUEUED);
+		queue_work(cport_io_wq, &io->work);
+		wake_up_var(&io->state);
+		return;
+	}
+
+	spin_lock_irqsave(&port->cq_lock, flags);
+	__cport_io_finish(io, res);
+	atomic_set(&io->state, CPORT_IO_DONE);
+	spin_unlock_irqrestore(&port->cq_lock, flags);
+	/* The port may be freed from here on. */
+	cport_io_put(io);	/* ->inflight_list's reference */
+	cport_io_put(io);	/* the device's */
+	/*
+	 * Only the address is used: @io may be freed already, unless a
+	 * canceller waits, and then it holds a reference.
+	 */
+	wake_up_var(&io->state);
+}
+
 /* Context: module init. */
 int cport_io_init(void)
 {
@@ -529,5 +639,12 @@ int cport_io_init(void)
 /* Context: module exit; waits for the last work item. */
 void cport_io_exit(void)
 {
+	/*
+	 * A device completion that posted the last CQE may still be on its
+	 * way out of cport_io_put(), about to queue a free_work; IRQ and
+	 * softirq handlers are RCU readers, so after a grace period it has
+	 * queued it, and destroying the workqueue runs it.
+	 */
+	synchronize_rcu();
 	destroy_workqueue(cport_io_wq);
 }

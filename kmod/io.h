@@ -65,6 +65,13 @@ struct cport_io_wait {
  * @op_flags: the SQE's op_flags.
  * @ordered: CPORT_SQE_F_ORDERED: on ->ordered_list while in flight.
  * @ordered_node: entry in ->ordered_list, under ->cq_lock.
+ * @device: the op is handed to the device and ends with
+ *          cport_io_device_done() (cport_io_start_device()).
+ * @kiocb: the kiocb of such an op; its ->ki_complete may run in IRQ
+ *         context.
+ * @saved_iter: @iter before the attempt, to restart it after -EAGAIN.
+ * @free_work: frees the request when its last reference is dropped in
+ *             IRQ context.
  */
 struct cport_io {
 	struct cport_req	req;
@@ -92,6 +99,10 @@ struct cport_io {
 	u32			op_flags;
 	bool			ordered;
 	struct list_head	ordered_node;
+	bool			device;
+	struct kiocb		kiocb;
+	struct iov_iter		saved_iter;
+	struct work_struct	free_work;
 };
 
 int cport_io_init(void);
@@ -103,5 +114,8 @@ void cport_io_free(struct cport_io *io);
 int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 		   __poll_t poll_events);
 bool cport_io_park(struct cport_io *io, cport_io_fn fn, bool need_mm);
+int cport_io_start_device(struct cport_io *io, cport_io_fn first,
+			  cport_io_fn fn);
+void cport_io_device_done(struct cport_io *io, s32 res, bool again);
 
 #endif /* _CPORT_IO_H */

@@ -20,6 +20,11 @@
  * only if it is a regular file or a block device; any other completes with
  * -EOPNOTSUPP.
  *
+ * O_DIRECT on a block device, at an offset, is handed to the device with
+ * an asynchronous kiocb: submitted without blocking by the submitter (or,
+ * if that would block, by a worker), it completes through ->ki_complete,
+ * usually in the device's interrupt, where the CQE is posted.
+ *
  * Copyright (C) 2026 The cport authors
  */
 #include <linux/file.h>
@@ -133,6 +138,75 @@ static bool cport_rw_can_try(struct file *file)
 	return (file->f_mode & FMODE_NOWAIT) || (file->f_flags & O_NONBLOCK);
 }
 
+/* O_DIRECT on a block device, at an offset: the device completes it. */
+static bool cport_rw_to_device(struct cport_io *io)
+{
+	struct file *file = io->file;
+
+	return S_ISBLK(file_inode(file)->i_mode) &&
+	       (file->f_flags & O_DIRECT) && !io->use_fpos &&
+	       (cport_rw_is_write(io->req.opcode) ? file->f_op->write_iter :
+						    file->f_op->read_iter);
+}
+
+/*
+ * The device finished the op, or it never reached the device.
+ * Context: any, including hard IRQ (the block layer's completion).
+ */
+static void cport_rw_device_complete(struct kiocb *kiocb, long res)
+{
+	struct cport_io *io = container_of(kiocb, struct cport_io, kiocb);
+	bool again = (kiocb->ki_flags & IOCB_NOWAIT) && res == -EAGAIN;
+
+	if (again)
+		io->iter = io->saved_iter;
+	cport_io_device_done(io, res, again);
+}
+
+/*
+ * Hand the op to the device; without blocking if @nowait.
+ * Context: process context, the submitter's or a worker acting for it.
+ * Return: -EIOCBQUEUED: cport_rw_device_complete() ends the op.
+ */
+static int cport_rw_device_submit(struct cport_io *io, bool nowait)
+{
+	bool write = cport_rw_is_write(io->req.opcode);
+	struct kiocb *kiocb = &io->kiocb;
+	struct file *file = io->file;
+	ssize_t ret;
+
+	init_sync_kiocb(kiocb, file);
+	kiocb->ki_pos = io->pos;
+	kiocb->ki_complete = cport_rw_device_complete;
+	if (write)
+		kiocb->ki_flags |= IOCB_WRITE;
+	if (nowait)
+		kiocb->ki_flags |= IOCB_NOWAIT;
+	io->saved_iter = io->iter;
+
+	ret = rw_verify_area(write ? WRITE : READ, file, &kiocb->ki_pos,
+			     iov_iter_count(&io->iter));
+	if (!ret && write)
+		ret = file->f_op->write_iter(kiocb, &io->iter);
+	else if (!ret)
+		ret = file->f_op->read_iter(kiocb, &io->iter);
+	if (ret != -EIOCBQUEUED)
+		cport_rw_device_complete(kiocb, ret);
+	return -EIOCBQUEUED;
+}
+
+/* Context: process context, the submitter's; does not block. */
+static int cport_rw_device_first(struct cport_io *io)
+{
+	return cport_rw_device_submit(io, true);
+}
+
+/* Context: a worker of io.c, acting for the submitter; may block. */
+static int cport_rw_device_work(struct cport_io *io)
+{
+	return cport_rw_device_submit(io, false);
+}
+
 static __poll_t cport_rw_events(struct cport_io *io)
 {
 	return cport_rw_is_write(io->req.opcode) ? EPOLLOUT | EPOLLWRNORM :
@@ -241,6 +315,9 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	/* An ORDERED op behind another on the file starts when that ends. */
 	if (cport_io_park(io, cport_rw_ordered, true))
 		return CPORT_ISSUE_QUEUED;
+	if (cport_rw_to_device(io))
+		return cport_io_start_device(io, cport_rw_device_first,
+					     cport_rw_device_work);
 
 	if (!cport_rw_can_try(file)) {
 		if (!cport_rw_may_block(file)) {
