@@ -16,6 +16,8 @@
 #   make vm-shell         interactive shell in the VM (Ctrl-A X quits)
 #   make demo             run the examples in the VM
 #   make bench            run the benchmarks in the VM
+#   make fio-engine       the cport ioengine for fio (fio 3.33 is built
+#                         once from Debian's source, cached in FIO_CACHE)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
 #   make install          module, library, headers, man pages
 #                         (DESTDIR, PREFIX, KVER)
@@ -277,6 +279,21 @@ demo: stage
 bench: stage
 	$(VM_RUN) --timeout $(VM_TIMEOUT) -- /cport/bin/bench-all
 
+# The fio ioengine (tools/fio/): fio is built from Debian's fio source by
+# tools/fio/build-fio (once, cached in FIO_CACHE, default /var/cache/cport),
+# the engine against that tree.
+FIO_CACHE	?=
+FIO_PATH	:= $(BUILD)/fio/fio.path
+
+# tools/deps --check also covers what deps-check does not look for: the
+# deb-src entry, libaio-dev, dpkg-dev.
+fio-engine: build-lib | deps-check
+	@tools/deps --check >/dev/null 2>&1 || tools/deps
+	@mkdir -p $(dir $(FIO_PATH))
+	tools/fio/build-fio $(if $(FIO_CACHE),--cache $(FIO_CACHE)) \
+		> $(FIO_PATH)
+	$(MAKE) -C tools/fio FIO_DIR=$$(cat $(FIO_PATH))
+
 CHECKPATCH	:= .cache/checkpatch/checkpatch.pl
 CHECKPATCH_FILES = $(filter-out %.mod.c,$(wildcard kmod/*.c)) \
 		   $(wildcard kmod/*.h) include/uapi/cport.h
@@ -292,7 +309,7 @@ install: build-kmod build-lib
 		$(MAKE) -C $(part) install$(newline)))
 
 clean:
-	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench examples man,\
+	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
@@ -309,7 +326,7 @@ define newline
 endef
 
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
-	build-examples stage check vm-run vm-shell demo bench checkpatch \
-	install clean distclean help check-debug check-kcsan \
+	build-examples stage check vm-run vm-shell demo bench fio-engine \
+	checkpatch install clean distclean help check-debug check-kcsan \
 	check-debug-inject lane-payload $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
