@@ -16,6 +16,9 @@
 #   make vm-shell         interactive shell in the VM (Ctrl-A X quits)
 #   make demo             run the examples in the VM
 #   make bench            run the benchmarks in the VM
+#   make bench-fio        fio with psync, posixaio, libaio, io_uring and the
+#                         cport engine, in one VM boot (BENCH_FIO_RUNTIME,
+#                         BENCH_FIO_ROUNDS; Documentation/benchmarks.rst)
 #   make fio-engine       the cport ioengine for fio (fio 3.33 is built
 #                         once from Debian's source, cached in FIO_CACHE)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
@@ -281,9 +284,16 @@ bench: stage
 
 # The fio ioengine (tools/fio/): fio is built from Debian's fio source by
 # tools/fio/build-fio (once, cached in FIO_CACHE, default /var/cache/cport),
-# the engine against that tree.
+# the engine against that tree. Its payload holds only cport.ko and fio/
+# (fio, the engine, the shared libraries they need, null_blk): fio loads
+# the engine with dlopen, so it cannot be static like tests/ and bin/.
 FIO_CACHE	?=
 FIO_PATH	:= $(BUILD)/fio/fio.path
+FIO_PAYLOAD	:= $(BUILD)/fio/payload
+BENCH_FIO_LOG	:= $(BUILD)/bench-fio.log
+BENCH_FIO_TIMEOUT ?= 900
+BENCH_FIO_RUNTIME ?= 4
+BENCH_FIO_ROUNDS ?= 2
 
 # tools/deps --check also covers what deps-check does not look for: the
 # deb-src entry, libaio-dev, dpkg-dev.
@@ -293,6 +303,16 @@ fio-engine: build-lib | deps-check
 	tools/fio/build-fio $(if $(FIO_CACHE),--cache $(FIO_CACHE)) \
 		> $(FIO_PATH)
 	$(MAKE) -C tools/fio FIO_DIR=$$(cat $(FIO_PATH))
+
+bench-fio: build-kmod fio-engine
+	rm -rf $(FIO_PAYLOAD)
+	mkdir -p $(FIO_PAYLOAD)
+	install -m 644 kmod/cport.ko $(FIO_PAYLOAD)/
+	$(MAKE) -C tools/fio stage FIO_DIR=$$(cat $(FIO_PATH)) \
+		GUEST_DIR=$(CURDIR)/$(FIO_PAYLOAD) KVER=$(KVER)
+	tools/fio/bench-fio --payload $(FIO_PAYLOAD) --log $(BENCH_FIO_LOG) \
+		--timeout $(BENCH_FIO_TIMEOUT) --runtime $(BENCH_FIO_RUNTIME) \
+		--rounds $(BENCH_FIO_ROUNDS) -- --kver $(KVER) $(VM_ARGS)
 
 CHECKPATCH	:= .cache/checkpatch/checkpatch.pl
 CHECKPATCH_FILES = $(filter-out %.mod.c,$(wildcard kmod/*.c)) \
@@ -328,5 +348,5 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload $(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
