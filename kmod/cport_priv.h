@@ -18,6 +18,9 @@
 
 #include "region.h"
 
+struct cport_buf_table;
+struct cport_file_table;
+
 /*
  * Hard limits; the module parameters may only lower them. They keep every
  * size computed from them far from overflow.
@@ -61,6 +64,9 @@ struct cport_cq_ring {
  * @sq: the SQ ring mapping.
  * @sqes: the SQE array mapping.
  * @cq: the CQ ring mapping.
+ * @bufs: registered buffers (register.c), or NULL; replaced under
+ *        @submit_lock, read at submission.
+ * @files: registered files (register.c), or NULL; likewise.
  * @sq_region: pages of @sq.
  * @sqe_region: pages of @sqes.
  * @cq_region: pages of @cq.
@@ -92,6 +98,8 @@ struct cport_port {
 	struct cport_sq_ring	*sq;
 	struct cport_sqe	*sqes;
 	struct cport_cq_ring	*cq;
+	struct cport_buf_table	*bufs;
+	struct cport_file_table	*files;
 	struct cport_region	sq_region;
 	struct cport_region	sqe_region;
 	struct cport_region	cq_region;

@@ -63,6 +63,7 @@
 #include "cq.h"
 #include "io.h"
 #include "opdef.h"
+#include "register.h"
 
 enum {
 	CPORT_IO_PARKED,
@@ -116,12 +117,16 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
  * cport_io_free() - free a request and what it holds
  * @io: the request, on no list and no wait queue.
  *
- * Context: process context (the file, credentials and mm are dropped).
+ * Context: process context (the file, credentials, mm and registered
+ * buffers are dropped).
  */
 void cport_io_free(struct cport_io *io)
 {
 	if (io->iov != io->fast_iov)
 		kfree(io->iov);
+	/* The last op using an unregistered buffer unpins its pages. */
+	if (io->bufs)
+		cport_buf_table_put(io->bufs);
 	if (io->mm)
 		mmdrop(io->mm);
 	if (io->cred)

@@ -61,6 +61,8 @@ struct cport_io_wait {
  * @iter: the user buffers, imported at submission.
  * @iov: the iovec array @iter points into: @fast_iov or allocated.
  * @fast_iov: iovecs of a small READV/WRITEV, or the one of a READ/WRITE.
+ * @bufs: READ_FIXED, WRITE_FIXED: the registered buffer table @iter
+ *        points into, referenced until the request is freed.
  * @range_len: CPORT_OP_FSYNC: length of the range, 0 = to the end.
  * @op_flags: the SQE's op_flags.
  * @ordered: CPORT_SQE_F_ORDERED: on ->ordered_list while in flight.
@@ -95,6 +97,7 @@ struct cport_io {
 	struct iov_iter		iter;
 	struct iovec		*iov;
 	struct iovec		fast_iov[UIO_FASTIOV];
+	struct cport_buf_table	*bufs;
 	u64			range_len;
 	u32			op_flags;
 	bool			ordered;

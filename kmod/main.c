@@ -31,6 +31,7 @@
 #include "io.h"
 #include "limits.h"
 #include "post.h"
+#include "register.h"
 #include "setup.h"
 #include "submit.h"
 #include "wait.h"
@@ -88,6 +89,7 @@ static int cport_release(struct inode *inode, struct file *file)
 	if (port->ready) {
 		cport_cancel_all_sync(port);
 		WARN_ON_ONCE(port->cq_reserved || port->inflight);
+		cport_register_free(port);
 		cport_rings_free(port);
 	}
 	cport_user_put(port->owner);
@@ -108,6 +110,8 @@ static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return cport_ioctl_enter(port, argp);
 	case CPORT_IOC_POST:
 		return cport_ioctl_post(port, argp);
+	case CPORT_IOC_REGISTER:
+		return cport_ioctl_register(port, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -164,6 +168,7 @@ static int __init cport_init(void)
 	BUILD_BUG_ON(sizeof(struct cport_params) != 96);
 	BUILD_BUG_ON(sizeof(struct cport_enter) != 40);
 	BUILD_BUG_ON(sizeof(struct cport_post) != 24);
+	BUILD_BUG_ON(sizeof(struct cport_register) != 32);
 	BUILD_BUG_ON(sizeof(struct cport_sq_ring) > PAGE_SIZE);
 
 	ret = cport_io_init();

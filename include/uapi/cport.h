@@ -22,25 +22,31 @@
  * @resv0: reserved, must be 0.
  * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
  *      the I/O ops: the file; CPORT_OP_CANCEL with CPORT_CANCEL_FD: the
- *      file whose ops to cancel), otherwise must be 0.
+ *      file whose ops to cancel), otherwise must be 0. With
+ *      CPORT_SQE_F_FIXED_FILE: an index into the registered file table.
  * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
- *       CPORT_TIMEOUT_ABS); CPORT_OP_READ, _WRITE, _READV, _WRITEV: file
- *       offset, or CPORT_POS_CURRENT; CPORT_OP_FSYNC: start of the range;
- *       otherwise must be 0.
+ *       CPORT_TIMEOUT_ABS); CPORT_OP_READ, _WRITE, _READV, _WRITEV,
+ *       _READ_FIXED, _WRITE_FIXED: file offset, or CPORT_POS_CURRENT;
+ *       CPORT_OP_FSYNC: start of the range; otherwise must be 0.
  * @addr: CPORT_OP_POST: user_data of the CQE posted to the target;
  *        CPORT_OP_TIMEOUT_REMOVE, CPORT_OP_CANCEL: user_data to match;
  *        CPORT_OP_READ, _WRITE: the buffer; CPORT_OP_READV, _WRITEV: the
- *        array of struct iovec; otherwise must be 0.
+ *        array of struct iovec; CPORT_OP_READ_FIXED, _WRITE_FIXED: the
+ *        user address of the data, inside registered buffer @addr2;
+ *        otherwise must be 0.
  * @len: CPORT_OP_POST: res of the CQE posted to the target (as __s32);
  *       CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: number of shots
- *       (0 = until cancelled); CPORT_OP_READ, _WRITE: bytes;
+ *       (0 = until cancelled); CPORT_OP_READ, _WRITE, _READ_FIXED,
+ *       _WRITE_FIXED: bytes;
  *       CPORT_OP_READV, _WRITEV: number of iovecs; CPORT_OP_FSYNC: length
  *       of the range (0 = to the end of the file); otherwise must be 0.
  * @op_flags: per-opcode flags: CPORT_TIMEOUT_*, CPORT_CANCEL_* or
  *            CPORT_FSYNC_*; must be 0 for the read and write ops.
  * @user_data: copied unchanged into the CQE(s) of this op.
  * @addr2: CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: period in ns
- *         (0 = same as @off, relative timers only); otherwise must be 0.
+ *         (0 = same as @off, relative timers only); CPORT_OP_READ_FIXED,
+ *         _WRITE_FIXED: index of the registered buffer; otherwise must
+ *         be 0.
  * @resv: reserved, must be 0.
  *
  * The kernel reads every field exactly once. A field that is not used by the
@@ -78,6 +84,12 @@ struct cport_cqe {
  * submission order (POSIX AIO on streams needs it).
  */
 #define CPORT_SQE_F_ORDERED	(1U << 0)
+/*
+ * FIXED_FILE (file I/O ops, and CPORT_OP_CANCEL with CPORT_CANCEL_FD):
+ * @fd is an index into the file table registered with CPORT_IOC_REGISTER.
+ * Bits 1 and 2 are taken by other flags.
+ */
+#define CPORT_SQE_F_FIXED_FILE	(1U << 3)
 
 /* More CQEs will follow for this op (multishot): this one is not terminal. */
 #define CPORT_CQE_F_MORE	(1U << 0)
@@ -196,6 +208,7 @@ struct cport_params {
 #define CPORT_FEAT_TIMER	(1U << 2) /* multishot, coalescing timers */
 #define CPORT_FEAT_LIFO_WAKE	(1U << 3) /* one waiter woken, newest first */
 #define CPORT_FEAT_RW		(1U << 4) /* READ, WRITE, READV, WRITEV, FSYNC */
+#define CPORT_FEAT_REGISTER	(1U << 5) /* CPORT_IOC_REGISTER, *_FIXED */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
@@ -235,10 +248,39 @@ struct cport_post {
 	__u64	resv;
 };
 
+/**
+ * struct cport_register - argument of CPORT_IOC_REGISTER
+ * @op: CPORT_REGISTER_* or CPORT_UNREGISTER_*.
+ * @nr: CPORT_REGISTER_BUFFERS: number of struct iovec at @data (1 to
+ *      CPORT_REGISTER_MAX_BUFFERS); CPORT_REGISTER_FILES: number of int
+ *      file descriptors at @data (1 to CPORT_REGISTER_MAX_FILES, -1 is an
+ *      empty slot); the unregister ops: must be 0.
+ * @data: user pointer to the array; must be 0 for the unregister ops.
+ * @resv: reserved, must be 0.
+ */
+struct cport_register {
+	__u32	op;
+	__u32	nr;
+	__aligned_u64 data;
+	__u64	resv[2];
+};
+
+/* struct cport_register ops */
+#define CPORT_REGISTER_BUFFERS		0
+#define CPORT_UNREGISTER_BUFFERS	1
+#define CPORT_REGISTER_FILES		2
+#define CPORT_UNREGISTER_FILES		3
+
+/* Bounds of a registration. */
+#define CPORT_REGISTER_MAX_BUFFERS	1024U
+#define CPORT_REGISTER_MAX_BUF_SIZE	(1ULL << 30)	/* bytes per buffer */
+#define CPORT_REGISTER_MAX_FILES	4096U
+
 #define CPORT_IOC_MAGIC		0xC5
 #define CPORT_IOC_SETUP		_IOWR(CPORT_IOC_MAGIC, 0x01, struct cport_params)
 #define CPORT_IOC_ENTER		_IOW(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
 #define CPORT_IOC_POST		_IOW(CPORT_IOC_MAGIC, 0x03, struct cport_post)
+#define CPORT_IOC_REGISTER	_IOW(CPORT_IOC_MAGIC, 0x04, struct cport_register)
 
 /* mmap() offsets of the three regions of a port */
 #define CPORT_OFF_SQ_RING	0ULL
