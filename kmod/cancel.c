@@ -9,6 +9,7 @@
 
 #include "cancel.h"
 #include "cq.h"
+#include "register.h"
 
 #define CPORT_CANCEL_FLAGS	(CPORT_CANCEL_ALL | CPORT_CANCEL_ANY | \
 				 CPORT_CANCEL_FD)
@@ -104,8 +105,8 @@ void cport_cancel_all_sync(struct cport_port *port)
  *
  * Context: process context.
  * Return: 0, or -EINVAL for unknown flags, addr with CPORT_CANCEL_ANY or
- * CPORT_CANCEL_FD, both of these, fd without CPORT_CANCEL_FD, or another
- * field set.
+ * CPORT_CANCEL_FD, both of these, fd or CPORT_SQE_F_FIXED_FILE without
+ * CPORT_CANCEL_FD, or another field set.
  */
 int cport_cancel_prep(const struct cport_sqe *sqe)
 {
@@ -121,6 +122,9 @@ int cport_cancel_prep(const struct cport_sqe *sqe)
 		return -EINVAL;
 	if (!(flags & CPORT_CANCEL_FD) && sqe->fd)
 		return -EINVAL;
+	/* A registered file stands for @fd only with CPORT_CANCEL_FD. */
+	if ((sqe->flags & CPORT_SQE_F_FIXED_FILE) && !(flags & CPORT_CANCEL_FD))
+		return -EINVAL;
 	return 0;
 }
 
@@ -132,7 +136,7 @@ int cport_cancel_prep(const struct cport_sqe *sqe)
  *
  * Context: process context.
  * Return: see cport_cancel_reqs(); -EBADF if CPORT_CANCEL_FD names no
- * open file.
+ * open file (or no registered file, with CPORT_SQE_F_FIXED_FILE).
  */
 int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		       unsigned int issue_flags)
@@ -141,7 +145,7 @@ int cport_cancel_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	int ret;
 
 	if (sqe->op_flags & CPORT_CANCEL_FD) {
-		file = fget(sqe->fd);
+		file = cport_file_get(port, sqe);
 		if (!file)
 			return -EBADF;
 	}

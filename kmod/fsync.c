@@ -11,6 +11,7 @@
 #include "fsync.h"
 #include "io.h"
 #include "opdef.h"
+#include "register.h"
 
 /**
  * cport_fsync_prep() - check an FSYNC SQE
@@ -55,7 +56,7 @@ int cport_fsync_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	struct cport_io *io;
 	struct file *file;
 
-	file = fget(sqe->fd);
+	file = cport_file_get(port, sqe);
 	if (!file)
 		return -EBADF;
 	io = cport_io_alloc(port, sqe, file);

@@ -53,4 +53,12 @@ const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
 		.prep	= cport_fsync_prep,
 		.issue	= cport_fsync_issue,
 	},
+	[CPORT_OP_READ_FIXED] = {
+		.prep	= cport_rw_prep,
+		.issue	= cport_rw_issue,
+	},
+	[CPORT_OP_WRITE_FIXED] = {
+		.prep	= cport_rw_prep,
+		.issue	= cport_rw_issue,
+	},
 };

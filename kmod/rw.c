@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cport: CPORT_OP_READ, CPORT_OP_WRITE, CPORT_OP_READV, CPORT_OP_WRITEV.
+ * cport: CPORT_OP_READ, CPORT_OP_WRITE, CPORT_OP_READV, CPORT_OP_WRITEV,
+ * CPORT_OP_READ_FIXED, CPORT_OP_WRITE_FIXED.
  *
- * The user buffers are imported at submission. A file that supports
+ * The user buffers are imported at submission; those of the FIXED ops are
+ * registered buffers, pinned already (register.c), so their ops need no
+ * mm in the worker. A file that supports
  * non-blocking I/O (FMODE_NOWAIT), or was opened with O_NONBLOCK, is tried
  * at once without blocking (with RWF_NOWAIT, or without it for an
  * O_NONBLOCK file without FMODE_NOWAIT, which would refuse the flag: pipes
@@ -35,24 +38,33 @@
 #include "compat.h"
 #include "io.h"
 #include "opdef.h"
+#include "register.h"
 #include "rw.h"
 
 static bool cport_rw_is_write(u8 opcode)
 {
-	return opcode == CPORT_OP_WRITE || opcode == CPORT_OP_WRITEV;
+	return opcode == CPORT_OP_WRITE || opcode == CPORT_OP_WRITEV ||
+	       opcode == CPORT_OP_WRITE_FIXED;
+}
+
+static bool cport_rw_is_fixed(u8 opcode)
+{
+	return opcode == CPORT_OP_READ_FIXED || opcode == CPORT_OP_WRITE_FIXED;
 }
 
 /**
- * cport_rw_prep() - check a READ, WRITE, READV or WRITEV SQE
+ * cport_rw_prep() - check a READ, WRITE, READV, WRITEV, READ_FIXED or
+ * WRITE_FIXED SQE
  * @sqe: kernel copy of the SQE.
  *
  * Context: process context.
- * Return: 0, or -EINVAL for op_flags or addr2 set, or an offset that is
- * neither CPORT_POS_CURRENT nor below 2^63.
+ * Return: 0, or -EINVAL for op_flags set, addr2 set (but for the FIXED
+ * ops, where it is the buffer index), or an offset that is neither
+ * CPORT_POS_CURRENT nor below 2^63.
  */
 int cport_rw_prep(const struct cport_sqe *sqe)
 {
-	if (sqe->op_flags || sqe->addr2)
+	if (sqe->op_flags || (sqe->addr2 && !cport_rw_is_fixed(sqe->opcode)))
 		return -EINVAL;
 	if (sqe->off != CPORT_POS_CURRENT && sqe->off > LLONG_MAX)
 		return -EINVAL;
@@ -240,11 +252,16 @@ static int cport_rw_ordered(struct cport_io *io)
 	return -EAGAIN;
 }
 
-static int cport_rw_import(struct cport_io *io, const struct cport_sqe *sqe)
+static int cport_rw_import(struct cport_port *port, struct cport_io *io,
+			   const struct cport_sqe *sqe)
 {
 	int dir = cport_rw_is_write(sqe->opcode) ? WRITE : READ;
 	void __user *addr = u64_to_user_ptr(sqe->addr);
 	ssize_t ret;
+
+	/* At most CPORT_REGISTER_MAX_BUF_SIZE: below MAX_RW_COUNT. */
+	if (cport_rw_is_fixed(sqe->opcode))
+		return cport_buf_import(port, sqe, dir, &io->iter, &io->bufs);
 
 	if (sqe->opcode == CPORT_OP_READ || sqe->opcode == CPORT_OP_WRITE) {
 		/* The VFS caps a transfer at MAX_RW_COUNT: a short count. */
@@ -283,11 +300,12 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		   unsigned int issue_flags)
 {
 	bool write = cport_rw_is_write(sqe->opcode);
+	bool need_mm = !cport_rw_is_fixed(sqe->opcode);
 	struct cport_io *io;
 	struct file *file;
 	int ret;
 
-	file = fget(sqe->fd);
+	file = cport_file_get(port, sqe);
 	if (!file)
 		return -EBADF;
 	if (!(file->f_mode & (write ? FMODE_WRITE : FMODE_READ))) {
@@ -309,11 +327,11 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	io->pos = io->use_fpos ? 0 : sqe->off;
 	/* An O_NONBLOCK file never blocks: it needs no RWF_NOWAIT. */
 	io->rw_flags = (file->f_mode & FMODE_NOWAIT) ? RWF_NOWAIT : 0;
-	ret = cport_rw_import(io, sqe);
+	ret = cport_rw_import(port, io, sqe);
 	if (ret)
 		goto out_free;
 	/* An ORDERED op behind another on the file starts when that ends. */
-	if (cport_io_park(io, cport_rw_ordered, true))
+	if (cport_io_park(io, cport_rw_ordered, need_mm))
 		return CPORT_ISSUE_QUEUED;
 	if (cport_rw_to_device(io))
 		return cport_io_start_device(io, cport_rw_device_first,
@@ -324,16 +342,17 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 			ret = -EOPNOTSUPP;
 			goto out_free;
 		}
-		return cport_io_start(io, cport_rw_work, true, 0);
+		return cport_io_start(io, cport_rw_work, need_mm, 0);
 	}
 	ret = cport_rw_retry(io);
 	if (ret != -EAGAIN)
 		goto out_free;
 	if (cport_rw_may_block(file))
-		return cport_io_start(io, cport_rw_work, true, 0);
+		return cport_io_start(io, cport_rw_work, need_mm, 0);
 	if (!file_can_poll(file))
 		goto out_free;	/* -EAGAIN: nothing tells when to retry */
-	return cport_io_start(io, cport_rw_retry, true, cport_rw_events(io));
+	return cport_io_start(io, cport_rw_retry, need_mm,
+			      cport_rw_events(io));
 
 out_free:
 	cport_io_free(io);	/* drops the file too */

@@ -36,6 +36,25 @@ static void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
 	dst->resv[1]	= READ_ONCE(src->resv[1]);
 }
 
+/*
+ * Only the file I/O ops take flags: ORDERED and FIXED_FILE. CANCEL takes
+ * FIXED_FILE too (with CPORT_CANCEL_FD, which its prep checks).
+ */
+static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
+{
+	switch (sqe->opcode) {
+	case CPORT_OP_READ ... CPORT_OP_FSYNC:
+	case CPORT_OP_READ_FIXED:
+	case CPORT_OP_WRITE_FIXED:
+		return !(sqe->flags & ~(CPORT_SQE_F_ORDERED |
+					CPORT_SQE_F_FIXED_FILE));
+	case CPORT_OP_CANCEL:
+		return sqe->flags == CPORT_SQE_F_FIXED_FILE;
+	default:
+		return false;
+	}
+}
+
 static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 			   unsigned int issue_flags)
 {
@@ -46,10 +65,7 @@ static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 		return -EINVAL;
 	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
 		return -EINVAL;
-	/* Only the file I/O ops take a flag, ORDERED. */
-	if (sqe->flags && (sqe->flags != CPORT_SQE_F_ORDERED ||
-			   sqe->opcode < CPORT_OP_READ ||
-			   sqe->opcode > CPORT_OP_FSYNC))
+	if (sqe->flags && !cport_sqe_flags_ok(sqe))
 		return -EINVAL;
 
 	/* The cheapest op is the one batches are made of: no indirect calls. */

@@ -106,6 +106,8 @@ enum cport_op {
 	CPORT_OP_READV,
 	CPORT_OP_WRITEV,
 	CPORT_OP_FSYNC,
+	CPORT_OP_READ_FIXED,	/* 10: READ into a registered buffer */
+	CPORT_OP_WRITE_FIXED,	/* 11: WRITE from a registered buffer */
 
 	CPORT_OP_LAST,		/* not an opcode: first invalid value */
 };
