@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Allocation failures on the open, setup, mmap, submit, post and timer
- * paths, injected with the kernel's fault injection (failslab and
+ * Allocation failures on the open, setup, mmap, register, submit, post
+ * and timer paths, injected with the kernel's fault injection (failslab and
  * fail_page_alloc, Documentation/fault-injection/fault-injection.rst).
  *
  * Each test sweeps the failure point: writing N to /proc/thread-self/fail-nth
@@ -504,6 +504,168 @@ TEST_F(fault, readv_sqe_completes_with_enomem)
 	port_fini(&pt);
 	close(f);
 	unlink("fault_rw.tmp");
+}
+
+/* ----------------------------------------------------------------- */
+/* CPORT_IOC_REGISTER, and READ_FIXED */
+
+static int sys_register(int fd, __u32 op, const void *data, __u32 nr)
+{
+	struct cport_register r = {
+		.op = op, .nr = nr, .data = (__u64)(uintptr_t)data,
+	};
+
+	return ioctl(fd, CPORT_IOC_REGISTER, &r) < 0 ? -errno : 0;
+}
+
+/* Three buffers in @area (12 pages): unaligned, aligned, across pages. */
+static void fault_bufs(unsigned char *area, struct iovec *iov)
+{
+	iov[0] = (struct iovec){ area + 10, 5000 };
+	iov[1] = (struct iovec){ area + 4 * 4096, 4096 };
+	iov[2] = (struct iovec){ area + 8 * 4096 + 1, 3 * 4096 };
+}
+
+/*
+ * Every allocation of a buffer registration (the iovec copy, the table,
+ * the page and bio_vec arrays, whatever pinning allocates): ENOMEM, with
+ * nothing left registered or pinned, and the registration works next.
+ */
+TEST_F(fault, register_buffers_fails_with_enomem_then_succeeds)
+{
+	unsigned int n, enomem = 0;
+	unsigned char *area;
+	struct iovec iov[3];
+	struct port pt;
+	bool fired;
+	int ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	area = mmap(NULL, 12 * 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	memset(area, 1, 12 * 4096);
+	fault_bufs(area, iov);
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		fault_arm(self->nth, n);
+		ret = sys_register(pt.fd, CPORT_REGISTER_BUFFERS, iov, 3);
+		fired = fault_fired(self->nth);
+		if (ret) {
+			ASSERT_EQ(-ENOMEM, ret) TH_LOG("fault %u", n);
+			ASSERT_TRUE(fired);
+			enomem++;
+			EXPECT_EQ(-ENXIO, sys_register(pt.fd,
+					CPORT_UNREGISTER_BUFFERS, NULL, 0));
+			ASSERT_EQ(0, sys_register(pt.fd,
+					CPORT_REGISTER_BUFFERS, iov, 3))
+				TH_LOG("register after fault %u", n);
+		}
+		EXPECT_EQ(0, sys_register(pt.fd, CPORT_UNREGISTER_BUFFERS,
+					  NULL, 0));
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made REGISTER_BUFFERS fail with ENOMEM",
+	       n - 1, enomem);
+	EXPECT_LE(2, enomem);	/* at least the iovec copy and the table */
+	expect_port_idle(_metadata, &pt);
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+	munmap(area, 12 * 4096);
+}
+
+TEST_F(fault, register_files_fails_with_enomem_then_succeeds)
+{
+	unsigned int n, enomem = 0;
+	struct port pt;
+	int fds[3], ret;
+	bool fired;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	fds[0] = open("/", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fds[0]);
+	fds[1] = -1;
+	fds[2] = fds[0];
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		fault_arm(self->nth, n);
+		ret = sys_register(pt.fd, CPORT_REGISTER_FILES, fds, 3);
+		fired = fault_fired(self->nth);
+		if (ret) {
+			ASSERT_EQ(-ENOMEM, ret) TH_LOG("fault %u", n);
+			ASSERT_TRUE(fired);
+			enomem++;
+			EXPECT_EQ(-ENXIO, sys_register(pt.fd,
+					CPORT_UNREGISTER_FILES, NULL, 0));
+			ASSERT_EQ(0, sys_register(pt.fd, CPORT_REGISTER_FILES,
+						  fds, 3))
+				TH_LOG("register after fault %u", n);
+		}
+		EXPECT_EQ(0, sys_register(pt.fd, CPORT_UNREGISTER_FILES,
+					  NULL, 0));
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made REGISTER_FILES fail with ENOMEM",
+	       n - 1, enomem);
+	EXPECT_LE(2, enomem);	/* the fd array copy and the table */
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+	close(fds[0]);
+}
+
+/* READ_FIXED allocates only its request: -ENOMEM in the CQE, or 40. */
+TEST_F(fault, read_fixed_sqe_completes_with_enomem)
+{
+	static unsigned char buf[4096] __attribute__((aligned(4096)));
+	static unsigned char data[4096];
+	struct iovec iov = { buf, sizeof(buf) };
+	unsigned int n, enomem = 0;
+	struct cport_sqe s;
+	struct port pt;
+	bool fired;
+	int f, res;
+
+	CPORT_SKIP_IF_ABSENT();
+	f = open("fault_fixed.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		 0600);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(4096, pwrite(f, data, sizeof(data), 0));
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	ASSERT_EQ(0, sys_register(pt.fd, CPORT_REGISTER_BUFFERS, &iov, 1));
+	ASSERT_EQ(0, sys_register(pt.fd, CPORT_REGISTER_FILES, &f, 1));
+	memset(&s, 0, sizeof(s));
+	s.opcode = CPORT_OP_READ_FIXED;
+	s.flags = CPORT_SQE_F_FIXED_FILE;
+	s.fd = 0;
+	s.addr = (__u64)(uintptr_t)(buf + 100);
+	s.len = 40;
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
+					&fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			EXPECT_EQ(40, res) TH_LOG("fault %u: res %d", n, res);
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LE(1, enomem);	/* the request */
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+	close(f);
+	unlink("fault_fixed.tmp");
 }
 
 /* ----------------------------------------------------------------- */
