@@ -16,7 +16,7 @@
  *  - thread-safe, callable from any number of threads at once:
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
- *    and the version calls;
+ *    the register calls, and the version calls;
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
  *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
@@ -178,6 +178,13 @@ int cport_get_queued_completions(struct cport *port, struct cport_cqe *out,
 				 unsigned int max, int64_t timeout_ns);
 int cport_get_queued_completion(struct cport *port, struct cport_cqe *out,
 				int64_t timeout_ns);
+
+/* Registered buffers and files (register.c) */
+int cport_register_buffers(struct cport *port, const struct iovec *iovecs,
+			   unsigned int nr);
+int cport_unregister_buffers(struct cport *port);
+int cport_register_files(struct cport *port, const int *fds, unsigned int nr);
+int cport_unregister_files(struct cport *port);
 
 /* Version of the library running (version.c) */
 int cport_version_major(void);
@@ -354,6 +361,29 @@ CPORT_INLINE void cport_prep_writev(struct cport_sqe *sqe, int fd,
 }
 
 /*
+ * CPORT_OP_READ_FIXED / CPORT_OP_WRITE_FIXED: nbytes at buf, which lies
+ * inside the buffer registered at index buf_index
+ * (cport_register_buffers()), from or to the file open at fd at offset.
+ * No page is pinned per op.
+ */
+CPORT_INLINE void cport_prep_read_fixed(struct cport_sqe *sqe, int fd,
+					void *buf, unsigned int nbytes,
+					uint64_t offset, unsigned int buf_index)
+{
+	__cport_prep_rw(sqe, CPORT_OP_READ_FIXED, fd, buf, nbytes, offset);
+	sqe->addr2 = buf_index;
+}
+
+CPORT_INLINE void cport_prep_write_fixed(struct cport_sqe *sqe, int fd,
+					 const void *buf, unsigned int nbytes,
+					 uint64_t offset,
+					 unsigned int buf_index)
+{
+	__cport_prep_rw(sqe, CPORT_OP_WRITE_FIXED, fd, buf, nbytes, offset);
+	sqe->addr2 = buf_index;
+}
+
+/*
  * CPORT_OP_FSYNC: fsync() the file open at fd, or fdatasync() with
  * CPORT_FSYNC_DATASYNC. A range: set sqe->off and sqe->len afterwards.
  */
@@ -377,7 +407,11 @@ CPORT_INLINE void cport_prep_cancel_fd(struct cport_sqe *sqe, int fd,
 	sqe->op_flags = flags | CPORT_CANCEL_FD;
 }
 
-/* SQE flags (CPORT_SQE_F_*); call after the prep helper, which clears them. */
+/*
+ * SQE flags (CPORT_SQE_F_*); call after the prep helper, which clears them.
+ * CPORT_SQE_F_FIXED_FILE makes the fd given to the prep helper an index
+ * into the files registered with cport_register_files().
+ */
 CPORT_INLINE void cport_sqe_set_flags(struct cport_sqe *sqe, unsigned int flags)
 {
 	sqe->flags = (uint8_t)flags;

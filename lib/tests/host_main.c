@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 		syscall_host_suite(),
 		iocp_host_suite(),
 		version_host_suite(),
+		register_host_suite(),
 	};
 
 	return run_suites(suites, sizeof(suites) / sizeof(suites[0]),

@@ -19,6 +19,8 @@ Suite *syscall_device_suite(void);
 Suite *iocp_host_suite(void);
 Suite *iocp_device_suite(void);
 Suite *version_host_suite(void);
+Suite *register_host_suite(void);
+Suite *register_device_suite(void);
 
 /*
  * Run the suites, writing TAP to tap ("-": stdout; CK_TAP_LOG_FILE_NAME in

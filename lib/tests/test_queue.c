@@ -944,6 +944,34 @@ START_TEST(sqe_set_flags_sets_only_flags)
 }
 END_TEST
 
+START_TEST(prep_read_write_fixed_set_buf_index)
+{
+	struct cport_sqe sqe, want;
+	char buf[4];
+
+	junk(&sqe);
+	cport_prep_read_fixed(&sqe, 5, buf, 4000, 77, 1023);
+	want_init(&want, CPORT_OP_READ_FIXED);
+	want.fd = 5;
+	want.addr = (uint64_t)(uintptr_t)buf;
+	want.len = 4000;
+	want.off = 77;
+	want.addr2 = 1023;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	junk(&sqe);
+	cport_prep_write_fixed(&sqe, 6, buf, 1, CPORT_POS_CURRENT, 0);
+	cport_sqe_set_flags(&sqe, CPORT_SQE_F_FIXED_FILE);
+	want_init(&want, CPORT_OP_WRITE_FIXED);
+	want.fd = 6;
+	want.addr = (uint64_t)(uintptr_t)buf;
+	want.len = 1;
+	want.off = CPORT_POS_CURRENT;
+	want.flags = CPORT_SQE_F_FIXED_FILE;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
 START_TEST(prep_fsync_sets_fd_and_flags)
 {
 	struct cport_sqe sqe, want;
@@ -971,6 +999,7 @@ Suite *queue_host_suite(void)
 		  prep_cancel_sets_addr_and_flags,
 		  prep_read_write_set_fd_buf_len_off,
 		  prep_readv_writev_set_iovecs,
+		  prep_read_write_fixed_set_buf_index,
 		  prep_fsync_sets_fd_and_flags,
 		  prep_cancel_fd_sets_fd_and_flag,
 		  sqe_set_flags_sets_only_flags);
