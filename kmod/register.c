@@ -69,8 +69,14 @@ static void cport_buf_table_free(struct cport_buf_table *t)
 	for (i = 0; i < t->nr; i++) {
 		struct cport_buf *buf = &t->bufs[i];
 
+		/*
+		 * READ_FIXED may have written any page through a kernel
+		 * mapping: dirty it, so the data is not dropped once the page
+		 * may be reclaimed again (pin_user_pages.rst, case 1).
+		 */
 		for (j = 0; j < buf->nr_bvecs; j++)
-			unpin_user_page(buf->bvecs[j].bv_page);
+			unpin_user_pages_dirty_lock(&buf->bvecs[j].bv_page, 1,
+						    true);
 		kvfree(buf->bvecs);
 	}
 	if (t->user) {
