@@ -9,6 +9,7 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <linux/io_uring.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -734,6 +735,21 @@ TEST_F(reg, register_bad_files)
 	EXPECT_EQ(-EOPNOTSUPP, reg_files(self->pt.fd, fds, 2));
 	close(sv[0]);
 	close(sv[1]);
+	/* An io_uring, if this kernel lets us have one. */
+	{
+		struct io_uring_params up;
+		int ring;
+
+		memset(&up, 0, sizeof(up));
+		ring = syscall(__NR_io_uring_setup, 4, &up);
+		if (ring >= 0) {
+			fds[1] = ring;
+			EXPECT_EQ(-EOPNOTSUPP, reg_files(self->pt.fd, fds, 2));
+			close(ring);
+		} else {
+			TH_LOG("no io_uring (%d): not tried", errno);
+		}
+	}
 	EXPECT_EQ(-ENXIO, unreg_files(self->pt.fd));
 	/* RLIMIT_NOFILE bounds the table, too. */
 	EXPECT_EQ(0, child_run(nofile_child, &self->pt.fd));
