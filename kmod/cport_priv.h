@@ -67,6 +67,9 @@ struct cport_cq_ring {
  * @bufs: registered buffers (register.c), or NULL; replaced under
  *        @submit_lock, read at submission.
  * @files: registered files (register.c), or NULL; likewise.
+ * @nr_bufs: entries of @bufs, 0 without; written under @submit_lock, read
+ *           locklessly by fdinfo.
+ * @nr_files: entries of @files, likewise.
  * @sq_region: pages of @sq.
  * @sqe_region: pages of @sqes.
  * @cq_region: pages of @cq.
@@ -100,6 +103,8 @@ struct cport_port {
 	struct cport_cq_ring	*cq;
 	struct cport_buf_table	*bufs;
 	struct cport_file_table	*files;
+	unsigned int		nr_bufs;
+	unsigned int		nr_files;
 	struct cport_region	sq_region;
 	struct cport_region	sqe_region;
 	struct cport_region	cq_region;

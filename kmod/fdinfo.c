@@ -18,6 +18,7 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct cport_port *port = file->private_data;
 	u32 sq_head, sq_tail, cq_head, cq_tail, inflight, reserved;
+	unsigned int bufs, files;
 	u64 posted, posted_irq, overflow;
 
 	if (!cport_port_ready(port)) {
@@ -37,6 +38,12 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	posted_irq = port->posted_irq;
 	overflow = port->overflow;
 	spin_unlock_irq(&port->cq_lock);
+	/*
+	 * Not ->submit_lock: it is held while cancelling, which waits for
+	 * workers, and a worker may be reading this very seq_file.
+	 */
+	bufs = READ_ONCE(port->nr_bufs);
+	files = READ_ONCE(port->nr_files);
 
 	seq_printf(m, "sq_entries:\t%u\n", port->sq_entries);
 	seq_printf(m, "cq_entries:\t%u\n", port->cq_entries);
@@ -50,4 +57,6 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "posted_irq:\t%llu\n", posted_irq);
 	seq_printf(m, "overflow:\t%llu\n", overflow);
 	seq_printf(m, "waiters:\t%d\n", atomic_read(&port->nr_waiters));
+	seq_printf(m, "buffers:\t%u\n", bufs);
+	seq_printf(m, "files:\t%u\n", files);
 }

@@ -312,8 +312,10 @@ static int cport_register_buffers(struct cport_port *port,
 
 	mutex_lock(&port->submit_lock);
 	busy = port->bufs;
-	if (!busy)
+	if (!busy) {
 		WRITE_ONCE(port->bufs, t);
+		WRITE_ONCE(port->nr_bufs, t->nr);
+	}
 	mutex_unlock(&port->submit_lock);
 	if (busy) {
 		cport_buf_table_put(t);
@@ -329,6 +331,7 @@ static int cport_unregister_buffers(struct cport_port *port)
 	mutex_lock(&port->submit_lock);
 	t = port->bufs;
 	WRITE_ONCE(port->bufs, NULL);
+	WRITE_ONCE(port->nr_bufs, 0);
 	mutex_unlock(&port->submit_lock);
 	if (!t)
 		return -ENXIO;
@@ -482,8 +485,10 @@ static int cport_register_files(struct cport_port *port,
 
 	mutex_lock(&port->submit_lock);
 	busy = port->files;
-	if (!busy)
+	if (!busy) {
 		WRITE_ONCE(port->files, t);
+		WRITE_ONCE(port->nr_files, t->nr);
+	}
 	mutex_unlock(&port->submit_lock);
 	if (busy) {
 		cport_file_table_free(t);
@@ -499,6 +504,7 @@ static int cport_unregister_files(struct cport_port *port)
 	mutex_lock(&port->submit_lock);
 	t = port->files;
 	WRITE_ONCE(port->files, NULL);
+	WRITE_ONCE(port->nr_files, 0);
 	mutex_unlock(&port->submit_lock);
 	if (!t)
 		return -ENXIO;

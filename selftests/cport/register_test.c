@@ -291,8 +291,12 @@ TEST_F(reg, fixed_files_with_every_op)
 	fds[1] = -1;
 	fds[2] = p[1];
 	fds[3] = self->file;
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "files"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "buffers"));
 	ASSERT_EQ(0, reg_files(self->pt.fd, fds, 4));
 	ASSERT_EQ(0, reg_bufs(self->pt.fd, &iov, 1));
+	EXPECT_EQ(4, fdinfo(self->pt.fd, "files"));
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "buffers"));
 	/* The table holds its own references. */
 	close(p[0]);
 	close(p[1]);
@@ -343,6 +347,8 @@ TEST_F(reg, fixed_files_with_every_op)
 					       7),
 					CPORT_SQE_F_FIXED_FILE)));
 	EXPECT_EQ(0, unreg_files(self->pt.fd));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "files"));
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "buffers"));
 }
 
 /* ----------------------------------------------------------------- */
