@@ -967,6 +967,65 @@ TEST_F(reg, close_with_registrations_and_ops_in_flight)
 	close(p[1]);
 }
 
+/* Register and unregister in a loop while another thread submits. */
+struct flipper {
+	int fd;
+	struct iovec iov;
+	volatile int stop;
+	int errors;
+	int cycles;
+};
+
+static void *flipper_fn(void *arg)
+{
+	struct flipper *f = arg;
+
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
+		if (reg_bufs(f->fd, &f->iov, 1))
+			f->errors++;
+		usleep(100);
+		if (unreg_bufs(f->fd))
+			f->errors++;
+		usleep(100);
+		f->cycles++;
+	}
+	return NULL;
+}
+
+TEST_F(reg, unregister_races_submission)
+{
+	struct flipper f = {
+		.fd = self->pt.fd, .iov = { self->area, 4 * PAGE },
+	};
+	int i, n = 400 * stress_factor(), ok = 0, enxio = 0;
+	pthread_t thr;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pthread_create(&thr, NULL, flipper_fn, &f));
+	for (i = 0; i < n; i++) {
+		int res = run_one(_metadata, &self->pt,
+				  sqe_fixed(CPORT_OP_READ_FIXED, self->file,
+					    self->area + 100, 3000, 50, 0, i));
+
+		if (res == 3000)
+			ok++;
+		else if (res == -ENXIO)
+			enxio++;
+		else
+			ASSERT_EQ(3000, res) TH_LOG("op %d", i);
+	}
+	__atomic_store_n(&f.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(thr, NULL);
+	EXPECT_EQ(0, f.errors);
+	EXPECT_EQ(n, ok + enxio);
+	TH_LOG("%d read, %d found no buffers, %d cycles", ok, enxio,
+	       f.cycles);
+	if (ok) {
+		EXPECT_EQ(pat(50), self->area[100]);
+		EXPECT_EQ(pat(3049), self->area[3099]);
+	}
+}
+
 /*
  * A forked child sharing the port uses the registrations too: the data
  * lands in the pages the parent registered.
