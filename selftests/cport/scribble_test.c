@@ -394,6 +394,7 @@ static bool res_allowed(__s32 res)
 	case -EINVAL: case -EBADF: case -EBADFD: case -EAGAIN:
 	case -ENOENT: case -EALREADY: case -ECANCELED:
 	case -EFAULT: case -ESPIPE: case -EOPNOTSUPP:	/* the I/O ops */
+	case -ENXIO:	/* the FIXED ops: no buffers registered */
 		return true;
 	default:
 		return res >= 0;
