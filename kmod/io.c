@@ -571,6 +571,7 @@ int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
  * @first: submits the op here and now, without blocking.
  * @fn: submits the op again from a worker, after @first found that it
  *      would block; may block.
+ * @need_mm: the op touches user memory (not registered buffers).
  *
  * @first and @fn end the op with exactly one cport_io_device_done(), at
  * once or later from the device's completion, and return -EIOCBQUEUED.
@@ -579,11 +580,11 @@ int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
  * Return: CPORT_ISSUE_QUEUED; the request belongs to the port now.
  */
 int cport_io_start_device(struct cport_io *io, cport_io_fn first,
-			  cport_io_fn fn)
+			  cport_io_fn fn, bool need_mm)
 {
 	struct cport_port *port = io->req.port;
 
-	cport_io_prepare(io, fn, true);
+	cport_io_prepare(io, fn, need_mm);
 	io->device = true;
 	atomic_set(&io->state, CPORT_IO_DEVICE);
 	/* The device's reference, dropped by cport_io_device_done(). */

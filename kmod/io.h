@@ -118,7 +118,7 @@ int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 		   __poll_t poll_events);
 bool cport_io_park(struct cport_io *io, cport_io_fn fn, bool need_mm);
 int cport_io_start_device(struct cport_io *io, cport_io_fn first,
-			  cport_io_fn fn);
+			  cport_io_fn fn, bool need_mm);
 void cport_io_device_done(struct cport_io *io, s32 res, bool again);
 
 #endif /* _CPORT_IO_H */

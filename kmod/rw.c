@@ -335,7 +335,7 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		return CPORT_ISSUE_QUEUED;
 	if (cport_rw_to_device(io))
 		return cport_io_start_device(io, cport_rw_device_first,
-					     cport_rw_device_work);
+					     cport_rw_device_work, need_mm);
 
 	if (!cport_rw_can_try(file)) {
 		if (!cport_rw_may_block(file)) {
