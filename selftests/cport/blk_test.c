@@ -410,6 +410,47 @@ TEST_F(blk, direct_writev_then_readv)
 	}
 }
 
+/*
+ * READ_FIXED and WRITE_FIXED: registered buffers go to the device as they
+ * are (no pinning per op), and complete the same way.
+ */
+TEST_F(blk, direct_fixed_buffers)
+{
+	unsigned char *buf = aligned(4 * 4096);
+	struct iovec iov = { .iov_len = 4 * 4096 };
+	struct cport_register r = {
+		.op = CPORT_REGISTER_BUFFERS, .nr = 1,
+	};
+	long long irq0;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, buf);
+	iov.iov_base = buf;
+	r.data = (__u64)(uintptr_t)&iov;
+	ASSERT_EQ(0, ioctl(self->pt.fd, CPORT_IOC_REGISTER, &r));
+	for (i = 0; i < 2 * 4096; i++)
+		buf[i] = (unsigned char)(i * 13 + 5);
+	memset(buf + 2 * 4096, 0, 2 * 4096);
+	irq0 = fdinfo(self->pt.fd, "posted_irq");
+	{
+		struct cport_sqe w = sqe_rw(CPORT_OP_WRITE_FIXED, self->fd,
+					    buf, 2 * 4096, 3 * 4096, 1);
+		struct cport_sqe rd = sqe_rw(CPORT_OP_READ_FIXED, self->fd,
+					     buf + 2 * 4096, 2 * 4096,
+					     3 * 4096, 2);
+
+		w.addr2 = 0;
+		rd.addr2 = 0;
+		EXPECT_EQ(2 * 4096, run_one(_metadata, &self->pt, w));
+		EXPECT_EQ(2 * 4096, run_one(_metadata, &self->pt, rd));
+	}
+	EXPECT_EQ(0, memcmp(buf, buf + 2 * 4096, 2 * 4096));
+	EXPECT_EQ(variant->irq == IRQ_ALL ? 2 : 0,
+		  fdinfo(self->pt.fd, "posted_irq") - irq0);
+	free(buf);
+}
+
 /* The block layer's alignment rules: -EINVAL in the CQE. */
 TEST_F(blk, direct_unaligned_einval)
 {
