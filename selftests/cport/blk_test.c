@@ -193,31 +193,6 @@ FIXTURE_TEARDOWN(blk)
 		nullb_destroy(self->nullb);
 }
 
-static struct cport_sqe sqe_rw(__u8 opcode, int fd, const void *addr,
-			       __u32 len, __u64 off, __u64 user_data)
-{
-	struct cport_sqe s = {
-		.opcode = opcode, .fd = fd, .addr = (__u64)(uintptr_t)addr,
-		.len = len, .off = off, .user_data = user_data,
-	};
-
-	return s;
-}
-
-static int run_one(struct __test_metadata *_metadata, struct port *pt,
-		   struct cport_sqe s)
-{
-	struct cport_cqe c;
-
-	if (sq_submit_one(pt, &s) != 1)
-		return INT_MIN;
-	if (cq_wait(pt, &c, WAIT_NS))
-		return INT_MIN + 1;
-	EXPECT_EQ(s.user_data, c.user_data);
-	EXPECT_EQ(0, c.flags);
-	return c.res;
-}
-
 static void *aligned(size_t len)
 {
 	void *p = NULL;

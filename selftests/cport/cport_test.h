@@ -354,6 +354,18 @@ static inline int sq_submit_one(struct port *pt, const struct cport_sqe *sqe)
 	return sys_enter(pt->fd, 1, 0, 0, 0);
 }
 
+/* A READ, WRITE, READV, WRITEV (or _FIXED: set addr2) SQE. */
+static inline struct cport_sqe sqe_rw(__u8 opcode, int fd, const void *addr,
+				      __u32 len, __u64 off, __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = opcode, .fd = fd, .addr = (__u64)(uintptr_t)addr,
+		.len = len, .off = off, .user_data = user_data,
+	};
+
+	return s;
+}
+
 static inline struct cport_sqe sqe_nop(__u64 user_data)
 {
 	struct cport_sqe s = { .opcode = CPORT_OP_NOP, .user_data = user_data };
@@ -469,6 +481,27 @@ static inline int cq_wait(struct port *pt, struct cport_cqe *out,
 		if (ret < 0 && !cq_ready(pt))
 			return ret;
 	}
+}
+
+/* How long run_one() waits: long enough for a worker on the debug kernel. */
+#define RUN_ONE_WAIT_NS		(20 * NSEC_PER_SEC)
+
+/*
+ * Submit one SQE and reap its CQE, which must be the only one coming;
+ * returns its res (INT_MIN: not submitted, INT_MIN + 1: no CQE).
+ */
+static inline int run_one(struct __test_metadata *_metadata, struct port *pt,
+			  struct cport_sqe s)
+{
+	struct cport_cqe c;
+
+	if (sq_submit_one(pt, &s) != 1)
+		return INT_MIN;
+	if (cq_wait(pt, &c, RUN_ONE_WAIT_NS))
+		return INT_MIN + 1;
+	EXPECT_EQ(s.user_data, c.user_data);
+	EXPECT_EQ(0, c.flags);
+	return c.res;
 }
 
 /* --------------------------------------------------------------------- */

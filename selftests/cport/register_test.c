@@ -56,17 +56,6 @@ static int unreg_files(int fd)
 	return sys_register(fd, CPORT_UNREGISTER_FILES, NULL, 0);
 }
 
-static struct cport_sqe sqe_rw(__u8 opcode, int fd, const void *addr,
-			       __u32 len, __u64 off, __u64 user_data)
-{
-	struct cport_sqe s = {
-		.opcode = opcode, .fd = fd, .addr = (__u64)(uintptr_t)addr,
-		.len = len, .off = off, .user_data = user_data,
-	};
-
-	return s;
-}
-
 /* READ_FIXED or WRITE_FIXED: @len bytes at @addr, in buffer @idx. */
 static struct cport_sqe sqe_fixed(__u8 opcode, int fd, const void *addr,
 				  __u32 len, __u64 off, __u64 idx,
@@ -131,21 +120,6 @@ FIXTURE_TEARDOWN(reg)
 	port_fini(&self->pt);
 	if (self->area != MAP_FAILED)
 		munmap(self->area, AREA_SIZE);
-}
-
-/* Submit one SQE, wait for its CQE; returns its res. */
-static int run_one(struct __test_metadata *_metadata, struct port *pt,
-		   struct cport_sqe s)
-{
-	struct cport_cqe c;
-
-	if (sq_submit_one(pt, &s) != 1)
-		return INT_MIN;
-	if (cq_wait(pt, &c, WAIT_NS))
-		return INT_MIN + 1;
-	EXPECT_EQ(s.user_data, c.user_data);
-	EXPECT_EQ(0, c.flags);
-	return c.res;
 }
 
 /* Three buffers in the area: unaligned, page-aligned, one page + 1 byte. */

@@ -19,17 +19,6 @@
 #define FILE_SIZE	(64 * 1024)
 #define WAIT_NS		(10 * NSEC_PER_SEC)
 
-static struct cport_sqe sqe_rw(__u8 opcode, int fd, const void *addr,
-			       __u32 len, __u64 off, __u64 user_data)
-{
-	struct cport_sqe s = {
-		.opcode = opcode, .fd = fd, .addr = (__u64)(uintptr_t)addr,
-		.len = len, .off = off, .user_data = user_data,
-	};
-
-	return s;
-}
-
 static struct cport_sqe sqe_fsync(int fd, __u32 op_flags, __u64 user_data)
 {
 	struct cport_sqe s = {
@@ -78,21 +67,6 @@ FIXTURE_TEARDOWN(rw)
 		unlink(self->path);
 	}
 	port_fini(&self->pt);
-}
-
-/* Submit one SQE, wait for its CQE; returns its res. */
-static int run_one(struct __test_metadata *_metadata, struct port *pt,
-		   struct cport_sqe s)
-{
-	struct cport_cqe c;
-
-	if (sq_submit_one(pt, &s) != 1)
-		return INT_MIN;
-	if (cq_wait(pt, &c, WAIT_NS))
-		return INT_MIN + 1;
-	EXPECT_EQ(s.user_data, c.user_data);
-	EXPECT_EQ(0, c.flags);
-	return c.res;
 }
 
 /* ----------------------------------------------------------------- */
