@@ -44,7 +44,10 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 	list_for_each_entry_safe(req, tmp, &port->inflight_list, node) {
 		if (opcode >= 0 && req->opcode != opcode)
 			continue;
-		if (flags & CPORT_CANCEL_FD) {
+		if (req->ops->match) {
+			if (!req->ops->match(req, flags, user_data, file))
+				continue;
+		} else if (flags & CPORT_CANCEL_FD) {
 			if (req->file != file)
 				continue;
 		} else if (!(flags & CPORT_CANCEL_ANY) &&

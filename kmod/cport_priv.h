@@ -91,6 +91,9 @@ struct cport_cq_ring {
  * @poll_wait: poll/epoll waiters.
  * @nr_waiters: threads sleeping in CPORT_IOC_ENTER.
  * @owner: real uid charged for this port (per-user port limit).
+ * @issue_chain: under ->submit_lock, while an SQE is issued: the chain
+ *               its request reports its terminal result to (link.c).
+ * @issue_member: under ->submit_lock: the chain member being issued.
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -124,16 +127,24 @@ struct cport_port {
 	struct wait_queue_head	poll_wait;
 	atomic_t		nr_waiters;
 	kuid_t			owner;
+	struct cport_chain	*issue_chain;
+	struct cport_chain_member *issue_member;
 };
 
 struct cport_req;
+struct cport_chain;
+struct cport_chain_member;
 
 /**
  * struct cport_req_ops - what cancellation and teardown need of a request
+ * @match: optional, called with ->cq_lock held: does the request match a
+ *         cancel (CPORT_CANCEL_* @flags, @user_data, @file)? Without it,
+ *         ->user_data or ->file is compared.
  * @try_cancel: called with ->cq_lock held, IRQs off. Returns 0 when the
  *              request is cancelled: the callee unlinked it and posted its
- *              terminal CQE, and the caller drops the request with @put
- *              after unlocking. Returns 1 when the request's completion is
+ *              terminal CQE (a chain, link.c: posted its members' and
+ *              stays linked until its work ends it), and the caller drops
+ *              the request with @put after unlocking. Returns 1 when the request's completion is
  *              running and cannot be stopped under the lock: the callee
  *              took a reference, and the caller finishes the cancellation
  *              with @cancel_sync after unlocking. Returns -EALREADY when the
@@ -145,10 +156,12 @@ struct cport_req;
  *         ->pending_list while the CQ has a free slot: posts the request's
  *         pending events as one non-terminal CQE and unlinks it from the
  *         pending list.
- * @put: drops the reference of a request unlinked by @try_cancel.
- *       Context: any.
+ * @put: drops the reference of a request @try_cancel cancelled.
+ *       Context: any (a chain's: process context, as cancel.c calls it).
  */
 struct cport_req_ops {
+	bool	(*match)(struct cport_req *req, u32 flags, u64 user_data,
+			 struct file *file);
 	int	(*try_cancel)(struct cport_req *req);
 	void	(*cancel_sync)(struct cport_req *req);
 	void	(*flush)(struct cport_req *req);
@@ -168,6 +181,8 @@ struct cport_req_ops {
  * @ops: cancellation and freeing.
  * @file: the file the op acts on (CPORT_CANCEL_FD), or NULL.
  * @opcode: CPORT_OP_*.
+ * @chain: the chain this op heads or belongs to, which it reports its
+ *         terminal result to; or NULL (link.c).
  */
 struct cport_req {
 	struct list_head		node;
@@ -177,6 +192,7 @@ struct cport_req {
 	u64				user_data;
 	struct file			*file;
 	const struct cport_req_ops	*ops;
+	struct cport_chain		*chain;
 	u8				opcode;
 };
 

@@ -62,6 +62,7 @@
 
 #include "cq.h"
 #include "io.h"
+#include "link.h"
 #include "opdef.h"
 #include "register.h"
 
@@ -106,6 +107,7 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
 	io->req.user_data = sqe->user_data;
 	io->req.opcode = sqe->opcode;
 	io->req.file = file;
+	io->req.chain = port->issue_chain;
 	io->file = file;
 	io->iov = io->fast_iov;
 	io->ordered = sqe->flags & CPORT_SQE_F_ORDERED;
@@ -296,6 +298,8 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 	port->inflight--;
 	port->cq_reserved--;
 	__cport_cqe_post(port, io->req.user_data, res, 0);
+	if (io->req.chain)
+		__cport_chain_report(io->req.chain, res);
 	/* Under ->cq_lock: once it is dropped the port may be gone. */
 	__cport_cq_wake(port, 1, false);
 }
@@ -633,6 +637,17 @@ void cport_io_device_done(struct cport_io *io, s32 res, bool again)
 	 * canceller waits, and then it holds a reference.
 	 */
 	wake_up_var(&io->state);
+}
+
+/**
+ * cport_io_queue_work() - queue a work item on the cport workqueue
+ * @work: the work; module unload waits for it.
+ *
+ * Context: any.
+ */
+void cport_io_queue_work(struct work_struct *work)
+{
+	queue_work(cport_io_wq, work);
 }
 
 /* Context: module init. */

@@ -109,6 +109,7 @@ struct cport_io {
 };
 
 int cport_io_init(void);
+void cport_io_queue_work(struct work_struct *work);
 void cport_io_exit(void);
 
 struct cport_io *cport_io_alloc(struct cport_port *port,

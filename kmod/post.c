@@ -15,6 +15,7 @@
 #include "inject.h"
 #include "opdef.h"
 #include "post.h"
+#include "register.h"
 
 /**
  * cport_post_prep() - check a POST SQE
@@ -50,7 +51,7 @@ int cport_post_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	struct file *file;
 	int ret;
 
-	file = fget(sqe->fd);
+	file = cport_file_get(port, sqe);
 	if (!file)
 		return -EBADF;
 

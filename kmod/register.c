@@ -40,6 +40,7 @@
 #include <linux/uaccess.h>
 #include <net/sock.h>
 
+#include "link.h"
 #include "register.h"
 
 /* ------------------------------------------------------------------ */
@@ -530,6 +531,9 @@ struct file *cport_file_get(struct cport_port *port,
 	struct file *file;
 	u32 idx = sqe->fd;
 
+	/* A chain member: its descriptor was looked up at submission. */
+	if (cport_issue_file(port, sqe, &file))
+		return file;
 	if (!(sqe->flags & CPORT_SQE_F_FIXED_FILE))
 		return fget(sqe->fd);
 	lockdep_assert_held(&port->submit_lock);

@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 
 #include "cq.h"
+#include "link.h"
 #include "nop.h"
 #include "opdef.h"
 #include "submit.h"
@@ -20,7 +21,14 @@
 
 #define CPORT_ENTER_FLAGS	CPORT_ENTER_TIMEOUT
 
-static void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
+/**
+ * cport_sqe_copy() - the kernel's private copy of an SQE
+ * @dst: the copy.
+ * @src: the SQE in the shared ring; each field is read once.
+ *
+ * Context: any.
+ */
+void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
 {
 	dst->opcode	= READ_ONCE(src->opcode);
 	dst->flags	= READ_ONCE(src->flags);
@@ -42,21 +50,35 @@ static void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
  */
 static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 {
+	u8 flags = sqe->flags & ~CPORT_SQE_F_LINK;	/* any op may link */
+
+	if (!flags)
+		return true;
 	switch (sqe->opcode) {
 	case CPORT_OP_READ ... CPORT_OP_FSYNC:
 	case CPORT_OP_READ_FIXED:
 	case CPORT_OP_WRITE_FIXED:
-		return !(sqe->flags & ~(CPORT_SQE_F_ORDERED |
+		return !(flags & ~(CPORT_SQE_F_ORDERED |
 					CPORT_SQE_F_FIXED_FILE));
 	case CPORT_OP_CANCEL:
-		return sqe->flags == CPORT_SQE_F_FIXED_FILE;
+		return flags == CPORT_SQE_F_FIXED_FILE;
 	default:
 		return false;
 	}
 }
 
-static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
-			   unsigned int issue_flags)
+/**
+ * cport_issue_sqe() - check and run one SQE
+ * @port: the port.
+ * @sqe: kernel copy of the SQE.
+ * @issue_flags: CPORT_ISSUE_F_*.
+ *
+ * Context: process context, ->submit_lock held: the submitter, or the
+ * work of a chain acting for it (link.c).
+ * Return: the result for an inline CQE, or CPORT_ISSUE_QUEUED.
+ */
+int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
+		    unsigned int issue_flags)
 {
 	const struct cport_opdef *def;
 	int ret;
@@ -65,7 +87,7 @@ static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 		return -EINVAL;
 	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
 		return -EINVAL;
-	if (sqe->flags && !cport_sqe_flags_ok(sqe))
+	if (!cport_sqe_flags_ok(sqe))
 		return -EINVAL;
 
 	/* The cheapest op is the one batches are made of: no indirect calls. */
@@ -77,6 +99,25 @@ static int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 	if (ret)
 		return ret;
 	return def->issue(port, sqe, issue_flags);
+}
+
+/*
+ * No memory for a chain: the head completes with -ENOMEM, and its @n
+ * members, consumed from the SQ, with -ECANCELED.
+ */
+static void cport_chain_fail(struct cport_port *port,
+			     struct cport_cqe_batch *batch,
+			     const struct cport_sqe *head, unsigned int n)
+{
+	u32 mask = port->sq_entries - 1;
+	struct cport_sqe sqe;
+
+	cport_cqe_batch_add(port, batch, head->user_data, -ENOMEM);
+	while (n--) {
+		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
+		WRITE_ONCE(port->sq_head, port->sq_head + 1);
+		cport_cqe_batch_add(port, batch, sqe.user_data, -ECANCELED);
+	}
 }
 
 /**
@@ -113,19 +154,41 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 	}
 
 	for (i = 0; i < got; i++) {
+		struct cport_chain *chain = NULL;
 		struct cport_sqe sqe;
+		unsigned int n;
 
 		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
 		/* fdinfo reads it without ->submit_lock. */
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
 		/* Keep inline CQEs in submission order around other ops. */
-		if (sqe.opcode != CPORT_OP_NOP)
+		if (sqe.opcode != CPORT_OP_NOP || (sqe.flags & CPORT_SQE_F_LINK))
 			cport_cqe_batch_flush(port, &batch);
+
+		/* A linked SQE heads a chain of the SQEs after it. */
+		n = cport_chain_count(port, &sqe, got - i - 1);
+		if (n) {
+			chain = cport_chain_create(port, n);
+			if (!chain) {
+				cport_chain_fail(port, &batch, &sqe, n);
+				i += n;
+				continue;
+			}
+			i += n;
+			port->issue_chain = chain;
+		}
 		ret = cport_issue_sqe(port, &sqe,
 				      (will_wait && i == got - 1) ?
 				      CPORT_ISSUE_F_SYNC : 0);
-		if (ret != CPORT_ISSUE_QUEUED)
-			cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
+		port->issue_chain = NULL;
+		if (ret == CPORT_ISSUE_QUEUED)
+			continue;
+		cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
+		if (chain) {
+			/* The head's CQE goes before any of its chain's. */
+			cport_cqe_batch_flush(port, &batch);
+			cport_chain_head_done(chain, ret);
+		}
 	}
 	/* Pairs with the user's load-acquire of the head: SQEs were read. */
 	smp_store_release(&port->sq->head, port->sq_head);

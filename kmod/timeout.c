@@ -26,6 +26,7 @@
 
 #include "cancel.h"
 #include "cq.h"
+#include "link.h"
 #include "opdef.h"
 #include "timeout.h"
 
@@ -120,6 +121,8 @@ static void __cport_timeout_finish(struct cport_timeout *t, s32 res)
 	port->inflight--;
 	port->cq_reserved--;
 	__cport_cqe_post(port, t->req.user_data, res, 0);
+	if (t->req.chain)
+		__cport_chain_report(t->req.chain, res);
 }
 
 /* ->cq_lock held, CQ slot free: report the pending expirations. */
@@ -297,6 +300,7 @@ int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	t->req.user_data = sqe->user_data;
 	t->req.ops = &cport_timeout_ops;
 	t->req.opcode = CPORT_OP_TIMEOUT;
+	t->req.chain = port->issue_chain;
 	if (flags & CPORT_TIMEOUT_MULTISHOT) {
 		t->multishot = true;
 		t->period = ns_to_ktime(cport_timeout_period(sqe));

@@ -85,9 +85,14 @@ struct cport_cqe {
  */
 #define CPORT_SQE_F_ORDERED	(1U << 0)
 /*
+ * LINK (any op): the next SQE consumed by the same submission starts only
+ * after this op has completed with res >= 0; if it fails, the rest of the
+ * chain completes with -ECANCELED. Bit 2 is reserved.
+ */
+#define CPORT_SQE_F_LINK	(1U << 1)
+/*
  * FIXED_FILE (file I/O ops, and CPORT_OP_CANCEL with CPORT_CANCEL_FD):
  * @fd is an index into the file table registered with CPORT_IOC_REGISTER.
- * Bits 1 and 2 are taken by other flags.
  */
 #define CPORT_SQE_F_FIXED_FILE	(1U << 3)
 
@@ -211,6 +216,7 @@ struct cport_params {
 #define CPORT_FEAT_LIFO_WAKE	(1U << 3) /* one waiter woken, newest first */
 #define CPORT_FEAT_RW		(1U << 4) /* READ, WRITE, READV, WRITEV, FSYNC */
 #define CPORT_FEAT_REGISTER	(1U << 5) /* CPORT_IOC_REGISTER, *_FIXED */
+#define CPORT_FEAT_LINK		(1U << 6) /* CPORT_SQE_F_LINK */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _CPORT_LINK_H
+#define _CPORT_LINK_H
+
+#include "cport_priv.h"
+
+struct cport_chain;
+
+unsigned int cport_chain_count(struct cport_port *port,
+			       const struct cport_sqe *head, unsigned int left);
+struct cport_chain *cport_chain_create(struct cport_port *port,
+				       unsigned int nr);
+void cport_chain_head_done(struct cport_chain *chain, s32 res);
+void __cport_chain_report(struct cport_chain *chain, s32 res);
+bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
+		      struct file **file);
+
+#endif /* _CPORT_LINK_H */
