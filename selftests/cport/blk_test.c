@@ -426,6 +426,39 @@ TEST_F(blk, direct_fixed_buffers)
 	free(buf);
 }
 
+/*
+ * A chain across the device's completions: the read is submitted only
+ * after the device completed the write (from its interrupt), and sees it.
+ */
+TEST_F(blk, linked_direct_write_then_read)
+{
+	unsigned char *w = aligned(8192), *r = aligned(8192);
+	struct cport_sqe s[2];
+	struct cport_cqe c[2];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, r);
+	for (i = 0; i < 8192; i++)
+		w[i] = (unsigned char)(i * 29 + 3);
+	memset(r, 0, 8192);
+	s[0] = sqe_rw(CPORT_OP_WRITE, self->fd, w, 8192, 5 * 4096, 1);
+	s[0].flags = CPORT_SQE_F_LINK;
+	s[1] = sqe_rw(CPORT_OP_READ, self->fd, r, 8192, 5 * 4096, 2);
+	ASSERT_EQ(0, sq_push(&self->pt, &s[0]));
+	ASSERT_EQ(0, sq_push(&self->pt, &s[1]));
+	ASSERT_EQ(2, sys_enter(self->pt.fd, 2, 0, 0, 0));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, cq_wait(&self->pt, &c[i], 20 * NSEC_PER_SEC));
+		EXPECT_EQ((__u64)i + 1, c[i].user_data);
+		EXPECT_EQ(8192, c[i].res);
+	}
+	EXPECT_EQ(0, memcmp(w, r, 8192));
+	free(w);
+	free(r);
+}
+
 /* The block layer's alignment rules: -EINVAL in the CQE. */
 TEST_F(blk, direct_unaligned_einval)
 {

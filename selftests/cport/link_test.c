@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPORT_SQE_F_LINK: chains of SQEs that start one after the other, an
+ * error that cancels the rest, cancelling members, descriptors resolved at
+ * submission, and teardown with chains waiting.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include "cport_test.h"
+
+#define WAIT_NS		(20 * NSEC_PER_SEC)
+
+PORT_FIXTURE(link, 256, 0);
+
+static struct cport_sqe linked(struct cport_sqe s)
+{
+	s.flags |= CPORT_SQE_F_LINK;
+	return s;
+}
+
+/* Push @n SQEs and submit them with one ENTER; returns ENTER's result. */
+static int submit(struct port *pt, const struct cport_sqe *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sq_push(pt, &s[i]))
+			return -ENOSPC;
+	return sys_enter(pt->fd, n, 0, 0, 0);
+}
+
+/* Reap @n CQEs into @c, in the order they were posted. */
+static int reap(struct port *pt, struct cport_cqe *c, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (cq_wait(pt, &c[i], WAIT_NS))
+			return i;
+	return n;
+}
+
+/* Nothing posted within @ms milliseconds. */
+static bool quiet_for(struct port *pt, int ms)
+{
+	int ret = sys_enter(pt->fd, 0, 1, CPORT_ENTER_TIMEOUT,
+			    (__u64)ms * NSEC_PER_MSEC);
+
+	return ret == -ETIME && !cq_ready(pt);
+}
+
+TEST_F(link, nops_complete_in_order)
+{
+	struct cport_sqe s[4] = {
+		linked(sqe_nop(1)), linked(sqe_nop(2)), linked(sqe_nop(3)),
+		sqe_nop(4),
+	};
+	struct cport_cqe c[4];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ((__u64)i + 1, c[i].user_data);
+		EXPECT_EQ(0, c[i].res);
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+}
+
+/* A member starts only after the op in front of it: a timer here. */
+TEST_F(link, member_waits_for_timer_in_front)
+{
+	struct cport_sqe s[3] = {
+		linked(sqe_timeout(100 * NSEC_PER_MSEC, 0, 0, 0, 1)),
+		linked(sqe_nop(2)), sqe_nop(3),
+	};
+	struct cport_cqe c[3];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	/* Both members wait, holding their CQ slots. */
+	EXPECT_EQ(3, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(3, fdinfo(self->pt.fd, "reserved"));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ(1, c[0].res);	/* the timer expired once */
+	EXPECT_EQ(2, c[1].user_data);
+	EXPECT_EQ(0, c[1].res);
+	EXPECT_EQ(3, c[2].user_data);
+	EXPECT_EQ(0, c[2].res);
+}
+
+/* An error breaks the chain: the members behind it are cancelled. */
+TEST_F(link, error_cancels_the_rest)
+{
+	char buf[8];
+	struct cport_sqe s[4] = {
+		linked(sqe_nop(1)),
+		linked(sqe_rw(CPORT_OP_READ, -1, buf, sizeof(buf), 0, 2)),
+		linked(sqe_nop(3)), sqe_nop(4),
+	};
+	struct cport_cqe c[4];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ(0, c[0].res);
+	EXPECT_EQ(2, c[1].user_data);
+	EXPECT_EQ(-EBADF, c[1].res);
+	EXPECT_EQ(3, c[2].user_data);
+	EXPECT_EQ(-ECANCELED, c[2].res);
+	EXPECT_EQ(4, c[3].user_data);
+	EXPECT_EQ(-ECANCELED, c[3].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/* A bad member (here: unknown opcode) fails where it stands. */
+TEST_F(link, invalid_member_fails_and_cancels_after_it)
+{
+	struct cport_sqe bad = sqe_nop(2);
+	struct cport_sqe s[3];
+	struct cport_cqe c[3];
+
+	CPORT_SKIP_IF_ABSENT();
+	bad.opcode = 0xee;
+	s[0] = linked(sqe_timeout(10 * NSEC_PER_MSEC, 0, 0, 0, 1));
+	s[1] = linked(bad);
+	s[2] = sqe_nop(3);
+	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	EXPECT_EQ(1, c[0].res);
+	EXPECT_EQ(-EINVAL, c[1].res);
+	EXPECT_EQ(-ECANCELED, c[2].res);
+}
+
+/*
+ * Write, fsync, read back: each starts after the one before; the read sees
+ * what the write wrote.
+ */
+TEST_F(link, write_fsync_read_back)
+{
+	char out[] = "linked write", in[sizeof(out)] = { 0 };
+	struct cport_sqe s[3];
+	struct cport_cqe c[3];
+	char path[64];
+	int f;
+
+	CPORT_SKIP_IF_ABSENT();
+	snprintf(path, sizeof(path), "link_test.%d", getpid());
+	f = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, f);
+	s[0] = linked(sqe_rw(CPORT_OP_WRITE, f, out, sizeof(out), 100, 1));
+	s[1] = linked((struct cport_sqe){ .opcode = CPORT_OP_FSYNC, .fd = f,
+					  .user_data = 2 });
+	s[2] = sqe_rw(CPORT_OP_READ, f, in, sizeof(in), 100, 3);
+	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ((int)sizeof(out), c[0].res);
+	EXPECT_EQ(0, c[1].res);
+	EXPECT_EQ((int)sizeof(out), c[2].res);
+	EXPECT_STREQ(out, in);
+	close(f);
+	unlink(path);
+}
+
+/*
+ * A member's descriptor is the file it named at submission: closing the
+ * descriptor meanwhile changes nothing; a bad one fails with -EBADF when
+ * the member's turn comes.
+ */
+TEST_F(link, member_fd_resolved_at_submission)
+{
+	char out[] = "x", in[4] = { 0 }, buf[2];
+	struct cport_sqe s[4];
+	struct cport_cqe c[4];
+	char path[64];
+	int p[2], f;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	snprintf(path, sizeof(path), "link_fd.%d", getpid());
+	f = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(3, pwrite(f, "abc", 3, 0));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = linked(sqe_rw(CPORT_OP_READ, f, in, 3, 0, 2));
+	s[2] = linked(sqe_rw(CPORT_OP_READ, 1000, in, 3, 0, 3));
+	s[3] = sqe_nop(4);
+	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	/* The pipe read waits; the members behind it too. */
+	EXPECT_TRUE(quiet_for(&self->pt, 50));
+	close(f);
+	unlink(path);
+	ASSERT_EQ(1, write(p[1], out, 1));
+	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	EXPECT_EQ(1, c[0].res);
+	EXPECT_EQ(3, c[1].res);
+	EXPECT_STREQ("abc", in);
+	EXPECT_EQ(-EBADF, c[2].res);
+	EXPECT_EQ(-ECANCELED, c[3].res);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* CANCEL of a member cancels it and the members after it, not before. */
+TEST_F(link, cancel_member_cuts_the_chain_there)
+{
+	struct cport_sqe s[4], cs = sqe_cancel(3, 0, 100);
+	struct cport_cqe c[5];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = linked(sqe_nop(2));
+	s[2] = linked(sqe_nop(3));
+	s[3] = sqe_nop(4);
+	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(1, submit(&self->pt, &cs, 1));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	/* The cancelled members' CQEs come before the cancel's. */
+	EXPECT_EQ(3, c[0].user_data);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	EXPECT_EQ(4, c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(100, c[2].user_data);
+	EXPECT_EQ(0, c[2].res);
+	/* The head and member 2 still run. */
+	ASSERT_EQ(1, write(p[1], "y", 1));
+	ASSERT_EQ(2, reap(&self->pt, c + 3, 2));
+	EXPECT_EQ(1, c[3].user_data);
+	EXPECT_EQ(1, c[3].res);
+	EXPECT_EQ(2, c[4].user_data);
+	EXPECT_EQ(0, c[4].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Cancelling the head fails it, and so the whole chain. */
+TEST_F(link, cancel_head_cancels_members)
+{
+	struct cport_sqe s[3], cs = sqe_cancel(1, 0, 100);
+	struct cport_cqe c[4];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = linked(sqe_nop(2));
+	s[2] = sqe_nop(3);
+	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(1, submit(&self->pt, &cs, 1));
+	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	/* The chain's work posts the members' after the cancel's CQE. */
+	{
+		int i, seen = 0;
+
+		for (i = 1; i < 4; i++) {
+			EXPECT_EQ(c[i].user_data == 100 ? 0 : -ECANCELED,
+				  c[i].res);
+			seen |= 1 << (c[i].user_data == 100 ? 0 :
+				      c[i].user_data);
+		}
+		EXPECT_EQ(0x1 | 0x4 | 0x8, seen);
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The LINK flag of the last SQE an ENTER consumes links to nothing. */
+TEST_F(link, link_on_last_sqe_is_ignored)
+{
+	struct cport_sqe s = linked(sqe_nop(1));
+	struct cport_cqe c;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, submit(&self->pt, &s, 1));
+	ASSERT_EQ(1, reap(&self->pt, &c, 1));
+	EXPECT_EQ(0, c.res);
+	s = sqe_nop(2);
+	ASSERT_EQ(1, submit(&self->pt, &s, 1));
+	ASSERT_EQ(1, reap(&self->pt, &c, 1));
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(0, c.res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/* A chain of 200 behind a timer: all in order, each once. */
+TEST_F(link, long_chain_in_order)
+{
+	struct cport_sqe s[201];
+	struct cport_cqe c[201];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	s[0] = linked(sqe_timeout(20 * NSEC_PER_MSEC, 0, 0, 0, 0));
+	for (i = 1; i < 201; i++)
+		s[i] = i < 200 ? linked(sqe_nop(i)) : sqe_nop(i);
+	ASSERT_EQ(201, submit(&self->pt, s, 201));
+	ASSERT_EQ(201, reap(&self->pt, c, 201));
+	for (i = 0; i < 201; i++) {
+		EXPECT_EQ((__u64)i, c[i].user_data);
+		EXPECT_EQ(i ? 0 : 1, c[i].res);
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/*
+ * Two chains and an unlinked op in one submission do not wait for each
+ * other; a chain whose ops complete inline completes within the ENTER, in
+ * submission order.
+ */
+TEST_F(link, chains_are_independent)
+{
+	struct cport_sqe s[5];
+	struct cport_cqe c[5];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = sqe_nop(2);
+	s[2] = linked(sqe_nop(3));
+	s[3] = sqe_nop(4);
+	s[4] = sqe_nop(5);
+	ASSERT_EQ(5, submit(&self->pt, s, 5));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	EXPECT_EQ(3, c[0].user_data);
+	EXPECT_EQ(4, c[1].user_data);
+	EXPECT_EQ(5, c[2].user_data);
+	ASSERT_EQ(1, write(p[1], "z", 1));
+	ASSERT_EQ(2, reap(&self->pt, c + 3, 2));
+	EXPECT_EQ(1, c[3].user_data);
+	EXPECT_EQ(2, c[4].user_data);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Closing the port, or exiting, with chains waiting leaves nothing. */
+TEST(close_and_exit_with_chains_waiting)
+{
+	int round, status, p[2];
+	char buf[4];
+	pid_t pid;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	for (round = 0; round < 20; round++) {
+		struct cport_sqe s[10];
+		struct port pt;
+		int i;
+
+		ASSERT_EQ(0, port_init(&pt, 16, 0, 0));
+		s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				     CPORT_POS_CURRENT, 0));
+		for (i = 1; i < 10; i++)
+			s[i] = linked(i & 1 ? sqe_nop(i) :
+				      sqe_timeout(NSEC_PER_SEC, 0, 0, 0, i));
+		ASSERT_EQ(10, submit(&pt, s, 10));
+		port_fini(&pt);
+	}
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct cport_sqe s[3];
+		struct port pt;
+
+		if (port_init(&pt, 16, 0, 0))
+			_exit(1);
+		s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				     CPORT_POS_CURRENT, 0));
+		s[1] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				     CPORT_POS_CURRENT, 1));
+		s[2] = sqe_nop(2);
+		_exit(submit(&pt, s, 3) == 3 ? 0 : 2);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * Cancel racing the head's completion: every op of every chain completes
+ * exactly once, with its own result or -ECANCELED, and a member never
+ * completes with its own result after one before it failed.
+ */
+TEST_F_TIMEOUT(link, cancel_races_completion, 300)
+{
+	int rounds = 300 * stress_factor();
+	int round, p[2];
+	char buf[4];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	for (round = 0; round < rounds; round++) {
+		struct cport_sqe s[4], cs;
+		struct cport_cqe c;
+		int res[5], i, n = 0;
+
+		s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				     CPORT_POS_CURRENT, 0));
+		s[1] = linked(sqe_nop(1));
+		s[2] = linked(sqe_nop(2));
+		s[3] = sqe_nop(3);
+		cs = sqe_cancel(round & 1 ? 0 : 2, 0, 4);
+		ASSERT_EQ(4, submit(&self->pt, s, 4));
+		ASSERT_EQ(1, write(p[1], "w", 1));
+		ASSERT_EQ(1, submit(&self->pt, &cs, 1));
+		for (i = 0; i < 5; i++)
+			res[i] = INT_MIN;
+		while (n < 5) {
+			ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+			ASSERT_GT(5, c.user_data);
+			ASSERT_EQ(INT_MIN, res[c.user_data]);
+			res[c.user_data] = c.res;
+			n++;
+		}
+		/* The read got the byte, or was cancelled. */
+		if (res[0] != 1)
+			ASSERT_EQ(-ECANCELED, res[0]);
+		for (i = 1; i < 4; i++) {
+			if (res[i - 1] < 0) {
+				ASSERT_EQ(-ECANCELED, res[i]);
+			} else if (res[i] != -ECANCELED) {
+				ASSERT_EQ(0, res[i]);
+			}
+		}
+		/* The cancel found its target, or it had already ended. */
+		if (res[4] != -ENOENT)
+			ASSERT_EQ(0, res[4]);
+		if (res[0] == -ECANCELED)	/* drain the byte */
+			ASSERT_EQ(1, read(p[0], buf, 1));
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_HARNESS_MAIN
