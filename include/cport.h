@@ -284,6 +284,16 @@ CPORT_INLINE void cport_prep_timeout(struct cport_sqe *sqe, uint64_t ns,
 }
 
 /*
+ * CPORT_OP_LINK_TIMEOUT: put it right behind an SQE with CPORT_SQE_F_LINK;
+ * if that op has not completed ns after it started, it is cancelled.
+ */
+CPORT_INLINE void cport_prep_link_timeout(struct cport_sqe *sqe, uint64_t ns)
+{
+	__cport_prep(sqe, CPORT_OP_LINK_TIMEOUT);
+	sqe->off = ns;
+}
+
+/*
  * CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: first expiry after
  * first_ns, then every period_ns (0: first_ns, relative only), count shots
  * (0: until cancelled). flags: other CPORT_TIMEOUT_* bits.

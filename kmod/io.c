@@ -107,7 +107,7 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
 	io->req.user_data = sqe->user_data;
 	io->req.opcode = sqe->opcode;
 	io->req.file = file;
-	io->req.chain = port->issue_chain;
+	cport_chain_attach(port, &io->req);
 	io->file = file;
 	io->iov = io->fast_iov;
 	io->ordered = sqe->flags & CPORT_SQE_F_ORDERED;

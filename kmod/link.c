@@ -26,6 +26,13 @@
  * in flight has reported and nothing is left. So while the work runs, the
  * port cannot be released under it.
  *
+ * CPORT_OP_LINK_TIMEOUT, as the member right behind an op, bounds that
+ * op: it is taken off the chain with the op, and armed (an hrtimer) once
+ * the op is in flight. If the timer expires first, it posts -ETIME and
+ * cancels the op from a work item (->lt_work); if the op reports first,
+ * the timeout posts -ECANCELED. Either way the chain goes on with the op's
+ * result. ->lt_armed, under ->cq_lock, makes sure only one of them posts.
+ *
  * ->state, under ->cq_lock:
  *   WAITING  an op of the chain is in flight: its report queues the work.
  *   QUEUED   the work is queued.
@@ -36,6 +43,7 @@
  */
 #include <linux/cred.h>
 #include <linux/file.h>
+#include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -78,6 +86,13 @@ struct cport_chain_member {
  * @cancel_from: set by cport_chain_match() for cport_chain_try_cancel().
  * @cred: the submitter's credentials.
  * @mm: the submitter's mm (mmgrab()), or NULL.
+ * @gen: counts the ops the chain started, under ->cq_lock.
+ * @cur_req: the request of the op in flight, if it made one.
+ * @lt_timer: the timer of a CPORT_OP_LINK_TIMEOUT.
+ * @lt_work: cancels the op the timer bounds, after it expired.
+ * @lt_armed: the timer is armed and its CQE not posted, under ->cq_lock.
+ * @lt_gen: @gen of the op the timer bounds.
+ * @lt_user_data: the timeout's user_data.
  * @next: index of the next member to issue, under ->cq_lock.
  * @nr: members; members from @nr on were cancelled, under ->cq_lock.
  * @total: members allocated (each holds a file reference).
@@ -93,6 +108,13 @@ struct cport_chain {
 	unsigned int			cancel_from;
 	const struct cred		*cred;
 	struct mm_struct		*mm;
+	unsigned int			gen;
+	struct cport_req		*cur_req;
+	struct hrtimer			lt_timer;
+	struct work_struct		lt_work;
+	bool				lt_armed;
+	unsigned int			lt_gen;
+	u64				lt_user_data;
 	unsigned int			next;
 	unsigned int			nr;
 	unsigned int			total;
@@ -156,6 +178,105 @@ static unsigned int __cport_chain_cancel(struct cport_chain *chain,
 	return n;
 }
 
+/* ->cq_lock held: post the linked timeout's CQE, once. */
+static void __cport_chain_lt_post(struct cport_chain *chain, s32 res)
+{
+	struct cport_port *port = chain->req.port;
+
+	chain->lt_armed = false;
+	port->inflight--;
+	port->cq_reserved--;
+	__cport_cqe_post(port, chain->lt_user_data, res, 0);
+	__cport_cq_wake(port, 1, false);
+}
+
+/* Context: hard IRQ (hrtimer). The chain is linked: the port lives. */
+static enum hrtimer_restart cport_chain_lt_fn(struct hrtimer *timer)
+{
+	struct cport_chain *chain = container_of(timer, struct cport_chain,
+						 lt_timer);
+	struct cport_port *port = chain->req.port;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->cq_lock, flags);
+	if (chain->lt_armed && chain->lt_gen == chain->gen) {
+		__cport_chain_lt_post(chain, -ETIME);
+		cport_io_queue_work(&chain->lt_work);
+	}
+	spin_unlock_irqrestore(&port->cq_lock, flags);
+	return HRTIMER_NORESTART;
+}
+
+/*
+ * The linked timeout expired: cancel the op it bounds, unless it has
+ * reported meanwhile. Context: a worker; cport_chain_end() waits for it.
+ */
+static void cport_chain_lt_work(struct work_struct *work)
+{
+	struct cport_chain *chain = container_of(work, struct cport_chain,
+						 lt_work);
+	struct cport_port *port = chain->req.port;
+	struct cport_req *req = NULL;
+	int ret = -EALREADY;
+
+	spin_lock_irq(&port->cq_lock);
+	/* Not reported yet: its request is alive, on ->inflight_list. */
+	if (chain->state == CPORT_CHAIN_WAITING &&
+	    chain->lt_gen == chain->gen && chain->cur_req) {
+		req = chain->cur_req;
+		ret = req->ops->try_cancel(req);
+	}
+	spin_unlock_irq(&port->cq_lock);
+	if (ret == 0)
+		req->ops->put(req);
+	else if (ret == 1)
+		req->ops->cancel_sync(req);
+}
+
+/*
+ * ->cq_lock held. The chain's op was issued, with result @ret, and @lt (or
+ * NULL) bounds it: arm the timer if the op is in flight and has not
+ * @reported yet; else the op was first.
+ */
+static void __cport_chain_lt_start(struct cport_chain *chain,
+				   struct cport_chain_member *lt, int ret,
+				   bool reported)
+{
+	if (!lt)
+		return;
+	chain->lt_user_data = lt->sqe.user_data;
+	chain->lt_gen = chain->gen;
+	chain->lt_armed = true;
+	/* Checked here: it is never issued. The op runs unbounded. */
+	if ((lt->sqe.flags & ~CPORT_SQE_F_LINK) || lt->sqe.resv0 ||
+	    lt->sqe.resv[0] || lt->sqe.resv[1] ||
+	    cport_link_timeout_prep(&lt->sqe)) {
+		__cport_chain_lt_post(chain, -EINVAL);
+		return;
+	}
+	if (ret != CPORT_ISSUE_QUEUED || reported) {
+		__cport_chain_lt_post(chain, -ECANCELED);
+		return;
+	}
+	hrtimer_start(&chain->lt_timer, ns_to_ktime(lt->sqe.off),
+		      HRTIMER_MODE_REL);
+}
+
+/* ->cq_lock held: take the member at ->next off if it is a LINK_TIMEOUT. */
+static struct cport_chain_member *
+__cport_chain_take_lt(struct cport_chain *chain)
+{
+	struct cport_chain_member *m;
+
+	if (chain->next >= chain->nr)
+		return NULL;
+	m = &chain->members[chain->next];
+	if (m->sqe.opcode != CPORT_OP_LINK_TIMEOUT)
+		return NULL;
+	chain->next++;
+	return m;
+}
+
 /**
  * __cport_chain_report() - the chain's op in flight completed
  * @chain: the chain the op reports to.
@@ -166,6 +287,11 @@ static unsigned int __cport_chain_cancel(struct cport_chain *chain,
 void __cport_chain_report(struct cport_chain *chain, s32 res)
 {
 	lockdep_assert_held(&chain->req.port->cq_lock);
+	/* The op beat its linked timeout. */
+	if (chain->lt_armed && chain->lt_gen == chain->gen) {
+		__cport_chain_lt_post(chain, -ECANCELED);
+		hrtimer_try_to_cancel(&chain->lt_timer);
+	}
 	chain->res = res;
 	if (chain->state == CPORT_CHAIN_RUNNING) {
 		chain->reported = true;
@@ -207,7 +333,7 @@ static bool cport_chain_run(struct cport_chain *chain, bool have_mm)
 	spin_lock_irq(&port->cq_lock);
 	chain->state = CPORT_CHAIN_RUNNING;
 	for (;;) {
-		struct cport_chain_member *m;
+		struct cport_chain_member *m, *lt;
 		bool last;
 		int ret;
 
@@ -217,10 +343,13 @@ static bool cport_chain_run(struct cport_chain *chain, bool have_mm)
 		if (chain->next >= chain->nr)
 			break;
 		m = &chain->members[chain->next++];
-		last = chain->next == chain->nr;
+		lt = __cport_chain_take_lt(chain);
+		/* Without a report to wait for, the chain ends with it. */
+		last = chain->next == chain->nr && !lt;
 		/* The member leaves the chain; its op has the reservation. */
 		port->inflight--;
 		chain->reported = false;
+		chain->gen++;
 		spin_unlock_irq(&port->cq_lock);
 
 		if (chain->mm && !have_mm)
@@ -234,9 +363,9 @@ static bool cport_chain_run(struct cport_chain *chain, bool have_mm)
 			__cport_cqe_post(port, m->sqe.user_data, ret, 0);
 			__cport_cq_wake(port, 1, false);
 			chain->res = ret;
-			continue;
 		}
-		if (last || chain->reported)
+		__cport_chain_lt_start(chain, lt, ret, chain->reported);
+		if (ret != CPORT_ISSUE_QUEUED || last || chain->reported)
 			continue;
 		/* In flight: its report queues the work. */
 		chain->state = CPORT_CHAIN_WAITING;
@@ -259,6 +388,9 @@ static void cport_chain_end(struct cport_chain *chain)
 {
 	struct cport_port *port = chain->req.port;
 
+	/* Posted already, if it was armed: the op it bounded reported. */
+	hrtimer_cancel(&chain->lt_timer);
+	cancel_work_sync(&chain->lt_work);
 	spin_lock_irq(&port->cq_lock);
 	list_del_init(&chain->req.node);
 	spin_unlock_irq(&port->cq_lock);
@@ -429,6 +561,10 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 		refcount_set(&chain->refs, 1);
 		chain->req.opcode = CPORT_OP_LAST;	/* no opcode of its own */
 		INIT_WORK(&chain->work, cport_chain_work);
+		INIT_WORK(&chain->lt_work, cport_chain_lt_work);
+		hrtimer_init(&chain->lt_timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL);
+		chain->lt_timer.function = cport_chain_lt_fn;
 		chain->cred = get_current_cred();
 		if (current->mm) {
 			chain->mm = current->mm;
@@ -459,6 +595,45 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 	port->inflight += nr;
 	spin_unlock_irq(&port->cq_lock);
 	return chain;
+}
+
+/**
+ * cport_chain_head_issued() - the head was issued
+ * @chain: the chain.
+ * @res: the head's result, already posted; or CPORT_ISSUE_QUEUED.
+ *
+ * Arms the linked timeout right behind the head, if there is one. The head
+ * may have reported already.
+ *
+ * Context: process context, the submitter's; ->submit_lock held.
+ */
+void cport_chain_head_issued(struct cport_chain *chain, int res)
+{
+	struct cport_port *port = chain->req.port;
+	struct cport_chain_member *lt;
+
+	spin_lock_irq(&port->cq_lock);
+	lt = __cport_chain_take_lt(chain);
+	__cport_chain_lt_start(chain, lt, res,
+			       chain->state != CPORT_CHAIN_WAITING);
+	spin_unlock_irq(&port->cq_lock);
+}
+
+/**
+ * cport_chain_attach() - a request of the op being issued
+ * @port: the port.
+ * @req: the request, being made.
+ *
+ * If the op is a chain's, the request reports its terminal result to the
+ * chain (__cport_chain_report()), and is the one a linked timeout cancels.
+ *
+ * Context: process context, ->submit_lock held.
+ */
+void cport_chain_attach(struct cport_port *port, struct cport_req *req)
+{
+	req->chain = port->issue_chain;
+	if (req->chain)
+		req->chain->cur_req = req;
 }
 
 /**
@@ -500,4 +675,41 @@ bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		return false;
 	*file = m->file ? get_file(m->file) : NULL;
 	return true;
+}
+
+/**
+ * cport_link_timeout_prep() - check a LINK_TIMEOUT SQE
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: process context.
+ * Return: 0, or -EINVAL for an expiry of 0 or beyond KTIME_MAX, or another
+ * field set.
+ */
+int cport_link_timeout_prep(const struct cport_sqe *sqe)
+{
+	if (sqe->fd || sqe->addr || sqe->len || sqe->op_flags || sqe->addr2)
+		return -EINVAL;
+	if (!sqe->off || sqe->off > KTIME_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * cport_link_timeout_issue() - a LINK_TIMEOUT that bounds no op
+ * @port: the port.
+ * @sqe: kernel copy of the SQE.
+ * @issue_flags: CPORT_ISSUE_F_* (unused).
+ *
+ * A LINK_TIMEOUT right behind a linked op is taken by the chain with that
+ * op and never issued; one issued on its own (the head of a chain, an SQE
+ * without a linked op in front, a second one in a row) bounds nothing.
+ *
+ * Context: process context.
+ * Return: -EINVAL.
+ */
+int cport_link_timeout_issue(struct cport_port *port,
+			     const struct cport_sqe *sqe,
+			     unsigned int issue_flags)
+{
+	return -EINVAL;
 }

@@ -6,6 +6,7 @@
  */
 #include "cancel.h"
 #include "fsync.h"
+#include "link.h"
 #include "nop.h"
 #include "opdef.h"
 #include "post.h"
@@ -60,5 +61,9 @@ const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
 	[CPORT_OP_WRITE_FIXED] = {
 		.prep	= cport_rw_prep,
 		.issue	= cport_rw_issue,
+	},
+	[CPORT_OP_LINK_TIMEOUT] = {
+		.prep	= cport_link_timeout_prep,
+		.issue	= cport_link_timeout_issue,
 	},
 };

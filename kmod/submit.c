@@ -181,14 +181,15 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 				      (will_wait && i == got - 1) ?
 				      CPORT_ISSUE_F_SYNC : 0);
 		port->issue_chain = NULL;
-		if (ret == CPORT_ISSUE_QUEUED)
+		if (ret != CPORT_ISSUE_QUEUED)
+			cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
+		if (!chain)
 			continue;
-		cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
-		if (chain) {
-			/* The head's CQE goes before any of its chain's. */
-			cport_cqe_batch_flush(port, &batch);
+		/* The head's CQE goes before any of its chain's. */
+		cport_cqe_batch_flush(port, &batch);
+		cport_chain_head_issued(chain, ret);
+		if (ret != CPORT_ISSUE_QUEUED)
 			cport_chain_head_done(chain, ret);
-		}
 	}
 	/* Pairs with the user's load-acquire of the head: SQEs were read. */
 	smp_store_release(&port->sq->head, port->sq_head);

@@ -300,7 +300,7 @@ int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	t->req.user_data = sqe->user_data;
 	t->req.ops = &cport_timeout_ops;
 	t->req.opcode = CPORT_OP_TIMEOUT;
-	t->req.chain = port->issue_chain;
+	cport_chain_attach(port, &t->req);
 	if (flags & CPORT_TIMEOUT_MULTISHOT) {
 		t->multishot = true;
 		t->period = ns_to_ktime(cport_timeout_period(sqe));

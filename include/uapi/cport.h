@@ -25,7 +25,8 @@
  *      file whose ops to cancel), otherwise must be 0. With
  *      CPORT_SQE_F_FIXED_FILE: an index into the registered file table.
  * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
- *       CPORT_TIMEOUT_ABS); CPORT_OP_READ, _WRITE, _READV, _WRITEV,
+ *       CPORT_TIMEOUT_ABS); CPORT_OP_LINK_TIMEOUT: expiry in nanoseconds,
+ *       relative, > 0; CPORT_OP_READ, _WRITE, _READV, _WRITEV,
  *       _READ_FIXED, _WRITE_FIXED: file offset, or CPORT_POS_CURRENT;
  *       CPORT_OP_FSYNC: start of the range; otherwise must be 0.
  * @addr: CPORT_OP_POST: user_data of the CQE posted to the target;
@@ -113,6 +114,7 @@ enum cport_op {
 	CPORT_OP_FSYNC,
 	CPORT_OP_READ_FIXED,	/* 10: READ into a registered buffer */
 	CPORT_OP_WRITE_FIXED,	/* 11: WRITE from a registered buffer */
+	CPORT_OP_LINK_TIMEOUT,	/* 12: bounds the linked op in front of it */
 
 	CPORT_OP_LAST,		/* not an opcode: first invalid value */
 };
@@ -216,7 +218,7 @@ struct cport_params {
 #define CPORT_FEAT_LIFO_WAKE	(1U << 3) /* one waiter woken, newest first */
 #define CPORT_FEAT_RW		(1U << 4) /* READ, WRITE, READV, WRITEV, FSYNC */
 #define CPORT_FEAT_REGISTER	(1U << 5) /* CPORT_IOC_REGISTER, *_FIXED */
-#define CPORT_FEAT_LINK		(1U << 6) /* CPORT_SQE_F_LINK */
+#define CPORT_FEAT_LINK		(1U << 6) /* SQE_F_LINK, OP_LINK_TIMEOUT */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
