@@ -107,6 +107,18 @@ START_TEST(prep_timeout_remove_sets_addr)
 }
 END_TEST
 
+START_TEST(prep_link_timeout_sets_off)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_link_timeout(&sqe, 123456789);
+	want_init(&want, CPORT_OP_LINK_TIMEOUT);
+	want.off = 123456789;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
 START_TEST(prep_cancel_sets_addr_and_flags)
 {
 	struct cport_sqe sqe, want;
@@ -725,6 +737,32 @@ START_TEST(timeout_abs_fires_at_the_time)
 }
 END_TEST
 
+/* A timer bounded by a linked timeout, through the library's helpers. */
+START_TEST(link_timeout_cancels_linked_timer)
+{
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 10000 * MS, 0);
+	cport_sqe_set_flags(sqe, CPORT_SQE_F_LINK);
+	cport_sqe_set_data64(sqe, 1);
+	sqe = get_sqe(&port);
+	cport_prep_link_timeout(sqe, 20 * MS);
+	cport_sqe_set_data64(sqe, 2);
+	ck_assert_int_eq(cport_submit(&port), 2);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 2);
+	ck_assert_int_eq(cqe.res, -ETIME);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 1);
+	ck_assert_int_eq(cqe.res, -ECANCELED);
+	cport_queue_exit(&port);
+}
+END_TEST
+
 START_TEST(timeout_remove_cancels_timer)
 {
 	struct cport_cqe cqes[2];
@@ -995,7 +1033,7 @@ Suite *queue_host_suite(void)
 		  prep_post_sets_fd_addr_len,
 		  prep_timeout_sets_off_and_flags,
 		  prep_timer_is_multishot_timeout,
-		  prep_timeout_remove_sets_addr,
+		  prep_timeout_remove_sets_addr, prep_link_timeout_sets_off,
 		  prep_cancel_sets_addr_and_flags,
 		  prep_read_write_set_fd_buf_len_off,
 		  prep_readv_writev_set_iovecs,
@@ -1093,6 +1131,7 @@ Suite *queue_device_suite(void)
 		  timer_multishot_reports_every_shot,
 		  timeout_abs_fires_at_the_time,
 		  timeout_remove_cancels_timer,
+		  link_timeout_cancels_linked_timer,
 		  cancel_all_any_cancels_every_timer);
 	ADD_TESTS(s, tcase_device("post_op"), 0,
 		  prep_post_to_self_posts_two_cqes,
