@@ -455,4 +455,237 @@ TEST_F_TIMEOUT(link, cancel_races_completion, 300)
 	close(p[1]);
 }
 
+static struct cport_sqe sqe_link_timeout(__u64 ns, __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_LINK_TIMEOUT, .off = ns,
+		.user_data = user_data,
+	};
+
+	return s;
+}
+
+/*
+ * A linked timeout that expires cancels the op in front of it, and so the
+ * rest of the chain; its own CQE, -ETIME, comes first.
+ */
+TEST_F(link, link_timeout_expires_and_cancels_op)
+{
+	struct cport_sqe s[3];
+	struct cport_cqe c[3];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = linked(sqe_link_timeout(50 * NSEC_PER_MSEC, 2));
+	s[2] = sqe_nop(3);
+	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	EXPECT_EQ(2, c[0].user_data);
+	EXPECT_EQ(-ETIME, c[0].res);
+	EXPECT_EQ(1, c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(3, c[2].user_data);
+	EXPECT_EQ(-ECANCELED, c[2].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The op completes first: the timeout completes with -ECANCELED. */
+TEST_F(link, op_beats_link_timeout)
+{
+	struct cport_sqe s[3];
+	struct cport_cqe c[3];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = linked(sqe_link_timeout(10 * NSEC_PER_SEC, 2));
+	s[2] = sqe_nop(3);
+	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	EXPECT_TRUE(quiet_for(&self->pt, 20));
+	ASSERT_EQ(1, write(p[1], "a", 1));
+	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ(1, c[0].res);
+	EXPECT_EQ(2, c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(3, c[2].user_data);
+	EXPECT_EQ(0, c[2].res);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* An op that completes inline leaves its linked timeout nothing to do. */
+TEST_F(link, inline_op_link_timeout_cancelled)
+{
+	struct cport_sqe s[4] = {
+		linked(sqe_nop(1)), linked(sqe_link_timeout(NSEC_PER_SEC, 2)),
+		linked(sqe_nop(3)), sqe_link_timeout(NSEC_PER_SEC, 4),
+	};
+	struct cport_cqe c[4];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ((__u64)i + 1, c[i].user_data);
+		EXPECT_EQ(i & 1 ? -ECANCELED : 0, c[i].res);
+	}
+}
+
+/* A timer bounded by a shorter linked timeout is cancelled by it. */
+TEST_F(link, link_timeout_bounds_a_timer)
+{
+	struct cport_sqe s[2] = {
+		linked(sqe_timeout(NSEC_PER_SEC, 0, 0, 0, 1)),
+		sqe_link_timeout(30 * NSEC_PER_MSEC, 2),
+	};
+	struct cport_cqe c[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(2, submit(&self->pt, s, 2));
+	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	EXPECT_EQ(2, c[0].user_data);
+	EXPECT_EQ(-ETIME, c[0].res);
+	EXPECT_EQ(1, c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+}
+
+/*
+ * A LINK_TIMEOUT with nothing linked in front, a second one in a row, or
+ * bad fields: -EINVAL. One with bad fields leaves its op unbounded.
+ */
+TEST_F(link, link_timeout_misuse_einval)
+{
+	struct cport_sqe s[4], bad;
+	struct cport_cqe c[4];
+
+	CPORT_SKIP_IF_ABSENT();
+	s[0] = sqe_link_timeout(NSEC_PER_SEC, 1);
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s[0]));
+	s[0] = linked(sqe_link_timeout(NSEC_PER_SEC, 1));
+	s[1] = sqe_nop(2);
+	ASSERT_EQ(2, submit(&self->pt, s, 2));
+	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	EXPECT_EQ(-EINVAL, c[0].res);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+
+	/* NOP, LT, LT: the second bounds nothing. */
+	s[0] = linked(sqe_nop(1));
+	s[1] = linked(sqe_link_timeout(NSEC_PER_SEC, 2));
+	s[2] = linked(sqe_link_timeout(NSEC_PER_SEC, 3));
+	s[3] = sqe_nop(4);
+	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	EXPECT_EQ(0, c[0].res);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(-EINVAL, c[2].res);
+	EXPECT_EQ(-ECANCELED, c[3].res);
+
+	/* Expiry 0, a field set: -EINVAL; the timer in front runs on. */
+	bad = sqe_link_timeout(0, 2);
+	s[0] = linked(sqe_timeout(20 * NSEC_PER_MSEC, 0, 0, 0, 1));
+	s[1] = bad;
+	ASSERT_EQ(2, submit(&self->pt, s, 2));
+	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	EXPECT_EQ(2, c[0].user_data);
+	EXPECT_EQ(-EINVAL, c[0].res);
+	EXPECT_EQ(1, c[1].user_data);
+	EXPECT_EQ(1, c[1].res);
+	bad = sqe_link_timeout(NSEC_PER_SEC, 2);
+	bad.len = 1;
+	s[1] = bad;
+	ASSERT_EQ(2, submit(&self->pt, s, 2));
+	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	EXPECT_EQ(-EINVAL, c[0].res);
+	EXPECT_EQ(1, c[1].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/* Close the port with linked timeouts armed: nothing left behind. */
+TEST(close_with_link_timeouts_armed)
+{
+	int round, p[2];
+	char buf[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	for (round = 0; round < 20; round++) {
+		struct cport_sqe s[3];
+		struct port pt;
+
+		ASSERT_EQ(0, port_init(&pt, 16, 0, 0));
+		s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				     CPORT_POS_CURRENT, 1));
+		s[1] = linked(sqe_link_timeout(round & 1 ? NSEC_PER_SEC :
+					       NSEC_PER_MSEC, 2));
+		s[2] = sqe_nop(3);
+		ASSERT_EQ(3, submit(&pt, s, 3));
+		if (round & 2)
+			usleep(2000);
+		port_fini(&pt);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * A linked timeout racing the op's completion: each CQE exactly once; a
+ * read that got its byte never shows -ECANCELED, and -ECANCELED on the
+ * timeout means the read completed first.
+ */
+TEST_F_TIMEOUT(link, link_timeout_races_completion, 300)
+{
+	int rounds = 300 * stress_factor();
+	int round, p[2];
+	char buf[4];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	for (round = 0; round < rounds; round++) {
+		struct cport_sqe s[3];
+		struct cport_cqe c;
+		int res[3] = { INT_MIN, INT_MIN, INT_MIN }, n;
+
+		s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				     CPORT_POS_CURRENT, 0));
+		s[1] = linked(sqe_link_timeout((round % 50 + 1) * 20000, 1));
+		s[2] = sqe_nop(2);
+		ASSERT_EQ(3, submit(&self->pt, s, 3));
+		ASSERT_EQ(1, write(p[1], "r", 1));
+		for (n = 0; n < 3; n++) {
+			ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+			ASSERT_GT(3, c.user_data);
+			ASSERT_EQ(INT_MIN, res[c.user_data]);
+			res[c.user_data] = c.res;
+		}
+		if (res[1] == -ECANCELED) {
+			ASSERT_EQ(1, res[0]);
+		} else {
+			ASSERT_EQ(-ETIME, res[1]);
+		}
+		if (res[0] == 1) {
+			ASSERT_EQ(0, res[2]);
+		} else {
+			ASSERT_EQ(-ECANCELED, res[0]);
+			ASSERT_EQ(-ECANCELED, res[2]);
+			ASSERT_EQ(1, read(p[0], buf, 1));
+		}
+	}
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_HARNESS_MAIN

@@ -442,6 +442,10 @@ static void valid_random_sqe(__u64 *seed, struct cport_sqe *s, int sink_fd,
 		if (!(s->op_flags & CPORT_CANCEL_ANY))
 			s->addr = base + ((r >> 4) & 63);
 		break;
+	case CPORT_OP_LINK_TIMEOUT:
+		/* Valid fields; -EINVAL unless a random LINK flag is in front. */
+		s->off = 1 + (r >> 8) % (3 * NSEC_PER_MSEC);
+		break;
 	}
 	s->user_data = ud;
 }
@@ -567,8 +571,11 @@ TEST_F_TIMEOUT(scribble, random_sqes_each_get_one_terminal_cqe, 180)
 	for (i = 0; i < RANDOM_SQES; i++)
 		ASSERT_EQ(1, run.terminal[i]);
 	TH_LOG("%d of %d random SQEs succeeded", run.ok_results, RANDOM_SQES);
-	/* some of every kind succeeded */
-	EXPECT_LT(RANDOM_SQES / 10, run.ok_results);
+	/*
+	 * Some of every kind succeeded. Not many more: random LINK flags make
+	 * chains, where one failure cancels the SQEs behind it.
+	 */
+	EXPECT_LT(RANDOM_SQES / 20, run.ok_results);
 	expect_port_works(_metadata, &big);
 	port_fini(&sink);
 	port_fini(&big);
