@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <uapi/cport.h>
 
 #include "region.h"
@@ -54,86 +55,9 @@ struct cport_cq_ring {
 	struct cport_cqe cqes[] ____cacheline_aligned_in_smp;
 };
 
-/**
- * struct cport_port - one open of /dev/cport
- * @submit_lock: serialises setup and SQ consumption.
- * @ready: set (store-release) once the rings exist; never cleared.
- * @sq_entries: SQ size, a power of two; constant after setup.
- * @cq_entries: CQ size, a power of two; constant after setup.
- * @sq_head: private copy of the SQ head, under @submit_lock.
- * @sq: the SQ ring mapping.
- * @sqes: the SQE array mapping.
- * @cq: the CQ ring mapping.
- * @bufs: registered buffers (register.c), or NULL; replaced under
- *        @submit_lock, read at submission.
- * @files: registered files (register.c), or NULL; likewise.
- * @nr_bufs: entries of @bufs, 0 without; written under @submit_lock, read
- *           locklessly by fdinfo.
- * @nr_files: entries of @files, likewise.
- * @sq_region: pages of @sq.
- * @sqe_region: pages of @sqes.
- * @cq_region: pages of @cq.
- * @cq_lock: protects the fields below it up to @pending_list. Taken from
- *           hard-IRQ context (hrtimer callbacks), so always with irqsave or
- *           irq.
- * @cq_tail: private copy of the CQ tail.
- * @cq_reserved: CQ slots held for accepted ops that have not posted their
- *               terminal CQE.
- * @inflight: requests on @inflight_list.
- * @posted: CQEs posted since setup.
- * @posted_irq: of those, CQEs posted in IRQ context (hard or soft).
- * @overflow: multishot expirations coalesced since setup.
- * @inflight_list: long-lived requests (timers), oldest first.
- * @pending_list: multishot requests holding unreported expirations.
- * @ordered_list: CPORT_SQE_F_ORDERED file ops in flight, in submission
- *                order (io.c).
- * @cq_wait: threads sleeping in CPORT_IOC_ENTER; exclusive, newest first.
- * @poll_wait: poll/epoll waiters.
- * @nr_waiters: threads sleeping in CPORT_IOC_ENTER.
- * @owner: real uid charged for this port (per-user port limit).
- * @issue_chain: under ->submit_lock, while an SQE is issued: the chain
- *               its request reports its terminal result to (link.c).
- * @issue_member: under ->submit_lock: the chain member being issued.
- */
-struct cport_port {
-	struct mutex		submit_lock;	/* setup, SQ consumption */
-	bool			ready;
-	u32			sq_entries;
-	u32			cq_entries;
-	u32			sq_head;
-	struct cport_sq_ring	*sq;
-	struct cport_sqe	*sqes;
-	struct cport_cq_ring	*cq;
-	struct cport_buf_table	*bufs;
-	struct cport_file_table	*files;
-	unsigned int		nr_bufs;
-	unsigned int		nr_files;
-	struct cport_region	sq_region;
-	struct cport_region	sqe_region;
-	struct cport_region	cq_region;
-
-	spinlock_t		cq_lock ____cacheline_aligned_in_smp;
-	u32			cq_tail;
-	u32			cq_reserved;
-	u32			inflight;
-	u64			posted;
-	u64			posted_irq;
-	u64			overflow;
-	struct list_head	inflight_list;
-	struct list_head	pending_list;
-	struct list_head	ordered_list;
-
-	struct wait_queue_head	cq_wait ____cacheline_aligned_in_smp;
-	struct wait_queue_head	poll_wait;
-	atomic_t		nr_waiters;
-	kuid_t			owner;
-	struct cport_chain	*issue_chain;
-	struct cport_chain_member *issue_member;
-};
-
+struct cport_port;
 struct cport_req;
 struct cport_chain;
-struct cport_chain_member;
 
 /**
  * struct cport_req_ops - what cancellation and teardown need of a request
@@ -194,6 +118,108 @@ struct cport_req {
 	const struct cport_req_ops	*ops;
 	struct cport_chain		*chain;
 	u8				opcode;
+};
+
+/**
+ * struct cport_port - one open of /dev/cport
+ * @submit_lock: serialises setup and SQ consumption.
+ * @ready: set (store-release) once the rings exist; never cleared.
+ * @sq_entries: SQ size, a power of two; constant after setup.
+ * @cq_entries: CQ size, a power of two; constant after setup.
+ * @sq_head: private copy of the SQ head, under @submit_lock.
+ * @sq: the SQ ring mapping.
+ * @sqes: the SQE array mapping.
+ * @cq: the CQ ring mapping.
+ * @bufs: registered buffers (register.c), or NULL; replaced under
+ *        @submit_lock, read at submission.
+ * @files: registered files (register.c), or NULL; likewise.
+ * @nr_bufs: entries of @bufs, 0 without; written under @submit_lock, read
+ *           locklessly by fdinfo.
+ * @nr_files: entries of @files, likewise.
+ * @sq_region: pages of @sq.
+ * @sqe_region: pages of @sqes.
+ * @cq_region: pages of @cq.
+ * @cq_lock: protects the fields below it up to @pending_list. Taken from
+ *           hard-IRQ context (hrtimer callbacks), so always with irqsave or
+ *           irq.
+ * @cq_tail: private copy of the CQ tail.
+ * @cq_reserved: CQ slots held for accepted ops that have not posted their
+ *               terminal CQE.
+ * @inflight: requests on @inflight_list.
+ * @posted: CQEs posted since setup.
+ * @posted_irq: of those, CQEs posted in IRQ context (hard or soft).
+ * @overflow: multishot expirations coalesced since setup.
+ * @inflight_list: long-lived requests (timers), oldest first.
+ * @pending_list: multishot requests holding unreported expirations.
+ * @ordered_list: CPORT_SQE_F_ORDERED file ops in flight, in submission
+ *                order (io.c).
+ * @cq_wait: threads sleeping in CPORT_IOC_ENTER; exclusive, newest first.
+ * @poll_wait: poll/epoll waiters.
+ * @nr_waiters: threads sleeping in CPORT_IOC_ENTER.
+ * @owner: real uid charged for this port (per-user port limit).
+ * @issue_chain: under ->submit_lock, while an SQE is issued: the chain
+ *               its request reports its terminal result to (link.c).
+ * @issue_sqe: under ->submit_lock: the SQE being issued, if its fd was
+ *             looked up at submission (a chain member, a deferred SQE).
+ * @issue_file: the file that fd named then, or NULL.
+ * @defer_list: deferred SQEs, in submission order (drain.c), under
+ *              ->cq_lock.
+ * @defer_free: deferred SQEs cancelled, to free, under ->cq_lock.
+ * @defer_nr: entries on @defer_list, under ->cq_lock.
+ * @defer_res: CQ reservations they hold, with the members of the chains
+ *             they head, under ->cq_lock.
+ * @defer_after_drain: the last SQE deferred had CPORT_SQE_F_DRAIN.
+ * @defer_req: the deferred SQEs on ->inflight_list, while there are any.
+ * @defer_work: issues deferred SQEs once they may start.
+ * @defer_cancel_flags: a cancel being matched against the deferred SQEs
+ * @defer_cancel_user_data: (its flags, user_data, file), under
+ * @defer_cancel_file: ->cq_lock.
+ */
+struct cport_port {
+	struct mutex		submit_lock;	/* setup, SQ consumption */
+	bool			ready;
+	u32			sq_entries;
+	u32			cq_entries;
+	u32			sq_head;
+	struct cport_sq_ring	*sq;
+	struct cport_sqe	*sqes;
+	struct cport_cq_ring	*cq;
+	struct cport_buf_table	*bufs;
+	struct cport_file_table	*files;
+	unsigned int		nr_bufs;
+	unsigned int		nr_files;
+	struct cport_region	sq_region;
+	struct cport_region	sqe_region;
+	struct cport_region	cq_region;
+
+	spinlock_t		cq_lock ____cacheline_aligned_in_smp;
+	u32			cq_tail;
+	u32			cq_reserved;
+	u32			inflight;
+	u64			posted;
+	u64			posted_irq;
+	u64			overflow;
+	struct list_head	inflight_list;
+	struct list_head	pending_list;
+	struct list_head	ordered_list;
+
+	struct wait_queue_head	cq_wait ____cacheline_aligned_in_smp;
+	struct wait_queue_head	poll_wait;
+	atomic_t		nr_waiters;
+	kuid_t			owner;
+	struct cport_chain	*issue_chain;
+	const struct cport_sqe	*issue_sqe;
+	struct file		*issue_file;
+	struct list_head	defer_list;
+	struct list_head	defer_free;
+	u32			defer_nr;
+	u32			defer_res;
+	bool			defer_after_drain;
+	struct cport_req	defer_req;
+	struct work_struct	defer_work;
+	u32			defer_cancel_flags;
+	u64			defer_cancel_user_data;
+	struct file		*defer_cancel_file;
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

@@ -106,7 +106,7 @@ void cport_cq_unreserve(struct cport_port *port, u32 nr)
 {
 	spin_lock_irq(&port->cq_lock);
 	WARN_ON_ONCE(port->cq_reserved < nr);
-	port->cq_reserved -= nr;
+	__cport_cq_release(port, nr);
 	spin_unlock_irq(&port->cq_lock);
 }
 
@@ -238,7 +238,7 @@ void cport_cqe_batch_flush(struct cport_port *port, struct cport_cqe_batch *b)
 
 	spin_lock_irq(&port->cq_lock);
 	WARN_ON_ONCE(port->cq_reserved < nr);
-	port->cq_reserved -= nr;
+	__cport_cq_release(port, nr);
 	for (i = 0; i < nr; i++)
 		__cport_cqe_post(port, b->cqes[i].user_data, b->cqes[i].res, 0);
 	spin_unlock_irq(&port->cq_lock);

@@ -2,7 +2,25 @@
 #ifndef _CPORT_CQ_H
 #define _CPORT_CQ_H
 
+#include <linux/lockdep.h>
+
 #include "cport_priv.h"
+
+void cport_defer_kick(struct cport_port *port);
+
+/*
+ * ->cq_lock held: @nr CQ reservations were used (terminal CQEs posted) or
+ * given back. When only the deferred SQEs' (and their chains') are left,
+ * nothing submitted before them is outstanding: a DRAIN may start
+ * (drain.c).
+ */
+static inline void __cport_cq_release(struct cport_port *port, u32 nr)
+{
+	lockdep_assert_held(&port->cq_lock);
+	port->cq_reserved -= nr;
+	if (unlikely(port->defer_nr) && port->cq_reserved == port->defer_res)
+		cport_defer_kick(port);
+}
 
 /* Inline completions of one submission batch, posted under one lock. */
 #define CPORT_CQE_BATCH	32

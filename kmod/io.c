@@ -296,7 +296,7 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 	}
 	list_del_init(&io->req.node);
 	port->inflight--;
-	port->cq_reserved--;
+	__cport_cq_release(port, 1);
 	__cport_cqe_post(port, io->req.user_data, res, 0);
 	if (io->req.chain)
 		__cport_chain_report(io->req.chain, res);

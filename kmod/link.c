@@ -121,8 +121,14 @@ struct cport_chain {
 	struct cport_chain_member	members[];
 };
 
-/* The ops that name a file by descriptor in @fd. */
-static bool cport_sqe_has_fd(const struct cport_sqe *sqe)
+/**
+ * cport_sqe_has_fd() - does the SQE name a file by descriptor?
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: any.
+ * Return: true for the ops that take a file descriptor in @fd.
+ */
+bool cport_sqe_has_fd(const struct cport_sqe *sqe)
 {
 	if (sqe->flags & CPORT_SQE_F_FIXED_FILE)
 		return false;
@@ -172,7 +178,7 @@ static unsigned int __cport_chain_cancel(struct cport_chain *chain,
 		__cport_cqe_post(port, chain->members[i].sqe.user_data,
 				 -ECANCELED, 0);
 	port->inflight -= n;
-	port->cq_reserved -= n;
+	__cport_cq_release(port, n);
 	chain->nr = from;
 	__cport_cq_wake(port, n, false);
 	return n;
@@ -185,7 +191,7 @@ static void __cport_chain_lt_post(struct cport_chain *chain, s32 res)
 
 	chain->lt_armed = false;
 	port->inflight--;
-	port->cq_reserved--;
+	__cport_cq_release(port, 1);
 	__cport_cqe_post(port, chain->lt_user_data, res, 0);
 	__cport_cq_wake(port, 1, false);
 }
@@ -310,11 +316,15 @@ static int cport_chain_issue(struct cport_chain *chain,
 	int ret;
 
 	lockdep_assert_held(&port->submit_lock);
+	if (m->sqe.flags & CPORT_SQE_F_DRAIN)
+		return -EINVAL;	/* only a chain's head may drain */
 	port->issue_chain = last ? NULL : chain;
-	port->issue_member = m;
+	port->issue_sqe = m->has_fd ? &m->sqe : NULL;
+	port->issue_file = m->file;
 	ret = cport_issue_sqe(port, &m->sqe, 0);
 	port->issue_chain = NULL;
-	port->issue_member = NULL;
+	port->issue_sqe = NULL;
+	port->issue_file = NULL;
 	return ret;
 }
 
@@ -359,7 +369,7 @@ static bool cport_chain_run(struct cport_chain *chain, bool have_mm)
 
 		spin_lock_irq(&port->cq_lock);
 		if (ret != CPORT_ISSUE_QUEUED) {
-			port->cq_reserved--;
+			__cport_cq_release(port, 1);
 			__cport_cqe_post(port, m->sqe.user_data, ret, 0);
 			__cport_cq_wake(port, 1, false);
 			chain->res = ret;
@@ -659,8 +669,9 @@ void cport_chain_head_done(struct cport_chain *chain, s32 res)
  * @sqe: the SQE.
  * @file: out: a new reference to the file, or NULL (no such descriptor).
  *
- * A chain member's descriptor was resolved at submission, in the
- * submitter's file table: the worker issuing it has none.
+ * The descriptor of a chain member, or of a deferred SQE, was resolved at
+ * submission, in the submitter's file table: the worker issuing it has
+ * none.
  *
  * Context: process context, ->submit_lock held.
  * Return: true if @sqe is a chain member being issued (*@file is set).
@@ -668,12 +679,10 @@ void cport_chain_head_done(struct cport_chain *chain, s32 res)
 bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		      struct file **file)
 {
-	struct cport_chain_member *m = port->issue_member;
-
 	lockdep_assert_held(&port->submit_lock);
-	if (!m || !m->has_fd || &m->sqe != sqe)
+	if (!port->issue_sqe || port->issue_sqe != sqe)
 		return false;
-	*file = m->file ? get_file(m->file) : NULL;
+	*file = port->issue_file ? get_file(port->issue_file) : NULL;
 	return true;
 }
 

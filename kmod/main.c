@@ -27,6 +27,7 @@
 
 #include "cancel.h"
 #include "cport_priv.h"
+#include "drain.h"
 #include "fdinfo.h"
 #include "io.h"
 #include "limits.h"
@@ -70,6 +71,7 @@ static int cport_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&port->inflight_list);
 	INIT_LIST_HEAD(&port->pending_list);
 	INIT_LIST_HEAD(&port->ordered_list);
+	cport_defer_init(port);
 	init_waitqueue_head(&port->cq_wait);
 	init_waitqueue_head(&port->poll_wait);
 	port->owner = uid;
@@ -87,6 +89,9 @@ static int cport_release(struct inode *inode, struct file *file)
 	struct cport_port *port = file->private_data;
 
 	if (port->ready) {
+		cport_cancel_all_sync(port);
+		/* The deferral work may have issued ops meanwhile. */
+		cport_defer_release(port);
 		cport_cancel_all_sync(port);
 		WARN_ON_ONCE(port->cq_reserved || port->inflight);
 		cport_register_free(port);

@@ -13,6 +13,7 @@
 #include <linux/uaccess.h>
 
 #include "cq.h"
+#include "drain.h"
 #include "link.h"
 #include "nop.h"
 #include "opdef.h"
@@ -50,7 +51,8 @@ void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
  */
 static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 {
-	u8 flags = sqe->flags & ~CPORT_SQE_F_LINK;	/* any op may link */
+	/* Any op may link and drain. */
+	u8 flags = sqe->flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_DRAIN);
 
 	if (!flags)
 		return true;
@@ -175,12 +177,20 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 				continue;
 			}
 			i += n;
-			port->issue_chain = chain;
 		}
-		ret = cport_issue_sqe(port, &sqe,
-				      (will_wait && i == got - 1) ?
-				      CPORT_ISSUE_F_SYNC : 0);
-		port->issue_chain = NULL;
+		if (cport_defer_needed(port, &sqe)) {
+			/* Deferred CQEs come after the inline ones before. */
+			cport_cqe_batch_flush(port, &batch);
+			ret = cport_defer_add(port, &sqe, chain, n);
+			if (!ret)
+				continue;
+		} else {
+			port->issue_chain = chain;
+			ret = cport_issue_sqe(port, &sqe,
+					      (will_wait && i == got - 1) ?
+					      CPORT_ISSUE_F_SYNC : 0);
+			port->issue_chain = NULL;
+		}
 		if (ret != CPORT_ISSUE_QUEUED)
 			cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
 		if (!chain)
@@ -194,6 +204,9 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 	/* Pairs with the user's load-acquire of the head: SQEs were read. */
 	smp_store_release(&port->sq->head, port->sq_head);
 	cport_cqe_batch_flush(port, &batch);
+	/* A DRAIN with nothing before it may start at once. */
+	if (READ_ONCE(port->defer_nr))
+		cport_defer_kick(port);
 	ret = got;
 
 out_unlock:

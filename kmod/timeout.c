@@ -119,7 +119,7 @@ static void __cport_timeout_finish(struct cport_timeout *t, s32 res)
 	list_del_init(&t->req.node);
 	list_del_init(&t->req.pending_node);
 	port->inflight--;
-	port->cq_reserved--;
+	__cport_cq_release(port, 1);
 	__cport_cqe_post(port, t->req.user_data, res, 0);
 	if (t->req.chain)
 		__cport_chain_report(t->req.chain, res);

@@ -88,9 +88,15 @@ struct cport_cqe {
 /*
  * LINK (any op): the next SQE consumed by the same submission starts only
  * after this op has completed with res >= 0; if it fails, the rest of the
- * chain completes with -ECANCELED. Bit 2 is reserved.
+ * chain completes with -ECANCELED.
  */
 #define CPORT_SQE_F_LINK	(1U << 1)
+/*
+ * DRAIN (any op; of a chain, only its head): the op starts only after
+ * every op submitted before it has completed, and ops submitted after it
+ * start only after it has completed (CANCEL and TIMEOUT_REMOVE excepted).
+ */
+#define CPORT_SQE_F_DRAIN	(1U << 2)
 /*
  * FIXED_FILE (file I/O ops, and CPORT_OP_CANCEL with CPORT_CANCEL_FD):
  * @fd is an index into the file table registered with CPORT_IOC_REGISTER.
@@ -219,6 +225,7 @@ struct cport_params {
 #define CPORT_FEAT_RW		(1U << 4) /* READ, WRITE, READV, WRITEV, FSYNC */
 #define CPORT_FEAT_REGISTER	(1U << 5) /* CPORT_IOC_REGISTER, *_FIXED */
 #define CPORT_FEAT_LINK		(1U << 6) /* SQE_F_LINK, OP_LINK_TIMEOUT */
+#define CPORT_FEAT_DRAIN	(1U << 7) /* CPORT_SQE_F_DRAIN */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
