@@ -1019,9 +1019,9 @@ TEST_F(rw, sqe_flags_checked)
 	s = sqe_timeout(1000, 0, 0, 0, 2);
 	s.flags = CPORT_SQE_F_ORDERED;
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
-	/* Unknown flags (bit 2 is reserved). */
+	/* Unknown flags. */
 	s = sqe_rw(CPORT_OP_READ, self->file, buf, 4, 0, 3);
-	s.flags = 1 << 2;
+	s.flags = 1 << 4;
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
 	s.flags = 0x80 | CPORT_SQE_F_ORDERED;
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
