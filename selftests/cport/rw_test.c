@@ -1162,6 +1162,126 @@ TEST_F_TIMEOUT(rw, cancel_races_workers_one_cqe_each, 600)
 }
 
 /* Close the port with reads and fsyncs queued: nothing hangs or leaks. */
+/*
+ * Eight threads share one port, each writing then reading back its own
+ * slice of a file in random 1-4 KiB pieces, submitting and reaping
+ * concurrently: every CQE is its submitter's (user_data carries the
+ * thread), every byte lands where it was written.
+ */
+#define MT_THREADS	8
+#define MT_SLICE	(32 * 1024)
+
+struct mt_arg {
+	struct port *pt;
+	int file;
+	int id;
+	int errors;
+	pthread_mutex_t *sq_lock;	/* the SQ has one producer at a time */
+	int *done;		/* per thread: CQEs reaped for it */
+};
+
+static int mt_wait_own(struct mt_arg *a, int want)
+{
+	struct cport_cqe c;
+
+	/* Anyone may reap anyone's CQE; each thread waits for its count. */
+	while (__atomic_load_n(&a->done[a->id], __ATOMIC_ACQUIRE) < want) {
+		if (cq_pop_cas(a->pt, &c)) {
+			int who = (int)(c.user_data >> 32);
+
+			if (who < 0 || who >= MT_THREADS ||
+			    c.res != (int)(c.user_data & 0xffffffff))
+				__atomic_add_fetch(&a->errors, 1,
+						   __ATOMIC_RELAXED);
+			__atomic_add_fetch(&a->done[who], 1, __ATOMIC_RELEASE);
+			continue;
+		}
+		sys_enter(a->pt->fd, 0, 1, CPORT_ENTER_TIMEOUT,
+			  NSEC_PER_MSEC);
+	}
+	return 0;
+}
+
+static void *mt_fn(void *p)
+{
+	struct mt_arg *a = p;
+	static __thread unsigned char out[MT_SLICE], in[MT_SLICE];
+	__u64 seed = 0x1234567ULL * (a->id + 1);
+	size_t off = 0;
+	int n = 0, i;
+
+	for (i = 0; i < MT_SLICE; i++)
+		out[i] = (unsigned char)(a->id * 31 + i * 7 + (i >> 10));
+	/* Writes, in random pieces. */
+	while (off < MT_SLICE) {
+		size_t len;
+		struct cport_sqe s;
+
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		len = 1024 + seed % 3072;
+		if (len > MT_SLICE - off)
+			len = MT_SLICE - off;
+		s = sqe_rw(CPORT_OP_WRITE, a->file, out + off, len,
+			   (__u64)a->id * MT_SLICE + off,
+			   ((__u64)a->id << 32) | len);
+		pthread_mutex_lock(a->sq_lock);
+		if (sq_submit_one(a->pt, &s) != 1)
+			__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(a->sq_lock);
+		off += len;
+		n++;
+	}
+	mt_wait_own(a, n);
+	/* Read the slice back in 4 KiB pieces. */
+	for (off = 0; off < MT_SLICE; off += 4096) {
+		struct cport_sqe s = sqe_rw(CPORT_OP_READ, a->file, in + off,
+					    4096,
+					    (__u64)a->id * MT_SLICE + off,
+					    ((__u64)a->id << 32) | 4096);
+
+		pthread_mutex_lock(a->sq_lock);
+		if (sq_submit_one(a->pt, &s) != 1)
+			__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(a->sq_lock);
+		n++;
+	}
+	mt_wait_own(a, n);
+	if (memcmp(in, out, MT_SLICE))
+		__atomic_add_fetch(&a->errors, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rw, many_threads_share_a_port, 120)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct mt_arg args[MT_THREADS];
+	pthread_t thr[MT_THREADS];
+	int done[MT_THREADS] = { 0 };
+	int i, errors = 0;
+	struct port pt;
+
+	CPORT_SKIP_IF_ABSENT();
+	/* A CQ larger than all that can be in flight: no EBUSY. */
+	ASSERT_EQ(0, port_init(&pt, 64, 1024, 0));
+	ASSERT_EQ(0, ftruncate(self->file, MT_THREADS * MT_SLICE));
+	for (i = 0; i < MT_THREADS; i++) {
+		args[i] = (struct mt_arg){
+			.pt = &pt, .file = self->file, .id = i,
+			.sq_lock = &lock, .done = done,
+		};
+		ASSERT_EQ(0, pthread_create(&thr[i], NULL, mt_fn, &args[i]));
+	}
+	for (i = 0; i < MT_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(thr[i], NULL));
+		errors += args[i].errors;
+	}
+	EXPECT_EQ(0, errors);
+	EXPECT_EQ(0, fdinfo(pt.fd, "inflight"));
+	port_fini(&pt);
+}
+
 TEST(close_with_io_in_flight)
 {
 	static unsigned char buf[64][4096];
