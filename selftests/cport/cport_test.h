@@ -505,6 +505,39 @@ static inline int run_one(struct __test_metadata *_metadata, struct port *pt,
 	return c.res;
 }
 
+/* Push @n SQEs and submit them with one ENTER; returns ENTER's result. */
+static inline int submit_n(struct port *pt, const struct cport_sqe *s, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sq_push(pt, &s[i]))
+			return -ENOSPC;
+	return sys_enter(pt->fd, n, 0, 0, 0);
+}
+
+/* Reap @n CQEs into @c, in posting order; returns how many came. */
+static inline int reap_n(struct port *pt, struct cport_cqe *c, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (cq_wait(pt, &c[i], RUN_ONE_WAIT_NS))
+			return i;
+	return n;
+}
+
+/* True if no CQE is ready, and none arrives within @ms milliseconds. */
+static inline bool quiet_for(struct port *pt, unsigned int ms)
+{
+	int ret;
+
+	if (cq_ready(pt))
+		return false;
+	ret = sys_enter(pt->fd, 0, 1, CPORT_ENTER_TIMEOUT, ms * NSEC_PER_MSEC);
+	return ret == -ETIME && !cq_ready(pt);
+}
+
 /* --------------------------------------------------------------------- */
 /* a thread that waits in ENTER for one CQE */
 

@@ -23,34 +23,6 @@ static struct cport_sqe pipe_read(int fd, void *buf, __u64 user_data)
 	return sqe_rw(CPORT_OP_READ, fd, buf, 1, CPORT_POS_CURRENT, user_data);
 }
 
-static int submit(struct port *pt, const struct cport_sqe *s, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (sq_push(pt, &s[i]))
-			return -ENOSPC;
-	return sys_enter(pt->fd, n, 0, 0, 0);
-}
-
-static int reap(struct port *pt, struct cport_cqe *c, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (cq_wait(pt, &c[i], WAIT_NS))
-			return i;
-	return n;
-}
-
-static bool quiet_for(struct port *pt, int ms)
-{
-	int ret = sys_enter(pt->fd, 0, 1, CPORT_ENTER_TIMEOUT,
-			    (__u64)ms * NSEC_PER_MSEC);
-
-	return ret == -ETIME && !cq_ready(pt);
-}
-
 /* Reaped CQEs must carry these user_data, in this order. */
 #define EXPECT_ORDER(c, ...) do {					\
 	__u64 want_[] = { __VA_ARGS__ };				\
@@ -66,8 +38,8 @@ TEST_F(drain, drain_with_nothing_before_completes)
 	struct cport_cqe c;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(1, submit(&self->pt, &s, 1));
-	ASSERT_EQ(1, reap(&self->pt, &c, 1));
+	ASSERT_EQ(1, submit_n(&self->pt, &s, 1));
+	ASSERT_EQ(1, reap_n(&self->pt, &c, 1));
 	EXPECT_EQ(1, c.user_data);
 	EXPECT_EQ(0, c.res);
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
@@ -87,11 +59,11 @@ TEST_F(drain, drain_waits_for_earlier_and_holds_later)
 	s[0] = pipe_read(p[0], buf, 1);
 	s[1] = with(sqe_nop(2), CPORT_SQE_F_DRAIN);
 	s[2] = sqe_nop(3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
 	EXPECT_TRUE(quiet_for(&self->pt, 50));
 	EXPECT_EQ(3, fdinfo(self->pt.fd, "inflight"));
 	ASSERT_EQ(1, write(p[1], "a", 1));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_ORDER(c, 1, 2, 3);
 	EXPECT_EQ(1, c[0].res);
 	EXPECT_EQ(0, c[1].res);
@@ -114,16 +86,16 @@ TEST_F(drain, later_ops_wait_for_the_drain_op)
 	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
 	s[0] = with(pipe_read(p[0], buf, 1), CPORT_SQE_F_DRAIN);
 	s[1] = sqe_nop(2);
-	ASSERT_EQ(2, submit(&self->pt, s, 2));
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
 	EXPECT_TRUE(quiet_for(&self->pt, 50));
 	/* Later submissions are held up as well. */
 	s[0] = sqe_nop(3);
-	ASSERT_EQ(1, submit(&self->pt, s, 1));
+	ASSERT_EQ(1, submit_n(&self->pt, s, 1));
 	EXPECT_TRUE(quiet_for(&self->pt, 20));
 	ASSERT_EQ(1, write(p[1], "b", 1));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_ORDER(c, 1, 2);
-	ASSERT_EQ(1, reap(&self->pt, c, 1));
+	ASSERT_EQ(1, reap_n(&self->pt, c, 1));
 	EXPECT_EQ(3, c[0].user_data);
 	close(p[0]);
 	close(p[1]);
@@ -139,8 +111,8 @@ TEST_F(drain, drain_after_timer)
 	struct cport_cqe c[2];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(2, submit(&self->pt, s, 2));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_ORDER(c, 1, 2);
 	EXPECT_EQ(1, c[0].res);
 	EXPECT_EQ(0, c[1].res);
@@ -161,10 +133,10 @@ TEST_F(drain, two_drains_in_order)
 	s[2] = sqe_timeout(20 * NSEC_PER_MSEC, 0, 0, 0, 3);
 	s[3] = with(sqe_nop(4), CPORT_SQE_F_DRAIN);
 	s[4] = sqe_nop(5);
-	ASSERT_EQ(5, submit(&self->pt, s, 5));
+	ASSERT_EQ(5, submit_n(&self->pt, s, 5));
 	EXPECT_TRUE(quiet_for(&self->pt, 30));
 	ASSERT_EQ(1, write(p[1], "c", 1));
-	ASSERT_EQ(5, reap(&self->pt, c, 5));
+	ASSERT_EQ(5, reap_n(&self->pt, c, 5));
 	EXPECT_ORDER(c, 1, 2, 3, 4, 5);
 	EXPECT_EQ(1, c[2].res);
 	close(p[0]);
@@ -187,17 +159,17 @@ TEST_F(drain, cancel_is_not_held_up)
 	s[0] = pipe_read(p[0], buf, 1);
 	s[1] = with(sqe_nop(2), CPORT_SQE_F_DRAIN);
 	s[2] = sqe_nop(3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
 	cs = sqe_cancel(3, 0, 100);
-	ASSERT_EQ(1, submit(&self->pt, &cs, 1));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_ORDER(c, 3, 100);
 	EXPECT_EQ(-ECANCELED, c[0].res);
 	EXPECT_EQ(0, c[1].res);
 	/* Cancel the read: the drain then runs. */
 	cs = sqe_cancel(1, 0, 101);
-	ASSERT_EQ(1, submit(&self->pt, &cs, 1));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(1, c[0].user_data);
 	EXPECT_EQ(-ECANCELED, c[0].res);
 	/* The drain's CQE comes from the worker: after the cancel's. */
@@ -224,10 +196,10 @@ TEST_F(drain, drain_heading_a_chain)
 	s[2] = with(sqe_timeout(10 * NSEC_PER_MSEC, 0, 0, 0, 3),
 		    CPORT_SQE_F_LINK);
 	s[3] = sqe_nop(4);
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
 	EXPECT_TRUE(quiet_for(&self->pt, 30));
 	ASSERT_EQ(1, write(p[1], "d", 1));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	EXPECT_ORDER(c, 1, 2, 3, 4);
 	EXPECT_EQ(1, c[2].res);
 	EXPECT_EQ(0, c[3].res);
@@ -247,8 +219,8 @@ TEST_F(drain, drain_on_chain_member_einval)
 	struct cport_cqe c[3];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_ORDER(c, 1, 2, 3);
 	EXPECT_EQ(0, c[0].res);
 	EXPECT_EQ(-EINVAL, c[1].res);
@@ -276,7 +248,7 @@ TEST(close_and_exit_with_sqes_deferred)
 			s[i] = (i % 3) ? sqe_nop(i) :
 			       with(sqe_timeout(NSEC_PER_SEC, 0, 0, 0, i),
 				    CPORT_SQE_F_LINK);
-		ASSERT_EQ(12, submit(&pt, s, 12));
+		ASSERT_EQ(12, submit_n(&pt, s, 12));
 		port_fini(&pt);
 	}
 	pid = fork();
@@ -290,7 +262,7 @@ TEST(close_and_exit_with_sqes_deferred)
 		s[0] = pipe_read(p[0], buf, 0);
 		s[1] = with(sqe_nop(1), CPORT_SQE_F_DRAIN);
 		s[2] = sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT, 2);
-		_exit(submit(&pt, s, 3) == 3 ? 0 : 2);
+		_exit(submit_n(&pt, s, 3) == 3 ? 0 : 2);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
@@ -318,13 +290,13 @@ TEST_F_TIMEOUT(drain, drain_order_holds_under_races, 300)
 		s[0] = pipe_read(p[0], buf, 1);
 		s[1] = with(sqe_nop(2), CPORT_SQE_F_DRAIN);
 		s[2] = sqe_nop(3);
-		ASSERT_EQ(1, submit(&self->pt, s, 1));
+		ASSERT_EQ(1, submit_n(&self->pt, s, 1));
 		if (round & 1)
 			ASSERT_EQ(1, write(p[1], "e", 1));
-		ASSERT_EQ(2, submit(&self->pt, s + 1, 2));
+		ASSERT_EQ(2, submit_n(&self->pt, s + 1, 2));
 		if (!(round & 1))
 			ASSERT_EQ(1, write(p[1], "e", 1));
-		ASSERT_EQ(3, reap(&self->pt, c, 3));
+		ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 		ASSERT_EQ(1, c[0].user_data);
 		ASSERT_EQ(2, c[1].user_data);
 		ASSERT_EQ(3, c[2].user_data);

@@ -18,37 +18,6 @@ static struct cport_sqe linked(struct cport_sqe s)
 	return s;
 }
 
-/* Push @n SQEs and submit them with one ENTER; returns ENTER's result. */
-static int submit(struct port *pt, const struct cport_sqe *s, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (sq_push(pt, &s[i]))
-			return -ENOSPC;
-	return sys_enter(pt->fd, n, 0, 0, 0);
-}
-
-/* Reap @n CQEs into @c, in the order they were posted. */
-static int reap(struct port *pt, struct cport_cqe *c, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (cq_wait(pt, &c[i], WAIT_NS))
-			return i;
-	return n;
-}
-
-/* Nothing posted within @ms milliseconds. */
-static bool quiet_for(struct port *pt, int ms)
-{
-	int ret = sys_enter(pt->fd, 0, 1, CPORT_ENTER_TIMEOUT,
-			    (__u64)ms * NSEC_PER_MSEC);
-
-	return ret == -ETIME && !cq_ready(pt);
-}
-
 TEST_F(link, nops_complete_in_order)
 {
 	struct cport_sqe s[4] = {
@@ -59,8 +28,8 @@ TEST_F(link, nops_complete_in_order)
 	int i;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ((__u64)i + 1, c[i].user_data);
 		EXPECT_EQ(0, c[i].res);
@@ -79,11 +48,11 @@ TEST_F(link, member_waits_for_timer_in_front)
 	struct cport_cqe c[3];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
 	/* Both members wait, holding their CQ slots. */
 	EXPECT_EQ(3, fdinfo(self->pt.fd, "inflight"));
 	EXPECT_EQ(3, fdinfo(self->pt.fd, "reserved"));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(1, c[0].user_data);
 	EXPECT_EQ(1, c[0].res);	/* the timer expired once */
 	EXPECT_EQ(2, c[1].user_data);
@@ -104,8 +73,8 @@ TEST_F(link, error_cancels_the_rest)
 	struct cport_cqe c[4];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	EXPECT_EQ(1, c[0].user_data);
 	EXPECT_EQ(0, c[0].res);
 	EXPECT_EQ(2, c[1].user_data);
@@ -129,8 +98,8 @@ TEST_F(link, invalid_member_fails_and_cancels_after_it)
 	s[0] = linked(sqe_timeout(10 * NSEC_PER_MSEC, 0, 0, 0, 1));
 	s[1] = linked(bad);
 	s[2] = sqe_nop(3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(1, c[0].res);
 	EXPECT_EQ(-EINVAL, c[1].res);
 	EXPECT_EQ(-ECANCELED, c[2].res);
@@ -156,8 +125,8 @@ TEST_F(link, write_fsync_read_back)
 	s[1] = linked((struct cport_sqe){ .opcode = CPORT_OP_FSYNC, .fd = f,
 					  .user_data = 2 });
 	s[2] = sqe_rw(CPORT_OP_READ, f, in, sizeof(in), 100, 3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(1, c[0].user_data);
 	EXPECT_EQ((int)sizeof(out), c[0].res);
 	EXPECT_EQ(0, c[1].res);
@@ -191,13 +160,13 @@ TEST_F(link, member_fd_resolved_at_submission)
 	s[1] = linked(sqe_rw(CPORT_OP_READ, f, in, 3, 0, 2));
 	s[2] = linked(sqe_rw(CPORT_OP_READ, 1000, in, 3, 0, 3));
 	s[3] = sqe_nop(4);
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
 	/* The pipe read waits; the members behind it too. */
 	EXPECT_TRUE(quiet_for(&self->pt, 50));
 	close(f);
 	unlink(path);
 	ASSERT_EQ(1, write(p[1], out, 1));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	EXPECT_EQ(1, c[0].res);
 	EXPECT_EQ(3, c[1].res);
 	EXPECT_STREQ("abc", in);
@@ -222,9 +191,9 @@ TEST_F(link, cancel_member_cuts_the_chain_there)
 	s[1] = linked(sqe_nop(2));
 	s[2] = linked(sqe_nop(3));
 	s[3] = sqe_nop(4);
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
-	ASSERT_EQ(1, submit(&self->pt, &cs, 1));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	/* The cancelled members' CQEs come before the cancel's. */
 	EXPECT_EQ(3, c[0].user_data);
 	EXPECT_EQ(-ECANCELED, c[0].res);
@@ -234,7 +203,7 @@ TEST_F(link, cancel_member_cuts_the_chain_there)
 	EXPECT_EQ(0, c[2].res);
 	/* The head and member 2 still run. */
 	ASSERT_EQ(1, write(p[1], "y", 1));
-	ASSERT_EQ(2, reap(&self->pt, c + 3, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c + 3, 2));
 	EXPECT_EQ(1, c[3].user_data);
 	EXPECT_EQ(1, c[3].res);
 	EXPECT_EQ(2, c[4].user_data);
@@ -259,9 +228,9 @@ TEST_F(link, cancel_head_cancels_members)
 			     1));
 	s[1] = linked(sqe_nop(2));
 	s[2] = sqe_nop(3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
-	ASSERT_EQ(1, submit(&self->pt, &cs, 1));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	EXPECT_EQ(1, c[0].user_data);
 	EXPECT_EQ(-ECANCELED, c[0].res);
 	/* The chain's work posts the members' after the cancel's CQE. */
@@ -288,12 +257,12 @@ TEST_F(link, link_on_last_sqe_is_ignored)
 	struct cport_cqe c;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(1, submit(&self->pt, &s, 1));
-	ASSERT_EQ(1, reap(&self->pt, &c, 1));
+	ASSERT_EQ(1, submit_n(&self->pt, &s, 1));
+	ASSERT_EQ(1, reap_n(&self->pt, &c, 1));
 	EXPECT_EQ(0, c.res);
 	s = sqe_nop(2);
-	ASSERT_EQ(1, submit(&self->pt, &s, 1));
-	ASSERT_EQ(1, reap(&self->pt, &c, 1));
+	ASSERT_EQ(1, submit_n(&self->pt, &s, 1));
+	ASSERT_EQ(1, reap_n(&self->pt, &c, 1));
 	EXPECT_EQ(2, c.user_data);
 	EXPECT_EQ(0, c.res);
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
@@ -310,8 +279,8 @@ TEST_F(link, long_chain_in_order)
 	s[0] = linked(sqe_timeout(20 * NSEC_PER_MSEC, 0, 0, 0, 0));
 	for (i = 1; i < 201; i++)
 		s[i] = i < 200 ? linked(sqe_nop(i)) : sqe_nop(i);
-	ASSERT_EQ(201, submit(&self->pt, s, 201));
-	ASSERT_EQ(201, reap(&self->pt, c, 201));
+	ASSERT_EQ(201, submit_n(&self->pt, s, 201));
+	ASSERT_EQ(201, reap_n(&self->pt, c, 201));
 	for (i = 0; i < 201; i++) {
 		EXPECT_EQ((__u64)i, c[i].user_data);
 		EXPECT_EQ(i ? 0 : 1, c[i].res);
@@ -339,13 +308,13 @@ TEST_F(link, chains_are_independent)
 	s[2] = linked(sqe_nop(3));
 	s[3] = sqe_nop(4);
 	s[4] = sqe_nop(5);
-	ASSERT_EQ(5, submit(&self->pt, s, 5));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(5, submit_n(&self->pt, s, 5));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(3, c[0].user_data);
 	EXPECT_EQ(4, c[1].user_data);
 	EXPECT_EQ(5, c[2].user_data);
 	ASSERT_EQ(1, write(p[1], "z", 1));
-	ASSERT_EQ(2, reap(&self->pt, c + 3, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c + 3, 2));
 	EXPECT_EQ(1, c[3].user_data);
 	EXPECT_EQ(2, c[4].user_data);
 	close(p[0]);
@@ -372,7 +341,7 @@ TEST(close_and_exit_with_chains_waiting)
 		for (i = 1; i < 10; i++)
 			s[i] = linked(i & 1 ? sqe_nop(i) :
 				      sqe_timeout(NSEC_PER_SEC, 0, 0, 0, i));
-		ASSERT_EQ(10, submit(&pt, s, 10));
+		ASSERT_EQ(10, submit_n(&pt, s, 10));
 		port_fini(&pt);
 	}
 	pid = fork();
@@ -388,7 +357,7 @@ TEST(close_and_exit_with_chains_waiting)
 		s[1] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
 				     CPORT_POS_CURRENT, 1));
 		s[2] = sqe_nop(2);
-		_exit(submit(&pt, s, 3) == 3 ? 0 : 2);
+		_exit(submit_n(&pt, s, 3) == 3 ? 0 : 2);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
@@ -421,9 +390,9 @@ TEST_F_TIMEOUT(link, cancel_races_completion, 300)
 		s[2] = linked(sqe_nop(2));
 		s[3] = sqe_nop(3);
 		cs = sqe_cancel(round & 1 ? 0 : 2, 0, 4);
-		ASSERT_EQ(4, submit(&self->pt, s, 4));
+		ASSERT_EQ(4, submit_n(&self->pt, s, 4));
 		ASSERT_EQ(1, write(p[1], "w", 1));
-		ASSERT_EQ(1, submit(&self->pt, &cs, 1));
+		ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
 		for (i = 0; i < 5; i++)
 			res[i] = INT_MIN;
 		while (n < 5) {
@@ -482,8 +451,8 @@ TEST_F(link, link_timeout_expires_and_cancels_op)
 			     1));
 	s[1] = linked(sqe_link_timeout(50 * NSEC_PER_MSEC, 2));
 	s[2] = sqe_nop(3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(2, c[0].user_data);
 	EXPECT_EQ(-ETIME, c[0].res);
 	EXPECT_EQ(1, c[1].user_data);
@@ -510,10 +479,10 @@ TEST_F(link, op_beats_link_timeout)
 			     1));
 	s[1] = linked(sqe_link_timeout(10 * NSEC_PER_SEC, 2));
 	s[2] = sqe_nop(3);
-	ASSERT_EQ(3, submit(&self->pt, s, 3));
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
 	EXPECT_TRUE(quiet_for(&self->pt, 20));
 	ASSERT_EQ(1, write(p[1], "a", 1));
-	ASSERT_EQ(3, reap(&self->pt, c, 3));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
 	EXPECT_EQ(1, c[0].user_data);
 	EXPECT_EQ(1, c[0].res);
 	EXPECT_EQ(2, c[1].user_data);
@@ -535,8 +504,8 @@ TEST_F(link, inline_op_link_timeout_cancelled)
 	int i;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ((__u64)i + 1, c[i].user_data);
 		EXPECT_EQ(i & 1 ? -ECANCELED : 0, c[i].res);
@@ -553,8 +522,8 @@ TEST_F(link, link_timeout_bounds_a_timer)
 	struct cport_cqe c[2];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(2, submit(&self->pt, s, 2));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_EQ(2, c[0].user_data);
 	EXPECT_EQ(-ETIME, c[0].res);
 	EXPECT_EQ(1, c[1].user_data);
@@ -575,8 +544,8 @@ TEST_F(link, link_timeout_misuse_einval)
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s[0]));
 	s[0] = linked(sqe_link_timeout(NSEC_PER_SEC, 1));
 	s[1] = sqe_nop(2);
-	ASSERT_EQ(2, submit(&self->pt, s, 2));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_EQ(-EINVAL, c[0].res);
 	EXPECT_EQ(-ECANCELED, c[1].res);
 
@@ -585,8 +554,8 @@ TEST_F(link, link_timeout_misuse_einval)
 	s[1] = linked(sqe_link_timeout(NSEC_PER_SEC, 2));
 	s[2] = linked(sqe_link_timeout(NSEC_PER_SEC, 3));
 	s[3] = sqe_nop(4);
-	ASSERT_EQ(4, submit(&self->pt, s, 4));
-	ASSERT_EQ(4, reap(&self->pt, c, 4));
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
 	EXPECT_EQ(0, c[0].res);
 	EXPECT_EQ(-ECANCELED, c[1].res);
 	EXPECT_EQ(-EINVAL, c[2].res);
@@ -596,8 +565,8 @@ TEST_F(link, link_timeout_misuse_einval)
 	bad = sqe_link_timeout(0, 2);
 	s[0] = linked(sqe_timeout(20 * NSEC_PER_MSEC, 0, 0, 0, 1));
 	s[1] = bad;
-	ASSERT_EQ(2, submit(&self->pt, s, 2));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_EQ(2, c[0].user_data);
 	EXPECT_EQ(-EINVAL, c[0].res);
 	EXPECT_EQ(1, c[1].user_data);
@@ -605,8 +574,8 @@ TEST_F(link, link_timeout_misuse_einval)
 	bad = sqe_link_timeout(NSEC_PER_SEC, 2);
 	bad.len = 1;
 	s[1] = bad;
-	ASSERT_EQ(2, submit(&self->pt, s, 2));
-	ASSERT_EQ(2, reap(&self->pt, c, 2));
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
 	EXPECT_EQ(-EINVAL, c[0].res);
 	EXPECT_EQ(1, c[1].res);
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
@@ -630,7 +599,7 @@ TEST(close_with_link_timeouts_armed)
 		s[1] = linked(sqe_link_timeout(round & 1 ? NSEC_PER_SEC :
 					       NSEC_PER_MSEC, 2));
 		s[2] = sqe_nop(3);
-		ASSERT_EQ(3, submit(&pt, s, 3));
+		ASSERT_EQ(3, submit_n(&pt, s, 3));
 		if (round & 2)
 			usleep(2000);
 		port_fini(&pt);
@@ -661,7 +630,7 @@ TEST_F_TIMEOUT(link, link_timeout_races_completion, 300)
 				     CPORT_POS_CURRENT, 0));
 		s[1] = linked(sqe_link_timeout((round % 50 + 1) * 20000, 1));
 		s[2] = sqe_nop(2);
-		ASSERT_EQ(3, submit(&self->pt, s, 3));
+		ASSERT_EQ(3, submit_n(&self->pt, s, 3));
 		ASSERT_EQ(1, write(p[1], "r", 1));
 		for (n = 0; n < 3; n++) {
 			ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));

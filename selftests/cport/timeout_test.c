@@ -27,17 +27,6 @@ PORT_FIXTURE(tmo, 8, 32)
 /* Reap the next CQE, waiting up to WAIT_NS. */
 #define NEXT(pt, c) ASSERT_EQ(0, cq_wait((pt), (c), WAIT_NS))
 
-/* Nothing more arrives within @ms. */
-static bool quiet_for(struct port *pt, unsigned int ms)
-{
-	int ret;
-
-	if (cq_ready(pt))
-		return false;
-	ret = sys_enter(pt->fd, 0, 1, CPORT_ENTER_TIMEOUT, ms * NSEC_PER_MSEC);
-	return ret == -ETIME && !cq_ready(pt);
-}
-
 static void check_oneshot(struct __test_metadata *_metadata, struct port *pt,
 			  clockid_t clk, __u32 op_flags, __u64 delay_ns)
 {
