@@ -552,8 +552,8 @@ unsigned int cport_chain_count(struct cport_port *port,
  * chain on ->inflight_list, waiting for its head to report.
  *
  * Context: process context, the submitter's; ->submit_lock held.
- * Return: the chain, or NULL if out of memory (the SQEs are consumed
- * anyway; the caller posts their CQEs).
+ * Return: the chain, or NULL if out of memory (nothing consumed: the
+ * caller consumes the SQEs and posts their CQEs).
  */
 struct cport_chain *cport_chain_create(struct cport_port *port,
 				       unsigned int nr)
@@ -563,41 +563,35 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 	unsigned int i;
 
 	chain = kvzalloc(struct_size(chain, members, nr), GFP_KERNEL_ACCOUNT);
-	if (chain) {
-		INIT_LIST_HEAD(&chain->req.node);
-		INIT_LIST_HEAD(&chain->req.pending_node);
-		chain->req.port = port;
-		chain->req.ops = &cport_chain_ops;
-		refcount_set(&chain->refs, 1);
-		chain->req.opcode = CPORT_OP_LAST;	/* no opcode of its own */
-		INIT_WORK(&chain->work, cport_chain_work);
-		INIT_WORK(&chain->lt_work, cport_chain_lt_work);
-		hrtimer_init(&chain->lt_timer, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_REL);
-		chain->lt_timer.function = cport_chain_lt_fn;
-		chain->cred = get_current_cred();
-		if (current->mm) {
-			chain->mm = current->mm;
-			mmgrab(chain->mm);
-		}
-		chain->nr = nr;
-		chain->total = nr;
-	}
-	for (i = 0; i < nr; i++) {
-		struct cport_sqe sqe;
-
-		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
-		WRITE_ONCE(port->sq_head, port->sq_head + 1);
-		if (!chain)
-			continue;
-		chain->members[i].sqe = sqe;
-		if (cport_sqe_has_fd(&sqe)) {
-			chain->members[i].has_fd = true;
-			chain->members[i].file = fget(sqe.fd);
-		}
-	}
 	if (!chain)
 		return NULL;
+	INIT_LIST_HEAD(&chain->req.node);
+	INIT_LIST_HEAD(&chain->req.pending_node);
+	chain->req.port = port;
+	chain->req.ops = &cport_chain_ops;
+	refcount_set(&chain->refs, 1);
+	chain->req.opcode = CPORT_OP_LAST;	/* no opcode of its own */
+	INIT_WORK(&chain->work, cport_chain_work);
+	INIT_WORK(&chain->lt_work, cport_chain_lt_work);
+	hrtimer_init(&chain->lt_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	chain->lt_timer.function = cport_chain_lt_fn;
+	chain->cred = get_current_cred();
+	if (current->mm) {
+		chain->mm = current->mm;
+		mmgrab(chain->mm);
+	}
+	chain->nr = nr;
+	chain->total = nr;
+	for (i = 0; i < nr; i++) {
+		struct cport_chain_member *m = &chain->members[i];
+
+		cport_sqe_copy(&m->sqe, &port->sqes[port->sq_head & mask]);
+		WRITE_ONCE(port->sq_head, port->sq_head + 1);
+		if (cport_sqe_has_fd(&m->sqe)) {
+			m->has_fd = true;
+			m->file = fget(m->sqe.fd);
+		}
+	}
 	chain->req.user_data = chain->members[0].sqe.user_data;
 
 	spin_lock_irq(&port->cq_lock);
