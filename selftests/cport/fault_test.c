@@ -734,6 +734,58 @@ TEST_F(fault, batch_around_failed_timeout_completes_every_sqe)
 	port_fini(&pt);
 }
 
+/*
+ * A chain whose allocation fails: the head completes with -ENOMEM, its
+ * members with -ECANCELED, and the SQE after the chain runs as usual;
+ * ENTER consumes exactly the four SQEs.
+ */
+TEST_F(fault, linked_chain_completes_every_sqe)
+{
+	unsigned int n, i, enomem = 0;
+	struct cport_sqe s[4];
+	struct cport_cqe c[4];
+	struct port pt;
+	bool fired;
+	int ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries < 4 ?
+			       4 : variant->sq_entries, 0, 0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		for (i = 0; i < 4; i++) {
+			s[i] = sqe_nop(i);
+			if (i < 2)
+				s[i].flags = CPORT_SQE_F_LINK;
+			ASSERT_EQ(0, sq_push(&pt, &s[i]));
+		}
+		fault_arm(self->nth, n);
+		ret = sys_enter(pt.fd, 4, 0, 0, 0);
+		fired = fault_fired(self->nth);
+		ASSERT_EQ(4, ret) TH_LOG("fault %u", n);
+		for (i = 0; i < 4; i++)
+			ASSERT_EQ(0, cq_wait(&pt, &c[i], 10 * NSEC_PER_SEC));
+		for (i = 0; i < 4; i++)
+			EXPECT_EQ(i, c[i].user_data);
+		if (c[0].res == -ENOMEM) {
+			enomem++;
+			EXPECT_EQ(-ECANCELED, c[1].res);
+			EXPECT_EQ(-ECANCELED, c[2].res);
+		} else {
+			EXPECT_EQ(0, c[0].res);
+			EXPECT_EQ(0, c[1].res);
+			EXPECT_EQ(0, c[2].res);
+		}
+		EXPECT_EQ(0, c[3].res);
+		expect_port_idle(_metadata, &pt);
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	port_fini(&pt);
+}
+
 /* ----------------------------------------------------------------- */
 /* the post path */
 
