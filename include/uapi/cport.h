@@ -28,27 +28,39 @@
  *       CPORT_TIMEOUT_ABS); CPORT_OP_LINK_TIMEOUT: expiry in nanoseconds,
  *       relative, > 0; CPORT_OP_READ, _WRITE, _READV, _WRITEV,
  *       _READ_FIXED, _WRITE_FIXED: file offset, or CPORT_POS_CURRENT;
- *       CPORT_OP_FSYNC: start of the range; otherwise must be 0.
+ *       CPORT_OP_FSYNC: start of the range; CPORT_OP_FLAG_SET, _CLEAR:
+ *       the flag's number, 0 to 63; otherwise must be 0.
  * @addr: CPORT_OP_POST: user_data of the CQE posted to the target;
  *        CPORT_OP_TIMEOUT_REMOVE, CPORT_OP_CANCEL: user_data to match;
  *        CPORT_OP_READ, _WRITE: the buffer; CPORT_OP_READV, _WRITEV: the
  *        array of struct iovec; CPORT_OP_READ_FIXED, _WRITE_FIXED: the
  *        user address of the data, inside registered buffer @addr2;
+ *        CPORT_OP_FLAG_WAIT: the mask of flags waited for, not 0;
  *        otherwise must be 0.
  * @len: CPORT_OP_POST: res of the CQE posted to the target (as __s32);
  *       CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: number of shots
  *       (0 = until cancelled); CPORT_OP_READ, _WRITE, _READ_FIXED,
  *       _WRITE_FIXED: bytes;
  *       CPORT_OP_READV, _WRITEV: number of iovecs; CPORT_OP_FSYNC: length
- *       of the range (0 = to the end of the file); otherwise must be 0.
- * @op_flags: per-opcode flags: CPORT_TIMEOUT_*, CPORT_CANCEL_* or
- *            CPORT_FSYNC_*; must be 0 for the read and write ops.
+ *       of the range (0 = to the end of the file); CPORT_OP_FLAG_WAIT,
+ *       _SET, _CLEAR: the cluster (0: local, else a CPORT_CLUSTER_ASSOC
+ *       handle); otherwise must be 0.
+ * @op_flags: per-opcode flags: CPORT_TIMEOUT_*, CPORT_CANCEL_*,
+ *            CPORT_FSYNC_* or (CPORT_OP_FLAG_WAIT) CPORT_FLAG_WAIT_ALL and
+ *            CPORT_FLAG_WAIT_CONSUME; must be 0 for the read and write ops
+ *            and CPORT_OP_FLAG_SET, _CLEAR.
  * @user_data: copied unchanged into the CQE(s) of this op.
  * @addr2: CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: period in ns
  *         (0 = same as @off, relative timers only); CPORT_OP_READ_FIXED,
  *         _WRITE_FIXED: index of the registered buffer; otherwise must
  *         be 0.
- * @resv: reserved, must be 0.
+ * @ef_cluster: with CPORT_SQE_F_EVENT_FLAG: the cluster of the flag to set
+ *              when the op completes (0: the port's local cluster, else a
+ *              handle from CPORT_CLUSTER_ASSOC); otherwise must be 0.
+ * @ef_bit: with CPORT_SQE_F_EVENT_FLAG: that flag's number, 0 to 63;
+ *          otherwise must be 0.
+ * @resv2: reserved, must be 0.
+ * @resv: the three fields above under their old name.
  *
  * The kernel reads every field exactly once. A field that is not used by the
  * opcode must be 0, or the op completes with -EINVAL.
@@ -64,7 +76,14 @@ struct cport_sqe {
 	__u32	op_flags;
 	__u64	user_data;
 	__u64	addr2;
-	__u64	resv[2];
+	union {
+		struct {
+			__u32	ef_cluster;
+			__u32	ef_bit;
+			__u64	resv2;
+		};
+		__u64	resv[2];
+	};
 };
 
 /**
@@ -102,6 +121,13 @@ struct cport_cqe {
  * @fd is an index into the file table registered with CPORT_IOC_REGISTER.
  */
 #define CPORT_SQE_F_FIXED_FILE	(1U << 3)
+/*
+ * EVENT_FLAG (any op but CPORT_OP_FLAG_WAIT): event flag (@ef_cluster,
+ * @ef_bit) is cleared when the SQE is consumed and set right after the op's
+ * terminal CQE is in the CQ ring, whatever its res (OpenVMS $QIO efn). The
+ * flag must be in a cluster the port may set (-EACCES otherwise).
+ */
+#define CPORT_SQE_F_EVENT_FLAG	(1U << 4)
 
 /* More CQEs will follow for this op (multishot): this one is not terminal. */
 #define CPORT_CQE_F_MORE	(1U << 0)
@@ -121,6 +147,9 @@ enum cport_op {
 	CPORT_OP_READ_FIXED,	/* 10: READ into a registered buffer */
 	CPORT_OP_WRITE_FIXED,	/* 11: WRITE from a registered buffer */
 	CPORT_OP_LINK_TIMEOUT,	/* 12: bounds the linked op in front of it */
+	CPORT_OP_FLAG_WAIT,	/* 13: completes when a flag condition holds */
+	CPORT_OP_FLAG_SET,	/* 14: sets one event flag */
+	CPORT_OP_FLAG_CLEAR,	/* 15: clears one event flag */
 
 	CPORT_OP_LAST,		/* not an opcode: first invalid value */
 };
@@ -141,6 +170,14 @@ enum cport_op {
 
 /* @off of the read and write ops: use and advance the file position. */
 #define CPORT_POS_CURRENT	(~0ULL)
+
+/*
+ * CPORT_OP_TIMEOUT op_flags, continued. FLAG_ONLY (with MULTISHOT and
+ * CPORT_SQE_F_EVENT_FLAG): each expiration sets the event flag and posts
+ * no CQE; only the terminal CQE is posted (after @len shots, or when the
+ * timer is removed or cancelled).
+ */
+#define CPORT_TIMEOUT_FLAG_ONLY	(1U << 4)
 
 /* CPORT_OP_FSYNC op_flags */
 #define CPORT_FSYNC_DATASYNC	(1U << 0) /* fdatasync(): data, not metadata */
@@ -226,6 +263,7 @@ struct cport_params {
 #define CPORT_FEAT_REGISTER	(1U << 5) /* CPORT_IOC_REGISTER, *_FIXED */
 #define CPORT_FEAT_LINK		(1U << 6) /* SQE_F_LINK, OP_LINK_TIMEOUT */
 #define CPORT_FEAT_DRAIN	(1U << 7) /* CPORT_SQE_F_DRAIN */
+#define CPORT_FEAT_FLAGS	(1U << 8) /* event flags and clusters */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
@@ -234,22 +272,49 @@ struct cport_params {
  * @min_complete: wait until at least this many CQEs are in the CQ ring
  *                (0: do not wait). Must be <= cq_entries.
  * @flags: CPORT_ENTER_*.
- * @resv0: reserved, must be 0.
+ * @ef_cluster: with CPORT_ENTER_FLAGS: the cluster of the flag condition
+ *              (0: local, else a CPORT_CLUSTER_ASSOC handle); must be 0
+ *              otherwise. Old name: @resv0.
  * @timeout_ns: with CPORT_ENTER_TIMEOUT: relative wait limit in ns
  *              (0: do not sleep); must be 0 otherwise.
- * @resv: reserved, must be 0.
+ * @ef_mask: with CPORT_ENTER_FLAGS: the flags of the condition, not 0;
+ *           must be 0 otherwise.
+ * @ef_result: out, with CPORT_ENTER_FLAGS: the flags that satisfied the
+ *             condition (with CPORT_ENTER_FLAGS_CONSUME: the flags this
+ *             call cleared), 0 if the flag condition did not end the wait.
+ *             Must be 0 on input.
+ * @resv: @ef_mask and @ef_result under their old name.
+ *
+ * With CPORT_ENTER_FLAGS the wait ends when the CQ holds @min_complete
+ * CQEs (0: never), OR the flag condition holds (any of @ef_mask set; all of
+ * them with CPORT_ENTER_FLAGS_ALL), OR the timeout expires, whichever comes
+ * first. @ef_result != 0 says the flag condition ended it, the CQ says
+ * whether @min_complete CQEs are there; -ETIME (nothing submitted) says
+ * neither happened.
  */
 struct cport_enter {
 	__u32	to_submit;
 	__u32	min_complete;
 	__u32	flags;
-	__u32	resv0;
+	union {
+		__u32	ef_cluster;
+		__u32	resv0;
+	};
 	__u64	timeout_ns;
-	__u64	resv[2];
+	union {
+		struct {
+			__u64	ef_mask;
+			__u64	ef_result;
+		};
+		__u64	resv[2];
+	};
 };
 
 /* CPORT_IOC_ENTER flags */
 #define CPORT_ENTER_TIMEOUT	(1U << 0) /* timeout_ns is valid */
+#define CPORT_ENTER_FLAGS	(1U << 1) /* also wait for a flag condition */
+#define CPORT_ENTER_FLAGS_ALL	(1U << 2) /* ... all of ef_mask, not any */
+#define CPORT_ENTER_FLAGS_CONSUME (1U << 3) /* ... clear what satisfied it */
 
 /**
  * struct cport_post - argument of CPORT_IOC_POST
@@ -293,15 +358,116 @@ struct cport_register {
 #define CPORT_REGISTER_MAX_BUF_SIZE	(1ULL << 30)	/* bytes per buffer */
 #define CPORT_REGISTER_MAX_FILES	4096U
 
+/**
+ * struct cport_flags - argument of CPORT_IOC_FLAGS
+ * @op: CPORT_FLAGS_*.
+ * @cluster: 0: the port's local cluster; else a handle returned by
+ *           CPORT_CLUSTER_ASSOC.
+ * @bit: SET, CLEAR: the flag's number, 0 to 63; must be 0 otherwise.
+ * @flags: WAIT: CPORT_FLAG_WAIT_ALL, _CONSUME, _TIMEOUT; POLL_ARM:
+ *         CPORT_FLAG_WAIT_ALL; must be 0 otherwise.
+ * @mask: WAIT, POLL_ARM: the flags of the condition, not 0; must be 0
+ *        otherwise.
+ * @timeout_ns: WAIT with CPORT_FLAG_WAIT_TIMEOUT: relative limit in ns
+ *              (0: do not sleep); must be 0 otherwise.
+ * @result: out. SET, CLEAR: the whole cluster before the change; READ: the
+ *          cluster; WAIT: the flags of @mask that satisfied the condition
+ *          (with CPORT_FLAG_WAIT_CONSUME: the flags this call cleared).
+ * @resv: reserved, must be 0.
+ */
+struct cport_flags {
+	__u32	op;
+	__u32	cluster;
+	__u32	bit;
+	__u32	flags;
+	__u64	mask;
+	__u64	timeout_ns;
+	__u64	result;
+	__u64	resv;
+};
+
+/*
+ * struct cport_flags ops. The ioctl returns, for SET and CLEAR, the flag's
+ * previous state (0 or 1); for the others, 0.
+ */
+#define CPORT_FLAGS_SET		0	/* $SETEF */
+#define CPORT_FLAGS_CLEAR	1	/* $CLREF */
+#define CPORT_FLAGS_READ	2	/* $READEF */
+#define CPORT_FLAGS_WAIT	3	/* $WAITFR, $WFLOR, $WFLAND */
+#define CPORT_FLAGS_POLL_ARM	4	/* poll() reports EPOLLPRI on the condition */
+#define CPORT_FLAGS_POLL_DISARM	5
+
+/* Flag wait flags: CPORT_FLAGS_WAIT, CPORT_FLAGS_POLL_ARM, CPORT_OP_FLAG_WAIT */
+#define CPORT_FLAG_WAIT_ALL	(1U << 0) /* all of mask (AND), not any (OR) */
+#define CPORT_FLAG_WAIT_CONSUME	(1U << 1) /* clear the flags that satisfied
+					   * the wait, atomically with it */
+#define CPORT_FLAG_WAIT_TIMEOUT	(1U << 2) /* timeout_ns is valid (ioctl) */
+
+/**
+ * struct cport_cluster - argument of CPORT_IOC_CLUSTER
+ * @op: CPORT_CLUSTER_*.
+ * @flags: ASSOC: CPORT_CLUSTER_CREATE, _EXCL, _PERMANENT, _RDONLY; must be
+ *         0 otherwise.
+ * @mode: ASSOC with CPORT_CLUSTER_CREATE: permission bits of a cluster this
+ *        call creates (0 to 0777: read = read and wait, write = set and
+ *        clear, for owner, group, other); must be 0 otherwise.
+ * @cluster: ASSOC: out, the handle (1 to CPORT_CLUSTER_MAX); DISASSOC: in,
+ *           the handle; must be 0 otherwise.
+ * @name: ASSOC, DELETE: the cluster's name, 1 to 63 bytes of
+ *        [A-Za-z0-9_.$-] and a NUL; must be all 0 for DISASSOC.
+ * @resv: reserved, must be 0.
+ */
+struct cport_cluster {
+	__u32	op;
+	__u32	flags;
+	__u32	mode;
+	__u32	cluster;
+	char	name[64];
+	__u64	resv[2];
+};
+
+/* struct cport_cluster ops */
+#define CPORT_CLUSTER_ASSOC	0	/* $ASCEFC; returns 1 if created, else 0 */
+#define CPORT_CLUSTER_DISASSOC	1	/* $DACEFC */
+#define CPORT_CLUSTER_DELETE	2	/* $DLCEFC */
+
+/* CPORT_CLUSTER_ASSOC flags */
+#define CPORT_CLUSTER_CREATE	(1U << 0) /* create if missing */
+#define CPORT_CLUSTER_EXCL	(1U << 1) /* with CREATE: -EEXIST if it exists */
+#define CPORT_CLUSTER_PERMANENT	(1U << 2) /* with CREATE, CAP_SYS_ADMIN: lives
+					   * until CPORT_CLUSTER_DELETE */
+#define CPORT_CLUSTER_RDONLY	(1U << 3) /* ask read access only */
+
+/* Most common clusters one port may have associated at once. */
+#define CPORT_CLUSTER_MAX	32U
+#define CPORT_CLUSTER_NAME_MAX	63U
+
+/**
+ * struct cport_flag_page - the read-only page at CPORT_OFF_FLAGS
+ * @local: the port's local cluster: bit n is flag n. Always equal to what
+ *         CPORT_FLAGS_READ would return at that moment.
+ * @resv: reserved, reads 0.
+ */
+struct cport_flag_page {
+	__u64	local;
+	__u64	resv[7];
+};
+
 #define CPORT_IOC_MAGIC		0xC5
 #define CPORT_IOC_SETUP		_IOWR(CPORT_IOC_MAGIC, 0x01, struct cport_params)
-#define CPORT_IOC_ENTER		_IOW(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
+#define CPORT_IOC_ENTER		_IOWR(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
 #define CPORT_IOC_POST		_IOW(CPORT_IOC_MAGIC, 0x03, struct cport_post)
 #define CPORT_IOC_REGISTER	_IOW(CPORT_IOC_MAGIC, 0x04, struct cport_register)
+#define CPORT_IOC_FLAGS		_IOWR(CPORT_IOC_MAGIC, 0x05, struct cport_flags)
+#define CPORT_IOC_CLUSTER	_IOWR(CPORT_IOC_MAGIC, 0x06, struct cport_cluster)
+/* CPORT_IOC_ENTER before event flags: accepted, never writes back. */
+#define CPORT_IOC_ENTER_V1	_IOW(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
 
-/* mmap() offsets of the three regions of a port */
+/* mmap() offsets of the regions of a port */
 #define CPORT_OFF_SQ_RING	0ULL
 #define CPORT_OFF_CQ_RING	0x8000000ULL
 #define CPORT_OFF_SQES		0x10000000ULL
+/* mmap() offset of the read-only struct cport_flag_page (one page) */
+#define CPORT_OFF_FLAGS		0x18000000ULL
 
 #endif /* _UAPI_CPORT_H */
