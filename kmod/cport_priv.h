@@ -8,7 +8,9 @@
 #define _CPORT_PRIV_H
 
 #include <linux/cache.h>
+#include <linux/irq_work.h>
 #include <linux/list.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -17,6 +19,7 @@
 #include <linux/workqueue.h>
 #include <uapi/cport.h>
 
+#include "flags.h"
 #include "region.h"
 
 struct cport_buf_table;
@@ -107,6 +110,7 @@ struct cport_req_ops {
  * @opcode: CPORT_OP_*.
  * @chain: the chain this op heads or belongs to, which it reports its
  *         terminal result to; or NULL (link.c).
+ * @ef: the event flag to set after the terminal CQE (CPORT_EF_*), or 0.
  */
 struct cport_req {
 	struct list_head		node;
@@ -117,7 +121,18 @@ struct cport_req {
 	struct file			*file;
 	const struct cport_req_ops	*ops;
 	struct cport_chain		*chain;
+	u32				ef;
 	u8				opcode;
+};
+
+/**
+ * struct cport_efc_slot - a cluster a port has associated
+ * @efc: the cluster, with the association's reference; NULL: free slot.
+ * @write: the port may set and clear its flags.
+ */
+struct cport_efc_slot {
+	struct cport_efc	*efc;
+	bool			write;
 };
 
 /**
@@ -174,6 +189,18 @@ struct cport_req {
  * @defer_cancel_flags: a cancel being matched against the deferred SQEs
  * @defer_cancel_user_data: (its flags, user_data, file), under
  * @defer_cancel_file: ->cq_lock.
+ * @issue_ef: under ->submit_lock, while an SQE is issued: its event flag
+ *            (CPORT_EF_*), which its request takes.
+ * @ef_mutex: serialises association changes and the poll arm (cluster.c).
+ * @flag_page: the read-only page at CPORT_OFF_FLAGS.
+ * @efc_local: the local cluster; its flags are in @flag_page.
+ * @efcs: [0]: the local cluster, [1..CPORT_CLUSTER_MAX]: associations.
+ *        Written under @ef_mutex and ->cq_lock.
+ * @poll_efc: the cluster of the poll arm (a reference), or NULL; written
+ *            under @ef_mutex and ->cq_lock.
+ * @poll_efw: the poll arm's waiter, on @poll_efc's list while armed.
+ * @ef_fired: CPORT_OP_FLAG_WAIT requests whose condition holds, to post.
+ * @ef_work: posts them (flag_ops.c).
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -220,6 +247,15 @@ struct cport_port {
 	u32			defer_cancel_flags;
 	u64			defer_cancel_user_data;
 	struct file		*defer_cancel_file;
+	u32			issue_ef;
+	struct mutex		ef_mutex;	/* associations, poll arm */
+	struct page		*flag_page;
+	struct cport_efc	efc_local;
+	struct cport_efc_slot	efcs[CPORT_CLUSTER_MAX + 1];
+	struct cport_efc	*poll_efc;
+	struct cport_efw	poll_efw;
+	struct llist_head	ef_fired;
+	struct irq_work		ef_work;
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

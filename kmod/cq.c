@@ -205,16 +205,18 @@ void cport_cq_flush_pending(struct cport_port *port)
  * @b: the batch; flushed when full.
  * @user_data: CQE user_data.
  * @res: CQE res.
+ * @ef: the op's event flag (CPORT_EF_*), or 0.
  *
  * The op holds a reservation, consumed when the batch is flushed.
  *
  * Context: process context.
  */
 void cport_cqe_batch_add(struct cport_port *port, struct cport_cqe_batch *b,
-			 u64 user_data, s32 res)
+			 u64 user_data, s32 res, u32 ef)
 {
-	struct cport_cqe *cqe = &b->cqes[b->nr++];
+	struct cport_cqe *cqe = &b->cqes[b->nr];
 
+	b->ef[b->nr++] = ef;
 	cqe->user_data = user_data;
 	cqe->res = res;
 	cqe->flags = 0;
@@ -240,7 +242,8 @@ void cport_cqe_batch_flush(struct cport_port *port, struct cport_cqe_batch *b)
 	WARN_ON_ONCE(port->cq_reserved < nr);
 	__cport_cq_release(port, nr);
 	for (i = 0; i < nr; i++)
-		__cport_cqe_post(port, b->cqes[i].user_data, b->cqes[i].res, 0);
+		__cport_cqe_post_ef(port, b->cqes[i].user_data,
+				    b->cqes[i].res, b->ef[i]);
 	spin_unlock_irq(&port->cq_lock);
 	b->nr = 0;
 	cport_cq_wake(port, nr);

@@ -28,6 +28,7 @@ static inline void __cport_cq_release(struct cport_port *port, u32 nr)
 struct cport_cqe_batch {
 	unsigned int	nr;
 	struct cport_cqe cqes[CPORT_CQE_BATCH];
+	u32		ef[CPORT_CQE_BATCH];
 };
 
 /*
@@ -44,6 +45,21 @@ static inline u32 cport_cq_ready(struct cport_port *port)
 u32 __cport_cq_free(struct cport_port *port);
 void __cport_cqe_post(struct cport_port *port, u64 user_data, s32 res,
 		      u32 flags);
+void __cport_ef_fire(struct cport_port *port, u32 ef);
+
+/*
+ * ->cq_lock held: post a terminal CQE, then set the op's event flag
+ * (CPORT_EF_*, 0: none), so that whoever sees the flag finds the CQE.
+ * Context: any, hard IRQ included.
+ */
+static inline void __cport_cqe_post_ef(struct cport_port *port, u64 user_data,
+				       s32 res, u32 ef)
+{
+	__cport_cqe_post(port, user_data, res, 0);
+	if (unlikely(ef))
+		__cport_ef_fire(port, ef);
+}
+
 u32 cport_cq_reserve(struct cport_port *port, u32 nr);
 void cport_cq_unreserve(struct cport_port *port, u32 nr);
 int cport_cq_post(struct cport_port *port, u64 user_data, s32 res, bool sync);
@@ -56,7 +72,7 @@ static inline void cport_cq_wake(struct cport_port *port, unsigned int nr)
 
 void cport_cq_flush_pending(struct cport_port *port);
 void cport_cqe_batch_add(struct cport_port *port, struct cport_cqe_batch *b,
-			 u64 user_data, s32 res);
+			 u64 user_data, s32 res, u32 ef);
 void cport_cqe_batch_flush(struct cport_port *port, struct cport_cqe_batch *b);
 
 #endif /* _CPORT_CQ_H */

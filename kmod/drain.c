@@ -201,7 +201,8 @@ static void cport_defer_issue(struct cport_port *port, struct cport_defer *d)
 	}
 	if (ret != CPORT_ISSUE_QUEUED) {
 		spin_lock_irq(&port->cq_lock);
-		__cport_cqe_post(port, d->sqe.user_data, ret, 0);
+		__cport_cqe_post_ef(port, d->sqe.user_data, ret,
+				    cport_sqe_ef(&d->sqe));
 		__cport_cq_release(port, 1);
 		__cport_cq_wake(port, 1, false);
 		spin_unlock_irq(&port->cq_lock);
@@ -289,7 +290,8 @@ static int cport_defer_try_cancel(struct cport_req *req)
 		port->defer_nr--;
 		port->defer_res -= 1 + d->chain_nr;
 		port->inflight--;
-		__cport_cqe_post(port, d->sqe.user_data, -ECANCELED, 0);
+		__cport_cqe_post_ef(port, d->sqe.user_data, -ECANCELED,
+				    cport_sqe_ef(&d->sqe));
 		if (d->chain)
 			__cport_chain_report(d->chain, -ECANCELED);
 		n++;

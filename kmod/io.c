@@ -297,7 +297,7 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 	list_del_init(&io->req.node);
 	port->inflight--;
 	__cport_cq_release(port, 1);
-	__cport_cqe_post(port, io->req.user_data, res, 0);
+	__cport_cqe_post_ef(port, io->req.user_data, res, io->req.ef);
 	if (io->req.chain)
 		__cport_chain_report(io->req.chain, res);
 	/* Under ->cq_lock: once it is dropped the port may be gone. */

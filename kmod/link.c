@@ -50,6 +50,7 @@
 #include <linux/slab.h>
 
 #include "cq.h"
+#include "flag_ops.h"
 #include "io.h"
 #include "link.h"
 #include "opdef.h"
@@ -93,6 +94,7 @@ struct cport_chain_member {
  * @lt_armed: the timer is armed and its CQE not posted, under ->cq_lock.
  * @lt_gen: @gen of the op the timer bounds.
  * @lt_user_data: the timeout's user_data.
+ * @lt_ef: the timeout's event flag (CPORT_EF_*), or 0.
  * @next: index of the next member to issue, under ->cq_lock.
  * @nr: members; members from @nr on were cancelled, under ->cq_lock.
  * @total: members allocated (each holds a file reference).
@@ -115,6 +117,7 @@ struct cport_chain {
 	bool				lt_armed;
 	unsigned int			lt_gen;
 	u64				lt_user_data;
+	u32				lt_ef;
 	unsigned int			next;
 	unsigned int			nr;
 	unsigned int			total;
@@ -175,8 +178,9 @@ static unsigned int __cport_chain_cancel(struct cport_chain *chain,
 		return 0;
 	n = chain->nr - from;
 	for (i = from; i < chain->nr; i++)
-		__cport_cqe_post(port, chain->members[i].sqe.user_data,
-				 -ECANCELED, 0);
+		__cport_cqe_post_ef(port, chain->members[i].sqe.user_data,
+				    -ECANCELED,
+				    cport_sqe_ef(&chain->members[i].sqe));
 	port->inflight -= n;
 	__cport_cq_release(port, n);
 	chain->nr = from;
@@ -192,7 +196,7 @@ static void __cport_chain_lt_post(struct cport_chain *chain, s32 res)
 	chain->lt_armed = false;
 	port->inflight--;
 	__cport_cq_release(port, 1);
-	__cport_cqe_post(port, chain->lt_user_data, res, 0);
+	__cport_cqe_post_ef(port, chain->lt_user_data, res, chain->lt_ef);
 	__cport_cq_wake(port, 1, false);
 }
 
@@ -251,6 +255,7 @@ static void __cport_chain_lt_start(struct cport_chain *chain,
 	if (!lt)
 		return;
 	chain->lt_user_data = lt->sqe.user_data;
+	chain->lt_ef = cport_sqe_ef(&lt->sqe);
 	chain->lt_gen = chain->gen;
 	chain->lt_armed = true;
 	/* Checked here: it is never issued. The op runs unbounded. */
@@ -370,7 +375,8 @@ static bool cport_chain_run(struct cport_chain *chain, bool have_mm)
 		spin_lock_irq(&port->cq_lock);
 		if (ret != CPORT_ISSUE_QUEUED) {
 			__cport_cq_release(port, 1);
-			__cport_cqe_post(port, m->sqe.user_data, ret, 0);
+			__cport_cqe_post_ef(port, m->sqe.user_data, ret,
+					    cport_sqe_ef(&m->sqe));
 			__cport_cq_wake(port, 1, false);
 			chain->res = ret;
 		}
@@ -587,6 +593,7 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 
 		cport_sqe_copy(&m->sqe, &port->sqes[port->sq_head & mask]);
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
+		cport_ef_accept(port, &m->sqe);
 		if (cport_sqe_has_fd(&m->sqe)) {
 			m->has_fd = true;
 			m->file = fget(m->sqe.fd);
@@ -636,6 +643,7 @@ void cport_chain_head_issued(struct cport_chain *chain, int res)
 void cport_chain_attach(struct cport_port *port, struct cport_req *req)
 {
 	req->chain = port->issue_chain;
+	req->ef = port->issue_ef;
 	if (req->chain)
 		req->chain->cur_req = req;
 }

@@ -26,9 +26,11 @@
 #include <linux/slab.h>
 
 #include "cancel.h"
+#include "cluster.h"
 #include "cport_priv.h"
 #include "drain.h"
 #include "fdinfo.h"
+#include "flag_ops.h"
 #include "io.h"
 #include "limits.h"
 #include "post.h"
@@ -66,6 +68,13 @@ static int cport_open(struct inode *inode, struct file *file)
 		cport_user_put(uid);
 		return -ENOMEM;
 	}
+	ret = cport_clusters_init(port);
+	if (ret) {
+		kfree(port);
+		cport_user_put(uid);
+		return ret;
+	}
+	cport_flags_init(port);
 	mutex_init(&port->submit_lock);
 	spin_lock_init(&port->cq_lock);
 	INIT_LIST_HEAD(&port->inflight_list);
@@ -97,6 +106,9 @@ static int cport_release(struct inode *inode, struct file *file)
 		cport_register_free(port);
 		cport_rings_free(port);
 	}
+	/* Released FLAG_WAITs were posted; their irq_work may still run. */
+	cport_flags_release(port);
+	cport_clusters_release(port);
 	cport_user_put(port->owner);
 	mutex_destroy(&port->submit_lock);
 	kfree(port);
@@ -112,11 +124,17 @@ static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case CPORT_IOC_SETUP:
 		return cport_ioctl_setup(port, argp);
 	case CPORT_IOC_ENTER:
-		return cport_ioctl_enter(port, argp);
+		return cport_ioctl_enter(port, argp, false);
+	case CPORT_IOC_ENTER_V1:
+		return cport_ioctl_enter(port, argp, true);
 	case CPORT_IOC_POST:
 		return cport_ioctl_post(port, argp);
 	case CPORT_IOC_REGISTER:
 		return cport_ioctl_register(port, argp);
+	case CPORT_IOC_FLAGS:
+		return cport_ioctl_flags(port, argp);
+	case CPORT_IOC_CLUSTER:
+		return cport_ioctl_cluster(port, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -127,6 +145,9 @@ static int cport_mmap(struct file *file, struct vm_area_struct *vma)
 	struct cport_port *port = file->private_data;
 	struct cport_region *r;
 
+	/* The flag page exists from open(). */
+	if ((u64)vma->vm_pgoff << PAGE_SHIFT == CPORT_OFF_FLAGS)
+		return cport_flags_mmap(port, vma);
 	if (!cport_port_ready(port))
 		return -EBADFD;
 
@@ -175,6 +196,9 @@ static int __init cport_init(void)
 	BUILD_BUG_ON(sizeof(struct cport_post) != 24);
 	BUILD_BUG_ON(sizeof(struct cport_register) != 32);
 	BUILD_BUG_ON(sizeof(struct cport_sq_ring) > PAGE_SIZE);
+	BUILD_BUG_ON(sizeof(struct cport_flags) != 48);
+	BUILD_BUG_ON(sizeof(struct cport_cluster) != 96);
+	BUILD_BUG_ON(sizeof(struct cport_flag_page) > PAGE_SIZE);
 
 	ret = cport_io_init();
 	if (ret)
@@ -192,6 +216,7 @@ static void __exit cport_exit(void)
 	misc_deregister(&cport_misc);
 	/* Waits for work items still returning from a freed port's ops. */
 	cport_io_exit();
+	cport_clusters_exit();
 }
 
 module_init(cport_init);

@@ -5,6 +5,7 @@
  * Copyright (C) 2026 The cport authors
  */
 #include "cancel.h"
+#include "flag_ops.h"
 #include "fsync.h"
 #include "link.h"
 #include "nop.h"
@@ -65,5 +66,17 @@ const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
 	[CPORT_OP_LINK_TIMEOUT] = {
 		.prep	= cport_link_timeout_prep,
 		.issue	= cport_link_timeout_issue,
+	},
+	[CPORT_OP_FLAG_WAIT] = {
+		.prep	= cport_flag_wait_prep,
+		.issue	= cport_flag_wait_issue,
+	},
+	[CPORT_OP_FLAG_SET] = {
+		.prep	= cport_flag_change_prep,
+		.issue	= cport_flag_change_issue,
+	},
+	[CPORT_OP_FLAG_CLEAR] = {
+		.prep	= cport_flag_change_prep,
+		.issue	= cport_flag_change_issue,
 	},
 };

@@ -16,7 +16,8 @@
 #define CPORT_FEATURES		(CPORT_FEAT_NODROP | CPORT_FEAT_POST | \
 				 CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE | \
 				 CPORT_FEAT_RW | CPORT_FEAT_REGISTER | \
-				 CPORT_FEAT_LINK | CPORT_FEAT_DRAIN)
+				 CPORT_FEAT_LINK | CPORT_FEAT_DRAIN | \
+				 CPORT_FEAT_FLAGS)
 
 static unsigned int max_sq_entries = 4096;
 module_param(max_sq_entries, uint, 0644);

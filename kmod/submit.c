@@ -13,14 +13,18 @@
 #include <linux/uaccess.h>
 
 #include "cq.h"
+#include "cluster.h"
 #include "drain.h"
+#include "flag_ops.h"
 #include "link.h"
 #include "nop.h"
 #include "opdef.h"
 #include "submit.h"
 #include "wait.h"
 
-#define CPORT_ENTER_FLAGS	CPORT_ENTER_TIMEOUT
+#define CPORT_ENTER_VALID	(CPORT_ENTER_TIMEOUT | CPORT_ENTER_FLAGS | \
+				 CPORT_ENTER_FLAGS_ALL | CPORT_ENTER_FLAGS_CONSUME)
+#define CPORT_ENTER_EF_FLAGS	(CPORT_ENTER_FLAGS_ALL | CPORT_ENTER_FLAGS_CONSUME)
 
 /**
  * cport_sqe_copy() - the kernel's private copy of an SQE
@@ -51,8 +55,11 @@ void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
  */
 static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 {
-	/* Any op may link and drain. */
-	u8 flags = sqe->flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_DRAIN);
+	/* Any op may link, drain and name an event flag (FLAG_WAIT's prep
+	 * refuses the last).
+	 */
+	u8 flags = sqe->flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_DRAIN |
+				  CPORT_SQE_F_EVENT_FLAG);
 
 	if (!flags)
 		return true;
@@ -87,10 +94,13 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 
 	if (sqe->opcode >= CPORT_OP_LAST)
 		return -EINVAL;
-	if (sqe->resv0 || sqe->resv[0] || sqe->resv[1])
+	if (sqe->resv0 || sqe->resv2)
 		return -EINVAL;
 	if (!cport_sqe_flags_ok(sqe))
 		return -EINVAL;
+	ret = cport_ef_check(port, sqe);
+	if (ret)
+		return ret;
 
 	/* The cheapest op is the one batches are made of: no indirect calls. */
 	if (sqe->opcode == CPORT_OP_NOP)
@@ -100,7 +110,11 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 	ret = def->prep(sqe);
 	if (ret)
 		return ret;
-	return def->issue(port, sqe, issue_flags);
+	/* A request the op makes takes it (cport_chain_attach()). */
+	port->issue_ef = cport_sqe_ef(sqe);
+	ret = def->issue(port, sqe, issue_flags);
+	port->issue_ef = 0;
+	return ret;
 }
 
 /*
@@ -114,11 +128,14 @@ static void cport_chain_fail(struct cport_port *port,
 	u32 mask = port->sq_entries - 1;
 	struct cport_sqe sqe;
 
-	cport_cqe_batch_add(port, batch, head->user_data, -ENOMEM);
+	cport_cqe_batch_add(port, batch, head->user_data, -ENOMEM,
+			    cport_sqe_ef(head));
 	while (n--) {
 		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
-		cport_cqe_batch_add(port, batch, sqe.user_data, -ECANCELED);
+		cport_ef_accept(port, &sqe);
+		cport_cqe_batch_add(port, batch, sqe.user_data, -ECANCELED,
+				    cport_sqe_ef(&sqe));
 	}
 }
 
@@ -163,6 +180,8 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
 		/* fdinfo reads it without ->submit_lock. */
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
+		if (unlikely(sqe.flags & CPORT_SQE_F_EVENT_FLAG))
+			cport_ef_accept(port, &sqe);
 		/* Keep inline CQEs in submission order around other ops. */
 		if (sqe.opcode != CPORT_OP_NOP || (sqe.flags & CPORT_SQE_F_LINK))
 			cport_cqe_batch_flush(port, &batch);
@@ -192,7 +211,8 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 			port->issue_chain = NULL;
 		}
 		if (ret != CPORT_ISSUE_QUEUED)
-			cport_cqe_batch_add(port, &batch, sqe.user_data, ret);
+			cport_cqe_batch_add(port, &batch, sqe.user_data, ret,
+					    cport_sqe_ef(&sqe));
 		if (!chain)
 			continue;
 		/* The head's CQE goes before any of its chain's. */
@@ -214,24 +234,38 @@ out_unlock:
 	return ret;
 }
 
+/* The flag half of an ENTER's arguments: all 0 without CPORT_ENTER_FLAGS. */
+static int cport_enter_ef_check(const struct cport_enter *e, bool v1)
+{
+	if (!(e->flags & CPORT_ENTER_FLAGS))
+		return ((e->flags & CPORT_ENTER_EF_FLAGS) || e->ef_cluster ||
+			e->ef_mask || e->ef_result) ? -EINVAL : 0;
+	return (v1 || !e->ef_mask || e->ef_result) ? -EINVAL : 0;
+}
+
 /**
  * cport_ioctl_enter() - CPORT_IOC_ENTER: submit, then wait
  * @port: the port.
  * @argp: user pointer to struct cport_enter.
+ * @v1: called as CPORT_IOC_ENTER_V1, which writes nothing back.
+ *
+ * With CPORT_ENTER_FLAGS the wait ends on a flag condition too, and
+ * ->ef_result tells the flags that ended it.
  *
  * Context: process context, sleeps.
  * Return: SQEs consumed if > 0; else 0, or the error of the submission or
  * the wait: -EFAULT, -EINVAL, -EBADFD, -EBUSY, -ETIME, -EINTR.
  */
-long cport_ioctl_enter(struct cport_port *port, void __user *argp)
+long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 {
+	struct cport_ef_cond cond = { };
 	struct cport_enter e;
 	int submitted = 0;
 	int ret;
 
 	if (copy_from_user(&e, argp, sizeof(e)))
 		return -EFAULT;
-	if ((e.flags & ~CPORT_ENTER_FLAGS) || e.resv0 || e.resv[0] || e.resv[1])
+	if ((e.flags & ~CPORT_ENTER_VALID) || cport_enter_ef_check(&e, v1))
 		return -EINVAL;
 	if (!(e.flags & CPORT_ENTER_TIMEOUT) && e.timeout_ns)
 		return -EINVAL;
@@ -239,18 +273,46 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp)
 		return -EBADFD;
 	if (e.min_complete > port->cq_entries)
 		return -EINVAL;
+	if (e.flags & CPORT_ENTER_FLAGS) {
+		cond.efc = cport_cluster_get(port, e.ef_cluster, false, &ret);
+		if (!cond.efc)
+			return ret;
+		cond.mask = e.ef_mask;
+		cond.flags = ((e.flags & CPORT_ENTER_FLAGS_ALL) ?
+			      CPORT_FLAG_WAIT_ALL : 0) |
+			     ((e.flags & CPORT_ENTER_FLAGS_CONSUME) ?
+			      CPORT_FLAG_WAIT_CONSUME : 0);
+	}
 
 	if (e.to_submit) {
 		submitted = cport_submit(port, e.to_submit, e.min_complete);
-		if (submitted < 0)
-			return submitted;
+		if (submitted < 0) {
+			ret = submitted;
+			goto out;
+		}
 	}
 
 	cport_cq_flush_pending(port);
-	if (!e.min_complete)
-		return submitted;
-
-	ret = cport_cq_wait(port, e.min_complete,
-			    e.flags & CPORT_ENTER_TIMEOUT, e.timeout_ns);
-	return submitted ? submitted : ret;
+	ret = 0;
+	if (e.min_complete || cond.efc)
+		ret = cport_cq_wait(port, e.min_complete,
+				    e.flags & CPORT_ENTER_TIMEOUT,
+				    e.timeout_ns, cond.efc ? &cond : NULL);
+	if (cond.efc && put_user(cond.got,
+				 &((struct cport_enter __user *)argp)->ef_result)) {
+		/* Give back what this call took: a flag is never lost. */
+		if (cond.flags & CPORT_FLAG_WAIT_CONSUME)
+			while (cond.got) {
+				cport_efc_set(cond.efc, __ffs64(cond.got));
+				cond.got &= cond.got - 1;
+			}
+		ret = -EFAULT;
+		submitted = 0;
+	}
+	if (submitted)
+		ret = submitted;
+out:
+	if (cond.efc)
+		cport_efc_put(cond.efc);
+	return ret;
 }

@@ -31,7 +31,8 @@
 #include "timeout.h"
 
 #define CPORT_TIMEOUT_FLAGS	(CPORT_TIMEOUT_ABS | CPORT_TIMEOUT_MULTISHOT | \
-				 CPORT_TIMEOUT_BOOTTIME | CPORT_TIMEOUT_REALTIME)
+				 CPORT_TIMEOUT_BOOTTIME | CPORT_TIMEOUT_REALTIME | \
+				 CPORT_TIMEOUT_FLAG_ONLY)
 
 /**
  * struct cport_timeout - an armed timer
@@ -44,6 +45,7 @@
  * @left: expirations still to come when @shots is set.
  * @pending: expirations not reported yet. Under ->cq_lock.
  * @multishot: periodic timer.
+ * @flag_only: expirations set the event flag and post no CQE.
  * @cancel: cancellation was requested while the callback ran; the callback
  *          posts -ECANCELED. Under ->cq_lock.
  */
@@ -56,6 +58,7 @@ struct cport_timeout {
 	u32			left;
 	u32			pending;
 	bool			multishot;
+	bool			flag_only;
 	bool			cancel;
 };
 
@@ -86,6 +89,10 @@ int cport_timeout_prep(const struct cport_sqe *sqe)
 	if ((flags & CPORT_TIMEOUT_BOOTTIME) && (flags & CPORT_TIMEOUT_REALTIME))
 		return -EINVAL;
 	if (sqe->off > KTIME_MAX)
+		return -EINVAL;
+	if ((flags & CPORT_TIMEOUT_FLAG_ONLY) &&
+	    (!(flags & CPORT_TIMEOUT_MULTISHOT) ||
+	     !(sqe->flags & CPORT_SQE_F_EVENT_FLAG)))
 		return -EINVAL;
 	if (!(flags & CPORT_TIMEOUT_MULTISHOT))
 		return (sqe->len || sqe->addr2) ? -EINVAL : 0;
@@ -120,7 +127,7 @@ static void __cport_timeout_finish(struct cport_timeout *t, s32 res)
 	list_del_init(&t->req.pending_node);
 	port->inflight--;
 	__cport_cq_release(port, 1);
-	__cport_cqe_post(port, t->req.user_data, res, 0);
+	__cport_cqe_post_ef(port, t->req.user_data, res, t->req.ef);
 	if (t->req.chain)
 		__cport_chain_report(t->req.chain, res);
 }
@@ -168,6 +175,12 @@ static enum hrtimer_restart cport_timeout_fn(struct hrtimer *timer)
 	if (t->shots && !t->left) {
 		__cport_timeout_finish(t, t->pending);
 		goto out_free;
+	}
+	/* The flag marks the expiration, whether its CQE can go now or not. */
+	__cport_ef_fire(port, t->req.ef);
+	if (t->flag_only) {
+		spin_unlock_irqrestore(&port->cq_lock, flags);
+		return HRTIMER_RESTART;
 	}
 
 	if (__cport_cq_free(port)) {
@@ -306,6 +319,7 @@ int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		t->period = ns_to_ktime(cport_timeout_period(sqe));
 		t->shots = sqe->len;
 		t->left = sqe->len;
+		t->flag_only = flags & CPORT_TIMEOUT_FLAG_ONLY;
 	}
 	hrtimer_init(&t->timer, clock, mode);
 	t->timer.function = cport_timeout_fn;

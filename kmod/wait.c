@@ -18,6 +18,7 @@
 #include <linux/sched/signal.h>
 
 #include "cq.h"
+#include "flag_ops.h"
 #include "wait.h"
 
 struct cport_waiter {
@@ -53,31 +54,75 @@ static void cport_waiter_queue(struct cport_port *port, struct cport_waiter *w)
 	spin_unlock_irq(&port->cq_wait.lock);
 }
 
+/* The flag half of a composite wait: a waiter on the cluster. */
+struct cport_ef_sleeper {
+	struct cport_efw	w;
+	struct task_struct	*task;
+};
+
+/* Context: any, the cluster's ->lock held. */
+static void cport_ef_sleeper_wake(struct cport_efw *w)
+{
+	wake_up_process(container_of(w, struct cport_ef_sleeper, w)->task);
+}
+
+/*
+ * Stop waiting for the flags. Return: true if the condition was met (and
+ * ->got set) before we left.
+ */
+static bool cport_ef_sleeper_done(struct cport_ef_cond *ef,
+				  struct cport_ef_sleeper *s)
+{
+	if (cport_efw_stop(ef->efc, &s->w))
+		return false;
+	ef->got = s->w.got;
+	return true;
+}
+
 /**
  * cport_cq_wait() - wait until the CQ holds @min_complete CQEs
  * @port: the port, set up.
- * @min_complete: CQEs wanted, > 0.
+ * @min_complete: CQEs wanted; 0: only @ef ends the wait.
  * @timed: @timeout_ns is a limit.
  * @timeout_ns: relative limit; 0 means do not sleep.
+ * @ef: a flag condition that ends the wait too, or NULL (then
+ *      @min_complete > 0). Its ->got says whether it did.
  *
  * Context: process context, sleeps.
  * Return: 0, -ETIME or -EINTR.
  */
 int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
-		  u64 timeout_ns)
+		  u64 timeout_ns, struct cport_ef_cond *ef)
 {
 	struct cport_waiter w = {
 		.port		= port,
 		.min_complete	= min_complete,
 	};
-	bool woken, timed_out = false;
+	struct cport_ef_sleeper s = {
+		.w.wake	= cport_ef_sleeper_wake,
+		.task	= current,
+	};
+	bool woken = false, timed_out = false, flagged = false;
 	ktime_t expires = 0;
 	int ret;
 
-	if (cport_cq_ready(port) >= min_complete)
-		return 0;
-	if (timed && !timeout_ns)
-		return -ETIME;
+	if (ef) {
+		ef->got = 0;
+		s.w.mask = ef->mask;
+		s.w.flags = ef->flags;
+		if (cport_efw_start(ef->efc, &s.w)) {
+			ef->got = s.w.got;
+			return 0;
+		}
+	}
+	if (min_complete && cport_cq_ready(port) >= min_complete) {
+		ret = 0;
+		goto out_ef;
+	}
+	if (timed && !timeout_ns) {
+		ret = -ETIME;
+		goto out_ef;
+	}
 	if (timed)
 		expires = ktime_add_safe(ktime_get(),
 					 ns_to_ktime(min_t(u64, timeout_ns,
@@ -87,10 +132,19 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 	INIT_LIST_HEAD(&w.wqe.entry);	/* empty = not queued */
 	w.wqe.private = current;
 	w.wqe.flags = WQ_FLAG_EXCLUSIVE;
-	atomic_inc(&port->nr_waiters);
+	if (min_complete)
+		atomic_inc(&port->nr_waiters);
 	for (;;) {
-		cport_waiter_queue(port, &w);
-		if (cport_cq_ready(port) >= min_complete) {
+		if (min_complete)
+			cport_waiter_queue(port, &w);
+		else
+			set_current_state(TASK_INTERRUPTIBLE);
+		/* Released under the cluster's ->lock, then woken. */
+		if (ef && list_empty_careful(&s.w.node)) {
+			ret = 0;
+			break;
+		}
+		if (min_complete && cport_cq_ready(port) >= min_complete) {
 			ret = 0;
 			break;
 		}
@@ -109,20 +163,29 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 			schedule();
 	}
 	__set_current_state(TASK_RUNNING);
-	/* Empty entry: a poster removed us, meaning the wake-up was ours. */
-	woken = list_empty_careful(&w.wqe.entry);
-	finish_wait(&port->cq_wait, &w.wqe);
-	atomic_dec(&port->nr_waiters);
+	if (min_complete) {
+		/* Empty entry: a poster removed us: the wake-up was ours. */
+		woken = list_empty_careful(&w.wqe.entry);
+		finish_wait(&port->cq_wait, &w.wqe);
+		atomic_dec(&port->nr_waiters);
+	}
 
+out_ef:
+	/* Flags handed to us, even just now, are ours: never lose them. */
+	if (ef && cport_ef_sleeper_done(ef, &s)) {
+		flagged = true;
+		ret = 0;
+	}
 	/*
 	 * A woken waiter that leaves without success passes its wake-up on.
 	 * So does one that leaves with more CQEs ready than it asked for: it
 	 * may have been woken for a CQE while it was on its way out with
 	 * another (requeued for the re-check above), and its thread may take
 	 * just one and go; the surplus must not sit there with every other
-	 * waiter asleep.
+	 * waiter asleep. One that leaves for flags may take no CQE at all.
 	 */
-	if (woken && (ret || cport_cq_ready(port) > min_complete))
+	if (woken && (ret || flagged ||
+		      cport_cq_ready(port) > min_complete))
 		cport_cq_wake(port, 1);
 	return ret;
 }
@@ -133,16 +196,20 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
  * @wait: poll table.
  *
  * Context: process context.
- * Return: EPOLLIN | EPOLLRDNORM while the CQ holds a CQE, else 0.
+ * Return: EPOLLIN | EPOLLRDNORM while the CQ holds a CQE; EPOLLPRI while
+ * the condition armed with CPORT_FLAGS_POLL_ARM holds.
  */
 __poll_t cport_poll(struct file *file, poll_table *wait)
 {
 	struct cport_port *port = file->private_data;
 
+	__poll_t mask;
+
 	poll_wait(file, &port->poll_wait, wait);
+	mask = cport_flags_poll(port);
 	if (!cport_port_ready(port))
-		return 0;
+		return mask;
 	/* Pairs with the smp_mb() in cport_cq_wake(): see wq_has_sleeper(). */
 	smp_mb();
-	return cport_cq_ready(port) ? EPOLLIN | EPOLLRDNORM : 0;
+	return mask | (cport_cq_ready(port) ? EPOLLIN | EPOLLRDNORM : 0);
 }

@@ -399,8 +399,8 @@ struct cport_flags {
 
 /* Flag wait flags: CPORT_FLAGS_WAIT, CPORT_FLAGS_POLL_ARM, CPORT_OP_FLAG_WAIT */
 #define CPORT_FLAG_WAIT_ALL	(1U << 0) /* all of mask (AND), not any (OR) */
-#define CPORT_FLAG_WAIT_CONSUME	(1U << 1) /* clear the flags that satisfied
-					   * the wait, atomically with it */
+/* CONSUME: clear the flags that satisfied the wait, atomically with it. */
+#define CPORT_FLAG_WAIT_CONSUME	(1U << 1)
 #define CPORT_FLAG_WAIT_TIMEOUT	(1U << 2) /* timeout_ns is valid (ioctl) */
 
 /**
@@ -434,8 +434,8 @@ struct cport_cluster {
 /* CPORT_CLUSTER_ASSOC flags */
 #define CPORT_CLUSTER_CREATE	(1U << 0) /* create if missing */
 #define CPORT_CLUSTER_EXCL	(1U << 1) /* with CREATE: -EEXIST if it exists */
-#define CPORT_CLUSTER_PERMANENT	(1U << 2) /* with CREATE, CAP_SYS_ADMIN: lives
-					   * until CPORT_CLUSTER_DELETE */
+/* PERMANENT (with CREATE, CAP_SYS_ADMIN): lives until CPORT_CLUSTER_DELETE */
+#define CPORT_CLUSTER_PERMANENT	(1U << 2)
 #define CPORT_CLUSTER_RDONLY	(1U << 3) /* ask read access only */
 
 /* Most common clusters one port may have associated at once. */

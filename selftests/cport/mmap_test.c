@@ -178,7 +178,7 @@ TEST_F(layout, unknown_offset_einval)
 	static const off_t bad[] = {
 		0x1000, 0x2000, CPORT_OFF_CQ_RING - 0x1000,
 		CPORT_OFF_CQ_RING + 0x1000, CPORT_OFF_SQES - 0x1000,
-		CPORT_OFF_SQES + 0x1000, 0x18000000, 0x20000000, 0x40000000,
+		CPORT_OFF_SQES + 0x1000, CPORT_OFF_FLAGS + 0x1000, 0x20000000, 0x40000000,
 		0x7ffff000, 1LL << 40,
 	};
 	unsigned int i;

@@ -461,11 +461,11 @@ TEST_F(reg, fixed_file_flag_on_other_ops_is_einval)
 				   with_flags(sqe_cancel(0, CPORT_CANCEL_FD, 7),
 					      CPORT_SQE_F_FIXED_FILE |
 					      CPORT_SQE_F_ORDERED)));
-	/* Bits 1, 2 and 4..7 are not (yet) flags. */
+	/* Bits 5..7 are not (yet) flags. */
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
 				   with_flags(sqe_rw(CPORT_OP_FSYNC, 0, NULL, 0,
 						     0, 8),
-					      CPORT_SQE_F_FIXED_FILE | 0x10)));
+					      CPORT_SQE_F_FIXED_FILE | 0x20)));
 }
 
 /* CANCEL with CPORT_CANCEL_FD on a registered file. */

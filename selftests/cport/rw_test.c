@@ -1021,7 +1021,7 @@ TEST_F(rw, sqe_flags_checked)
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
 	/* Unknown flags. */
 	s = sqe_rw(CPORT_OP_READ, self->file, buf, 4, 0, 3);
-	s.flags = 1 << 4;
+	s.flags = 1 << 5;
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));
 	s.flags = 0x80 | CPORT_SQE_F_ORDERED;
 	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt, s));

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cport: event flag clusters (OpenVMS event flags, done in Linux).
+ *
+ * A cluster is 64 flags and a list of waiters under one spinlock. Setting a
+ * flag checks the waiters in the order they came and releases every one
+ * whose condition now holds; a consuming waiter clears the flags that
+ * satisfied it before the next waiter is looked at, so two consumers can
+ * never take the same set flag. All of that happens under ->lock, in
+ * whatever context the setter runs in (hard IRQ included): no sleeping, no
+ * allocation. A waiter's ->wake decides what release means: wake a thread
+ * (ioctl waits), queue a CQE (CPORT_OP_FLAG_WAIT, flag_ops.c) or wake poll
+ * waiters (the poll arm).
+ *
+ * The local cluster's ->state is the word of the port's read-only flag
+ * page, so user space reads it without a system call; it is only stored
+ * under ->lock, with one 64-bit store.
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <linux/bitops.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "flags.h"
+
+/**
+ * cport_efc_init() - initialise a cluster
+ * @efc: the cluster, zeroed.
+ * @state: where its flags live, or NULL for ->word.
+ *
+ * The caller holds the one reference.
+ *
+ * Context: any.
+ */
+void cport_efc_init(struct cport_efc *efc, u64 *state)
+{
+	spin_lock_init(&efc->lock);
+	INIT_LIST_HEAD(&efc->waiters);
+	efc->state = state ? state : &efc->word;
+	refcount_set(&efc->refs, 1);
+}
+
+/**
+ * cport_efc_alloc() - a new common cluster, all flags clear
+ *
+ * Context: process context.
+ * Return: the cluster with one reference, or NULL.
+ */
+struct cport_efc *cport_efc_alloc(void)
+{
+	struct cport_efc *efc = kzalloc(sizeof(*efc), GFP_KERNEL_ACCOUNT);
+
+	if (efc)
+		cport_efc_init(efc, NULL);
+	return efc;
+}
+
+/**
+ * cport_efc_put() - drop a reference to a common cluster
+ * @efc: the cluster; the last reference frees it. The name table and the
+ *       local cluster's owner drop theirs in process context; a waiter may
+ *       drop the last one of an unnamed common cluster in any context.
+ *
+ * Context: any.
+ */
+void cport_efc_put(struct cport_efc *efc)
+{
+	if (refcount_dec_and_test(&efc->refs)) {
+		WARN_ON_ONCE(!list_empty(&efc->waiters) || efc->named);
+		if (efc->state == &efc->word)
+			kfree(efc);
+	}
+}
+
+/*
+ * ->lock held: store the flags. One 64-bit store, and a release: pairs
+ * with the load-acquire of a user reading the flag page, so that what it
+ * saw happen before a change (a CQE posted) is visible with it.
+ */
+static void __cport_efc_store(struct cport_efc *efc, u64 state)
+{
+	lockdep_assert_held(&efc->lock);
+	/* Pairs with the user's load-acquire of the flag page. */
+	smp_store_release(efc->state, state);
+}
+
+/* ->lock held: release the waiters whose condition @state now meets. */
+static void __cport_efc_check(struct cport_efc *efc)
+{
+	struct cport_efw *w, *tmp;
+	u64 state = *efc->state;
+
+	lockdep_assert_held(&efc->lock);
+	list_for_each_entry_safe(w, tmp, &efc->waiters, node) {
+		if (!cport_efw_met(w, state))
+			continue;
+		if (w->persistent) {
+			w->wake(w);
+			continue;
+		}
+		w->got = state & w->mask;
+		if (w->flags & CPORT_FLAG_WAIT_CONSUME) {
+			state &= ~w->got;
+			__cport_efc_store(efc, state);
+		}
+		list_del_init(&w->node);
+		w->wake(w);
+		if (!state)
+			break;
+	}
+}
+
+/**
+ * cport_efc_change() - set or clear one flag
+ * @efc: the cluster.
+ * @bit: the flag, < 64.
+ * @set: set, else clear.
+ *
+ * Setting releases the waiters the change satisfies.
+ *
+ * Context: any, hard IRQ included; never sleeps.
+ * Return: the cluster before the change.
+ */
+u64 cport_efc_change(struct cport_efc *efc, unsigned int bit, bool set)
+{
+	unsigned long flags;
+	u64 old;
+
+	spin_lock_irqsave(&efc->lock, flags);
+	old = *efc->state;
+	if (set && !(old & BIT_ULL(bit))) {
+		__cport_efc_store(efc, old | BIT_ULL(bit));
+		__cport_efc_check(efc);
+	} else if (!set && (old & BIT_ULL(bit))) {
+		__cport_efc_store(efc, old & ~BIT_ULL(bit));
+	}
+	spin_unlock_irqrestore(&efc->lock, flags);
+	return old;
+}
+
+/**
+ * cport_efc_set() - set one flag (OpenVMS $SETEF)
+ * @efc: the cluster.
+ * @bit: the flag, < 64.
+ *
+ * Context: any, hard IRQ included; never sleeps, never allocates.
+ * Return: the flag's previous state, 0 or 1.
+ */
+int cport_efc_set(struct cport_efc *efc, unsigned int bit)
+{
+	return !!(cport_efc_change(efc, bit, true) & BIT_ULL(bit));
+}
+
+/**
+ * cport_efc_clear() - clear one flag (OpenVMS $CLREF)
+ * @efc: the cluster.
+ * @bit: the flag, < 64.
+ *
+ * Context: any, hard IRQ included; never sleeps, never allocates.
+ * Return: the flag's previous state, 0 or 1.
+ */
+int cport_efc_clear(struct cport_efc *efc, unsigned int bit)
+{
+	return !!(cport_efc_change(efc, bit, false) & BIT_ULL(bit));
+}
+
+/**
+ * cport_efc_read() - the flags of a cluster
+ * @efc: the cluster.
+ *
+ * Context: any.
+ * Return: the 64 flags.
+ */
+u64 cport_efc_read(struct cport_efc *efc)
+{
+	return READ_ONCE(*efc->state);
+}
+
+/**
+ * cport_efw_start() - check a condition, and wait for it if it fails
+ * @efc: the cluster.
+ * @w: the waiter, its ->mask, ->flags and ->wake set.
+ *
+ * If the condition holds, ->got is set (and consumed) and @w is not queued.
+ *
+ * Context: any; takes ->lock with irqsave.
+ * Return: true if the condition held at once.
+ */
+bool cport_efw_start(struct cport_efc *efc, struct cport_efw *w)
+{
+	unsigned long flags;
+	bool met;
+	u64 state;
+
+	spin_lock_irqsave(&efc->lock, flags);
+	state = *efc->state;
+	met = cport_efw_met(w, state);
+	if (met && !w->persistent) {
+		w->got = state & w->mask;
+		if (w->flags & CPORT_FLAG_WAIT_CONSUME)
+			__cport_efc_store(efc, state & ~w->got);
+	} else {
+		w->got = 0;
+		list_add_tail(&w->node, &efc->waiters);
+	}
+	spin_unlock_irqrestore(&efc->lock, flags);
+	return met && !w->persistent;
+}
+
+/**
+ * __cport_efw_stop() - stop waiting, ->lock held
+ * @efc: the cluster.
+ * @w: the waiter.
+ *
+ * Return: true if @w was still waiting (it is not any more); false if it
+ * had been released (->got says by what).
+ */
+bool __cport_efw_stop(struct cport_efc *efc, struct cport_efw *w)
+{
+	lockdep_assert_held(&efc->lock);
+	if (list_empty(&w->node))
+		return false;
+	list_del_init(&w->node);
+	return true;
+}
+
+/**
+ * cport_efw_stop() - stop waiting
+ * @efc: the cluster.
+ * @w: the waiter.
+ *
+ * Context: any.
+ * Return: see __cport_efw_stop().
+ */
+bool cport_efw_stop(struct cport_efc *efc, struct cport_efw *w)
+{
+	unsigned long flags;
+	bool ret;
+
+	spin_lock_irqsave(&efc->lock, flags);
+	ret = __cport_efw_stop(efc, w);
+	spin_unlock_irqrestore(&efc->lock, flags);
+	return ret;
+}
+
+struct cport_efc_sleeper {
+	struct cport_efw	w;
+	struct task_struct	*task;
+};
+
+/* Context: any, ->lock held. */
+static void cport_efc_sleeper_wake(struct cport_efw *w)
+{
+	struct cport_efc_sleeper *s = container_of(w, struct cport_efc_sleeper,
+						   w);
+
+	wake_up_process(s->task);
+}
+
+/**
+ * cport_efc_wait() - wait for a flag condition (OpenVMS $WFLOR, $WFLAND)
+ * @efc: the cluster; the caller holds a reference.
+ * @mask: flags, not 0.
+ * @flags: CPORT_FLAG_WAIT_ALL, CPORT_FLAG_WAIT_CONSUME.
+ * @timed: @timeout_ns is a limit.
+ * @timeout_ns: relative limit; 0 means do not sleep.
+ * @got: out: the flags that satisfied the wait (consumed, with CONSUME).
+ *
+ * Context: process context, sleeps.
+ * Return: 0, -ETIME or -EINTR (then *@got is 0).
+ */
+int cport_efc_wait(struct cport_efc *efc, u64 mask, u32 flags, bool timed,
+		   u64 timeout_ns, u64 *got)
+{
+	struct cport_efc_sleeper s = {
+		.w.mask		= mask,
+		.w.flags	= flags,
+		.w.wake		= cport_efc_sleeper_wake,
+		.task		= current,
+	};
+	bool timed_out = false;
+	ktime_t expires = 0;
+	int ret;
+
+	*got = 0;
+	if (cport_efw_start(efc, &s.w)) {
+		*got = s.w.got;
+		return 0;
+	}
+	if (timed)
+		expires = ktime_add_safe(ktime_get(),
+					 ns_to_ktime(min_t(u64, timeout_ns,
+							   KTIME_MAX)));
+	for (;;) {
+		spin_lock_irq(&efc->lock);
+		if (list_empty(&s.w.node)) {
+			spin_unlock_irq(&efc->lock);
+			*got = s.w.got;
+			ret = 0;
+			break;
+		}
+		if (signal_pending(current) || timed_out ||
+		    (timed && !timeout_ns)) {
+			list_del_init(&s.w.node);
+			spin_unlock_irq(&efc->lock);
+			ret = signal_pending(current) ? -EINTR : -ETIME;
+			break;
+		}
+		/* Under ->lock: a release cannot slip in before we sleep. */
+		set_current_state(TASK_INTERRUPTIBLE);
+		spin_unlock_irq(&efc->lock);
+		if (timed)
+			timed_out = !schedule_hrtimeout(&expires,
+							HRTIMER_MODE_ABS);
+		else
+			schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return ret;
+}
