@@ -18,12 +18,12 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct cport_port *port = file->private_data;
 	u32 sq_head, sq_tail, cq_head, cq_tail, inflight, reserved;
-	unsigned int bufs, files;
+	unsigned int bufs, files, i, clusters = 0;
 	u64 posted, posted_irq, overflow;
 
 	if (!cport_port_ready(port)) {
 		seq_puts(m, "sq_entries:\t0\ncq_entries:\t0\n");
-		return;
+		goto flags;
 	}
 
 	/* The kernel's own SQ head; the shared one may have been scribbled. */
@@ -59,4 +59,11 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "waiters:\t%d\n", atomic_read(&port->nr_waiters));
 	seq_printf(m, "buffers:\t%u\n", bufs);
 	seq_printf(m, "files:\t%u\n", files);
+flags:
+	spin_lock_irq(&port->cq_lock);
+	for (i = 1; i <= CPORT_CLUSTER_MAX; i++)
+		clusters += !!port->efcs[i].efc;
+	spin_unlock_irq(&port->cq_lock);
+	seq_printf(m, "ef_local:\t%#llx\n", cport_efc_read(&port->efc_local));
+	seq_printf(m, "ef_clusters:\t%u\n", clusters);
 }

@@ -620,7 +620,8 @@ static inline int fdinfo_get(int fd, const char *key, long long *val)
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, key, klen) || line[klen] != ':')
 			continue;
-		*val = strtoll(line + klen + 1, NULL, 10);
+		/* Base 0: "ef_local" is hexadecimal. */
+		*val = strtoll(line + klen + 1, NULL, 0);
 		ret = 0;
 		break;
 	}

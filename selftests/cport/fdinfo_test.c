@@ -189,6 +189,38 @@ TEST_F(info, dup_fd_shows_same_port)
 	close(fd2);
 }
 
+/* The local cluster's flags, and the common clusters associated. */
+TEST_F(info, flags_and_clusters)
+{
+	struct cport_flags f = { .op = CPORT_FLAGS_SET, .bit = 62 };
+	struct cport_cluster c = {
+		.op = CPORT_CLUSTER_ASSOC,
+		.flags = CPORT_CLUSTER_CREATE,
+		.mode = 0600,
+		.name = "fdinfo.flags",
+	};
+	int fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "ef_local"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "ef_clusters"));
+	ASSERT_EQ(0, ioctl(self->pt.fd, CPORT_IOC_FLAGS, &f));
+	f.bit = 1;
+	ASSERT_EQ(0, ioctl(self->pt.fd, CPORT_IOC_FLAGS, &f));
+	EXPECT_EQ(0x4000000000000002LL, fdinfo(self->pt.fd, "ef_local"));
+	ASSERT_EQ(1, ioctl(self->pt.fd, CPORT_IOC_CLUSTER, &c));
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "ef_clusters"));
+
+	/* Shown before setup too. */
+	fd = open("/dev/cport", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	c.cluster = 0;
+	ASSERT_EQ(0, ioctl(fd, CPORT_IOC_CLUSTER, &c));
+	EXPECT_EQ(0, fdinfo(fd, "ef_local"));
+	EXPECT_EQ(1, fdinfo(fd, "ef_clusters"));
+	close(fd);
+}
+
 TEST_F(info, cq_head_written_by_user_is_shown)
 {
 	CPORT_SKIP_IF_ABSENT();
