@@ -235,6 +235,8 @@ static int cport_cluster_assoc(struct cport_port *port,
 	port->efcs[slot].write = write;
 	spin_unlock_irq(&port->cq_lock);
 	mutex_unlock(&port->ef_mutex);
+	/* Not needed: the cluster existed. */
+	kfree(new);
 	c->cluster = slot;
 	return ret;
 

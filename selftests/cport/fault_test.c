@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Allocation failures on the open, setup, mmap, register, submit, post
- * and timer paths, injected with the kernel's fault injection (failslab and
- * fail_page_alloc, Documentation/fault-injection/fault-injection.rst).
+ * Allocation failures on the open, setup, mmap, register, submit, post,
+ * timer and event flag paths, injected with the kernel's fault injection
+ * (failslab and fail_page_alloc,
+ * Documentation/fault-injection/fault-injection.rst).
  *
  * Each test sweeps the failure point: writing N to /proc/thread-self/fail-nth
  * makes the N-th slab or page allocation of this thread fail, wherever it
@@ -795,6 +796,106 @@ TEST_F(fault, linked_chain_completes_every_sqe)
  * fail, CPORT_IOC_POST, CPORT_OP_POST to the port itself and to another
  * port, and NOP never reach it.
  */
+/* ----------------------------------------------------------------- */
+/* event flags: CPORT_OP_FLAG_WAIT and CPORT_IOC_CLUSTER */
+
+/*
+ * A FLAG_WAIT whose condition holds at submission still allocates its
+ * request first: it completes with the flag's number, or -ENOMEM.
+ */
+TEST_F(fault, flag_wait_sqe_completes_with_enomem)
+{
+	struct cport_flags f = { .op = CPORT_FLAGS_SET, .bit = 6 };
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_FLAG_WAIT, .addr = 1ULL << 6,
+	};
+	unsigned int n, enomem = 0;
+	struct port pt;
+	bool fired;
+	int res;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	ASSERT_EQ(0, ioctl(pt.fd, CPORT_IOC_FLAGS, &f));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
+					 &fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			EXPECT_EQ(6, res) TH_LOG("fault %u: res %d", n, res);
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	/* Not consumed, and nothing left waiting on the cluster. */
+	f.op = CPORT_FLAGS_READ;
+	f.bit = 0;
+	ASSERT_EQ(0, ioctl(pt.fd, CPORT_IOC_FLAGS, &f));
+	EXPECT_EQ(1ULL << 6, f.result);
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+}
+
+/*
+ * Creating a common cluster fails with ENOMEM and leaves no name behind
+ * (an attach finds nothing) and no count against the user's limit.
+ */
+TEST_F(fault, cluster_create_fails_with_enomem_then_succeeds)
+{
+	struct cport_cluster c = {
+		.op = CPORT_CLUSTER_ASSOC, .flags = CPORT_CLUSTER_CREATE,
+		.mode = 0600, .name = "fault.create",
+	};
+	unsigned int n, enomem = 0;
+	bool fired;
+	int fd, ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	fd = cport_open();
+	ASSERT_LE(0, fd);
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		c.flags = CPORT_CLUSTER_CREATE;
+		c.mode = 0600;
+		fault_arm(self->nth, n);
+		ret = ioctl(fd, CPORT_IOC_CLUSTER, &c);
+		fired = fault_fired(self->nth);
+		if (ret < 0) {
+			ASSERT_EQ(ENOMEM, errno);
+			ASSERT_TRUE(fired);
+			enomem++;
+			c.flags = 0;
+			c.mode = 0;
+			EXPECT_EQ(-1, ioctl(fd, CPORT_IOC_CLUSTER, &c));
+			EXPECT_EQ(ENOENT, errno);
+		} else {
+			ASSERT_EQ(1, ret);
+			ASSERT_EQ(1, c.cluster);
+			c.op = CPORT_CLUSTER_DISASSOC;
+			c.flags = 0;
+			c.mode = 0;
+			memset(c.name, 0, sizeof(c.name));
+			ASSERT_EQ(0, ioctl(fd, CPORT_IOC_CLUSTER, &c));
+			c.op = CPORT_CLUSTER_ASSOC;
+			c.cluster = 0;
+			strcpy(c.name, "fault.create");
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made ASSOC fail with ENOMEM", n - 1,
+	       enomem);
+	EXPECT_LT(0, enomem);
+	close(fd);
+}
+
 TEST_F(fault, post_and_nop_never_allocate)
 {
 	struct port pt, target;
