@@ -129,8 +129,10 @@ static int cport_cluster_name_ok(const char *name)
 
 	if (!len || len > CPORT_CLUSTER_NAME_MAX)
 		return -EINVAL;
+	/* ASCII only: the kernel's isalnum() takes Latin-1 letters too. */
 	for (i = 0; i < len; i++)
-		if (!isalnum(name[i]) && !strchr("_.$-", name[i]))
+		if (!isascii(name[i]) ||
+		    (!isalnum(name[i]) && !strchr("_.$-", name[i])))
 			return -EINVAL;
 	return 0;
 }

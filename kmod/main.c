@@ -102,12 +102,12 @@ static int cport_release(struct inode *inode, struct file *file)
 		/* The deferral work may have issued ops meanwhile. */
 		cport_defer_release(port);
 		cport_cancel_all_sync(port);
+		/* Released FLAG_WAITs are posted; their irq_work may still run. */
+		cport_flags_release(port);
 		WARN_ON_ONCE(port->cq_reserved || port->inflight);
 		cport_register_free(port);
 		cport_rings_free(port);
 	}
-	/* Released FLAG_WAITs were posted; their irq_work may still run. */
-	cport_flags_release(port);
 	cport_clusters_release(port);
 	cport_user_put(port->owner);
 	mutex_destroy(&port->submit_lock);
