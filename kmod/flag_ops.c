@@ -330,7 +330,7 @@ void cport_flags_poll_disarm_locked(struct cport_port *port,
 		return;
 	cport_efw_stop(armed, &port->poll_efw);
 	spin_lock_irq(&port->cq_lock);
-	port->poll_efc = NULL;
+	WRITE_ONCE(port->poll_efc, NULL);
 	spin_unlock_irq(&port->cq_lock);
 	cport_efc_put(armed);
 }
@@ -346,7 +346,7 @@ static int cport_flags_poll_arm(struct cport_port *port,
 	port->poll_efw.wake = cport_flags_poll_wake;
 	cport_efw_start(efc, &port->poll_efw);
 	spin_lock_irq(&port->cq_lock);
-	port->poll_efc = efc;
+	WRITE_ONCE(port->poll_efc, efc);
 	spin_unlock_irq(&port->cq_lock);
 	mutex_unlock(&port->ef_mutex);
 	/* It may hold already: let epoll look again. */
