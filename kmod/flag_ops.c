@@ -148,7 +148,8 @@ int cport_flag_wait_prep(const struct cport_sqe *sqe)
  *
  * Context: process context, ->submit_lock held.
  * Return: the lowest satisfying flag if the condition holds now, else
- * CPORT_ISSUE_QUEUED; -EINVAL (no such cluster) or -ENOMEM.
+ * CPORT_ISSUE_QUEUED; -EINVAL (no such cluster), -EACCES (CONSUME in a
+ * read-only association) or -ENOMEM.
  */
 int cport_flag_wait_issue(struct cport_port *port,
 			  const struct cport_sqe *sqe,
@@ -158,7 +159,9 @@ int cport_flag_wait_issue(struct cport_port *port,
 	struct cport_efc *efc;
 	int ret;
 
-	efc = cport_cluster_get(port, sqe->len, false, &ret);
+	/* Consuming clears flags: that needs write access. */
+	efc = cport_cluster_get(port, sqe->len,
+				sqe->op_flags & CPORT_FLAG_WAIT_CONSUME, &ret);
 	if (!efc)
 		return ret;
 	fw = kzalloc(sizeof(*fw), GFP_KERNEL_ACCOUNT);
@@ -388,7 +391,8 @@ static int cport_flags_wait(struct cport_port *port, struct cport_flags *f,
 		return -EINVAL;
 	if (!(f->flags & CPORT_FLAG_WAIT_TIMEOUT) && f->timeout_ns)
 		return -EINVAL;
-	efc = cport_cluster_get(port, f->cluster, false, &ret);
+	efc = cport_cluster_get(port, f->cluster,
+				f->flags & CPORT_FLAG_WAIT_CONSUME, &ret);
 	if (!efc)
 		return ret;
 	ret = cport_efc_wait(efc, f->mask, f->flags & CPORT_FLAG_OP_FLAGS,

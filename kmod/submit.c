@@ -254,7 +254,7 @@ static int cport_enter_ef_check(const struct cport_enter *e, bool v1)
  *
  * Context: process context, sleeps.
  * Return: SQEs consumed if > 0; else 0, or the error of the submission or
- * the wait: -EFAULT, -EINVAL, -EBADFD, -EBUSY, -ETIME, -EINTR.
+ * the wait: -EFAULT, -EINVAL, -EACCES, -EBADFD, -EBUSY, -ETIME, -EINTR.
  */
 long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 {
@@ -274,7 +274,9 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 	if (e.min_complete > port->cq_entries)
 		return -EINVAL;
 	if (e.flags & CPORT_ENTER_FLAGS) {
-		cond.efc = cport_cluster_get(port, e.ef_cluster, false, &ret);
+		cond.efc = cport_cluster_get(port, e.ef_cluster,
+					     e.flags & CPORT_ENTER_FLAGS_CONSUME,
+					     &ret);
 		if (!cond.efc)
 			return ret;
 		cond.mask = e.ef_mask;
