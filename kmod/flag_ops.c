@@ -237,26 +237,42 @@ int cport_flag_change_issue(struct cport_port *port,
 }
 
 /**
+ * __cport_ef_check() - check an SQE's event flag fields
+ * @port: the port.
+ * @sqe: kernel copy of the SQE.
+ *
+ * Context: any; ->cq_lock held.
+ * Return: 0; -EINVAL for fields set without CPORT_SQE_F_EVENT_FLAG, a bit
+ * above 63 or a cluster not associated; -EACCES for a read-only one.
+ */
+int __cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe)
+{
+	lockdep_assert_held(&port->cq_lock);
+	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG))
+		return (sqe->ef_cluster || sqe->ef_bit) ? -EINVAL : 0;
+	if (sqe->ef_bit > 63 || sqe->ef_cluster > CPORT_CLUSTER_MAX ||
+	    !port->efcs[sqe->ef_cluster].efc)
+		return -EINVAL;
+	return port->efcs[sqe->ef_cluster].write ? 0 : -EACCES;
+}
+
+/**
  * cport_ef_check() - check an SQE's event flag fields
  * @port: the port.
  * @sqe: kernel copy of the SQE.
  *
  * Context: process context, ->submit_lock held.
- * Return: 0; -EINVAL for fields set without CPORT_SQE_F_EVENT_FLAG, a bit
- * above 63 or a cluster not associated; -EACCES for a read-only one.
+ * Return: see __cport_ef_check().
  */
 int cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe)
 {
-	struct cport_efc *efc;
 	int ret;
 
 	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG))
 		return (sqe->ef_cluster || sqe->ef_bit) ? -EINVAL : 0;
-	if (sqe->ef_bit > 63)
-		return -EINVAL;
-	efc = cport_cluster_get(port, sqe->ef_cluster, true, &ret);
-	if (efc)
-		cport_efc_put(efc);
+	spin_lock_irq(&port->cq_lock);
+	ret = __cport_ef_check(port, sqe);
+	spin_unlock_irq(&port->cq_lock);
 	return ret;
 }
 

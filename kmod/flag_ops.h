@@ -14,6 +14,7 @@ void cport_flags_poll_disarm_locked(struct cport_port *port,
 __poll_t cport_flags_poll(struct cport_port *port);
 int cport_flags_mmap(struct cport_port *port, struct vm_area_struct *vma);
 
+int __cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe);
 int cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe);
 void cport_ef_accept(struct cport_port *port, const struct cport_sqe *sqe);
 void __cport_ef_fire(struct cport_port *port, u32 ef);

@@ -4,9 +4,9 @@
  *
  * A cluster is 64 flags and a list of waiters under one spinlock. Setting a
  * flag checks the waiters in the order they came and releases every one
- * whose condition now holds; a consuming waiter clears the flags that
- * satisfied it before the next waiter is looked at, so two consumers can
- * never take the same set flag. All of that happens under ->lock, in
+ * whose condition the change made true; a consuming waiter clears the
+ * flags that satisfied it before the next consumer is looked at, so two
+ * consumers can never take the same set flag. All of that happens under ->lock, in
  * whatever context the setter runs in (hard IRQ included): no sleeping, no
  * allocation. A waiter's ->wake decides what release means: wake a thread
  * (ioctl waits), queue a CQE (CPORT_OP_FLAG_WAIT, flag_ops.c) or wake poll
@@ -87,29 +87,36 @@ static void __cport_efc_store(struct cport_efc *efc, u64 state)
 	smp_store_release(efc->state, state);
 }
 
-/* ->lock held: release the waiters whose condition @state now meets. */
+/*
+ * ->lock held, a flag was just set: release the waiters the change
+ * satisfies. Non-consuming waiters (and the poll arm) see the cluster as
+ * the change left it, even where an older consumer takes a flag of theirs
+ * in the same step; consumers, oldest first, see it minus what the older
+ * ones took.
+ */
 static void __cport_efc_check(struct cport_efc *efc)
 {
+	u64 seen = *efc->state, state = seen;
 	struct cport_efw *w, *tmp;
-	u64 state = *efc->state;
 
 	lockdep_assert_held(&efc->lock);
 	list_for_each_entry_safe(w, tmp, &efc->waiters, node) {
-		if (!cport_efw_met(w, state))
+		bool consume = w->flags & CPORT_FLAG_WAIT_CONSUME;
+		u64 view = consume ? state : seen;
+
+		if (!cport_efw_met(w, view))
 			continue;
 		if (w->persistent) {
 			w->wake(w);
 			continue;
 		}
-		w->got = state & w->mask;
-		if (w->flags & CPORT_FLAG_WAIT_CONSUME) {
+		w->got = view & w->mask;
+		if (consume) {
 			state &= ~w->got;
 			__cport_efc_store(efc, state);
 		}
 		list_del_init(&w->node);
 		w->wake(w);
-		if (!state)
-			break;
 	}
 }
 

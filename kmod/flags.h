@@ -25,7 +25,8 @@ struct user_namespace;
 static inline u32 cport_sqe_ef(const struct cport_sqe *sqe)
 {
 	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG) ||
-	    sqe->ef_cluster > CPORT_CLUSTER_MAX || sqe->ef_bit > 63)
+	    sqe->ef_cluster > CPORT_CLUSTER_MAX || sqe->ef_bit > 63 ||
+	    sqe->opcode == CPORT_OP_FLAG_WAIT)
 		return 0;
 	return CPORT_EF_VALID | sqe->ef_cluster << 6 | sqe->ef_bit;
 }

@@ -252,6 +252,8 @@ static void __cport_chain_lt_start(struct cport_chain *chain,
 				   struct cport_chain_member *lt, int ret,
 				   bool reported)
 {
+	int err;
+
 	if (!lt)
 		return;
 	chain->lt_user_data = lt->sqe.user_data;
@@ -259,10 +261,15 @@ static void __cport_chain_lt_start(struct cport_chain *chain,
 	chain->lt_gen = chain->gen;
 	chain->lt_armed = true;
 	/* Checked here: it is never issued. The op runs unbounded. */
-	if ((lt->sqe.flags & ~CPORT_SQE_F_LINK) || lt->sqe.resv0 ||
-	    lt->sqe.resv[0] || lt->sqe.resv[1] ||
+	if ((lt->sqe.flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_EVENT_FLAG)) ||
+	    lt->sqe.resv0 || lt->sqe.resv2 ||
 	    cport_link_timeout_prep(&lt->sqe)) {
 		__cport_chain_lt_post(chain, -EINVAL);
+		return;
+	}
+	err = __cport_ef_check(chain->req.port, &lt->sqe);
+	if (err) {
+		__cport_chain_lt_post(chain, err);
 		return;
 	}
 	if (ret != CPORT_ISSUE_QUEUED || reported) {
