@@ -16,7 +16,7 @@
  *  - thread-safe, callable from any number of threads at once:
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
- *    the register calls, and the version calls;
+ *    the register calls, the version calls, and cport_flags_local();
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
  *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
@@ -138,6 +138,13 @@ struct cport_cq {
  * @ring_fd: the port's file descriptor (-1 when not set up).
  * @features: CPORT_FEAT_* bits reported by the kernel.
  * @pad: reserved.
+ * @flag_page: the port's read-only flag page (CPORT_OFF_FLAGS), or NULL
+ *             when the module has none (before CPORT_FEAT_FLAGS).
+ * @pad2: reserved; with @flag_page, the space of the former pad[1..2].
+ *
+ * @flag_page took over reserved words, so the size and the offsets of the
+ * other fields are those of libcport 1.0 on every ABI: 8 bytes at offset
+ * 184 with 64-bit pointers, 4 of 8 at offset 128 with 32-bit ones.
  */
 struct cport {
 	struct cport_sq sq;
@@ -145,7 +152,11 @@ struct cport {
 	unsigned int flags;
 	int ring_fd;
 	unsigned int features;
-	unsigned int pad[3];
+	unsigned int pad;
+	union {
+		const struct cport_flag_page *flag_page;
+		unsigned int pad2[2];
+	};
 };
 
 /* Setup and teardown (setup.c) */
@@ -445,6 +456,26 @@ CPORT_INLINE uint64_t cport_cqe_get_data64(const struct cport_cqe *cqe)
 CPORT_INLINE void *cport_cqe_get_data(const struct cport_cqe *cqe)
 {
 	return (void *)(uintptr_t)cqe->user_data;
+}
+
+/*
+ * Event flags.
+ */
+
+/*
+ * The port's local cluster (flag n is bit n), read from the flag page
+ * without a system call; 0 when the page is not mapped. Thread-safe.
+ */
+CPORT_INLINE uint64_t cport_flags_local(const struct cport *port)
+{
+	const struct cport_flag_page *page = port->flag_page;
+
+	/*
+	 * Pairs with the kernel's store-release of the word, made under the
+	 * cluster's lock: what the caller reads after seeing a flag (say,
+	 * the CQE of the op that set it) is not older than the flag.
+	 */
+	return page ? __cport_smp_load_acquire(&page->local) : 0;
 }
 
 /*
