@@ -5,7 +5,8 @@
  * The low level follows liburing's shape: set a port up, get SQEs, prepare
  * them, submit, then peek at or wait for CQEs and mark them seen. On top of
  * it sit IOCP-style calls: post a completion to a port, and get queued
- * completions from any number of threads at once.
+ * completions from any number of threads at once. Beside them, OpenVMS-style
+ * event flags: set, clear, read and wait for any or all of 64 flags.
  *
  * Every function returns 0 or a positive count on success and -errno on
  * failure, and none of them ever changes errno.
@@ -16,7 +17,8 @@
  *  - thread-safe, callable from any number of threads at once:
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
- *    the register calls, the version calls, and cport_flags_local();
+ *    the register calls, the version calls, the event flag calls
+ *    (cport_flag_*(), cport_flags_local());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
  *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
@@ -57,7 +59,10 @@ extern "C" {
 #define CPORT_INLINE static inline
 #endif
 
-/* Timeout of cport_get_queued_completions(): wait without a limit. */
+/*
+ * Timeout of cport_get_queued_completions() and cport_flag_wait(): wait
+ * without a limit.
+ */
 #define CPORT_INFINITE		((int64_t)-1)
 
 /* Path of the device opened by cport_setup(). */
@@ -196,6 +201,19 @@ int cport_register_buffers(struct cport *port, const struct iovec *iovecs,
 int cport_unregister_buffers(struct cport *port);
 int cport_register_files(struct cport *port, const int *fds, unsigned int nr);
 int cport_unregister_files(struct cport *port);
+
+/* Event flags, thread-safe (flags.c) */
+int cport_flag_set(struct cport *port, unsigned int cluster, unsigned int bit);
+int cport_flag_clear(struct cport *port, unsigned int cluster,
+		     unsigned int bit);
+int cport_flag_set_fd(int port_fd, unsigned int cluster, unsigned int bit);
+int cport_flag_clear_fd(int port_fd, unsigned int cluster, unsigned int bit);
+int cport_flag_read(struct cport *port, unsigned int cluster, uint64_t *flags);
+int cport_flag_wait(struct cport *port, unsigned int cluster, uint64_t mask,
+		    unsigned int flags, int64_t timeout_ns, uint64_t *result);
+int cport_flag_poll_arm(struct cport *port, unsigned int cluster,
+			uint64_t mask, unsigned int flags);
+int cport_flag_poll_disarm(struct cport *port);
 
 /* Version of the library running (version.c) */
 int cport_version_major(void);

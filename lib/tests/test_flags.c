@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests of flags.c: event flags (set, clear, read, wait, poll arm).
+ *
+ * Copyright (C) 2026 The cport authors
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "suites.h"
+#include "util.h"
+
+#define BIT(n)		(1ULL << (n))
+#define JUNK		0xa5a5a5a5a5a5a5a5ULL
+
+/* ---- host: argument checks of the library, then the ioctl ---- */
+
+START_TEST(flag_calls_on_non_port_are_enotty)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+	int fd = non_port_fd();
+
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = fd;
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set(&port, 0, 1)), -ENOTTY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_clear(&port, 0, 1)), -ENOTTY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set_fd(fd, 0, 1)), -ENOTTY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_clear_fd(fd, 0, 1)), -ENOTTY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_read(&port, 0, &v)), -ENOTTY);
+	ck_assert_uint_eq(v, 0);
+	v = JUNK;
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, 1, 0, 0, &v)),
+			 -ENOTTY);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_arm(&port, 0, 1, 0)),
+			 -ENOTTY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_disarm(&port)), -ENOTTY);
+	close(fd);
+}
+END_TEST
+
+START_TEST(flag_calls_on_closed_fd_are_ebadf)
+{
+	uint64_t v;
+	struct cport port;
+
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = -1;
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set(&port, 0, 1)), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_clear(&port, 0, 1)), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set_fd(-1, 0, 1)), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_clear_fd(-1, 0, 1)), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_read(&port, 0, &v)), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, 1,
+						     CPORT_FLAG_WAIT_ALL |
+						     CPORT_FLAG_WAIT_CONSUME,
+						     CPORT_INFINITE, NULL)),
+			 -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_arm(&port, 0, 1, 0)),
+			 -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_disarm(&port)), -EBADF);
+}
+END_TEST
+
+/*
+ * The library rejects what it must not pass on before the ioctl: on a
+ * port whose fd is -1, the kernel's answer would be -EBADF.
+ */
+START_TEST(flag_read_without_result_is_efault)
+{
+	struct cport port;
+
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = -1;
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_read(&port, 0, NULL)), -EFAULT);
+}
+END_TEST
+
+START_TEST(flag_wait_rejects_flags_of_the_library)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = -1;
+	/* TIMEOUT is the library's to set, from timeout_ns. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, 1,
+						     CPORT_FLAG_WAIT_TIMEOUT,
+						     0, &v)), -EINVAL);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, 1, 1U << 31, 0, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, 1, CPORT_FLAG_WAIT_ALL, 0,
+					 NULL), -EBADF);
+}
+END_TEST
+
+Suite *flags_host_suite(void)
+{
+	Suite *s = suite_create("flags");
+
+	ADD_TESTS(s, tcase_create("errors"), 0,
+		  flag_calls_on_non_port_are_enotty,
+		  flag_calls_on_closed_fd_are_ebadf,
+		  flag_read_without_result_is_efault,
+		  flag_wait_rejects_flags_of_the_library);
+	return s;
+}
+
+/* ---- device ---- */
+
+static uint64_t read_local(struct cport *port)
+{
+	uint64_t v = JUNK;
+
+	ck_assert_int_eq(cport_flag_read(port, 0, &v), 0);
+	/* The flag page shows what the ioctl reads. */
+	ck_assert_uint_eq(cport_flags_local(port), v);
+	return v;
+}
+
+START_TEST(set_and_clear_return_the_previous_state)
+{
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_uint_eq(port.features & CPORT_FEAT_FLAGS, CPORT_FEAT_FLAGS);
+	ck_assert_uint_eq(read_local(&port), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set(&port, 0, 5)), 0);
+	ck_assert_uint_eq(read_local(&port), BIT(5));
+	ck_assert_int_eq(cport_flag_set(&port, 0, 5), 1);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 63), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 0), 0);
+	ck_assert_uint_eq(read_local(&port), BIT(0) | BIT(5) | BIT(63));
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_clear(&port, 0, 5)), 1);
+	ck_assert_int_eq(cport_flag_clear(&port, 0, 5), 0);
+	ck_assert_uint_eq(read_local(&port), BIT(0) | BIT(63));
+	ck_assert_int_eq(cport_flag_clear(&port, 0, 63), 1);
+	ck_assert_int_eq(cport_flag_clear(&port, 0, 0), 1);
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(set_and_clear_reject_bad_bit_or_cluster)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set(&port, 0, 64)), -EINVAL);
+	ck_assert_int_eq(cport_flag_clear(&port, 0, 64), -EINVAL);
+	ck_assert_int_eq(cport_flag_set(&port, 0, ~0U), -EINVAL);
+	/* Handles 1 to 32 exist only once associated. */
+	ck_assert_int_eq(cport_flag_set(&port, 1, 0), -EINVAL);
+	ck_assert_int_eq(cport_flag_clear(&port, CPORT_CLUSTER_MAX, 0),
+			 -EINVAL);
+	ck_assert_int_eq(cport_flag_set(&port, CPORT_CLUSTER_MAX + 1, 0),
+			 -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_read(&port, 1, &v)), -EINVAL);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/*
+ * The fd calls reach any port, set up or not: here one that was only
+ * opened, whose local cluster exists from open().
+ */
+START_TEST(set_fd_and_clear_fd_reach_a_port_not_set_up)
+{
+	struct cport raw;
+	uint64_t v;
+	int fd = open(CPORT_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set_fd(fd, 0, 17)), 0);
+	ck_assert_int_eq(cport_flag_set_fd(fd, 0, 17), 1);
+	memset(&raw, 0, sizeof(raw));
+	raw.ring_fd = fd;
+	ck_assert_int_eq(cport_flag_read(&raw, 0, &v), 0);
+	ck_assert_uint_eq(v, BIT(17));
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_clear_fd(fd, 0, 17)), 1);
+	ck_assert_int_eq(cport_flag_clear_fd(fd, 0, 17), 0);
+	ck_assert_int_eq(cport_flag_read(&raw, 0, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	close(fd);
+}
+END_TEST
+
+/* Two ports have two local clusters. */
+START_TEST(set_fd_sets_the_flag_of_that_port)
+{
+	struct cport a, b;
+
+	port_init(&a, 8);
+	port_init(&b, 8);
+	ck_assert_int_eq(cport_flag_set_fd(b.ring_fd, 0, 9), 0);
+	ck_assert_uint_eq(read_local(&b), BIT(9));
+	ck_assert_uint_eq(read_local(&a), 0);
+	ck_assert_int_eq(cport_flag_clear_fd(b.ring_fd, 0, 9), 1);
+	ck_assert_uint_eq(read_local(&b), 0);
+	cport_queue_exit(&a);
+	cport_queue_exit(&b);
+}
+END_TEST
+
+START_TEST(wait_with_timeout_zero_is_etime)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, BIT(3), 0, 0,
+						     &v)), -ETIME);
+	ck_assert_uint_eq(v, 0);
+	v = JUNK;
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(1) | BIT(3),
+					 CPORT_FLAG_WAIT_ALL, 0, &v), -ETIME);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(read_local(&port), BIT(1));
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_times_out_after_the_timeout)
+{
+	struct cport port;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	t0 = now_ns();
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, BIT(3), 0,
+						     20 * MS, NULL)), -ETIME);
+	ck_assert_uint_ge(now_ns() - t0, 20 * MS);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_any_returns_the_set_flags_of_the_mask)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 2), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 40), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0,
+						     BIT(1) | BIT(2) | BIT(3),
+						     0, 0, &v)), 0);
+	ck_assert_uint_eq(v, BIT(1) | BIT(2));
+	/* Not consumed: the wait is satisfied again, without a limit. */
+	v = JUNK;
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(40) | BIT(41), 0,
+					 CPORT_INFINITE, &v), 0);
+	ck_assert_uint_eq(v, BIT(40));
+	ck_assert_uint_eq(read_local(&port), BIT(1) | BIT(2) | BIT(40));
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_all_needs_every_flag_of_the_mask)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(1) | BIT(63),
+					 CPORT_FLAG_WAIT_ALL, 0, &v), -ETIME);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 63), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0,
+						     BIT(1) | BIT(63),
+						     CPORT_FLAG_WAIT_ALL, 0,
+						     &v)), 0);
+	ck_assert_uint_eq(v, BIT(1) | BIT(63));
+	ck_assert_uint_eq(read_local(&port), BIT(1) | BIT(63));
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_consume_clears_what_satisfied_it)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 2), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 40), 0);
+	/* Any: every flag of the mask that was set. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0,
+						     BIT(1) | BIT(2) | BIT(3),
+						     CPORT_FLAG_WAIT_CONSUME,
+						     0, &v)), 0);
+	ck_assert_uint_eq(v, BIT(1) | BIT(2));
+	ck_assert_uint_eq(read_local(&port), BIT(40));
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(1) | BIT(2),
+					 CPORT_FLAG_WAIT_CONSUME, 0, &v),
+			 -ETIME);
+	ck_assert_uint_eq(v, 0);
+	/* All: the whole mask. */
+	ck_assert_int_eq(cport_flag_set(&port, 0, 5), 0);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(5) | BIT(40),
+					 CPORT_FLAG_WAIT_ALL |
+					 CPORT_FLAG_WAIT_CONSUME, 0, &v), 0);
+	ck_assert_uint_eq(v, BIT(5) | BIT(40));
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+struct delayed_set {
+	int fd;
+	unsigned int bit;
+	uint64_t delay_ns;
+};
+
+static void *set_later(void *arg)
+{
+	struct delayed_set *d = arg;
+
+	sleep_ns(d->delay_ns);
+	ck_assert_int_eq(cport_flag_set_fd(d->fd, 0, d->bit), 0);
+	return NULL;
+}
+
+START_TEST(wait_sleeps_until_another_thread_sets)
+{
+	struct delayed_set d;
+	struct cport port;
+	pthread_t thread;
+	uint64_t t0, v = JUNK;
+
+	port_init(&port, 8);
+	d.fd = port.ring_fd;
+	d.bit = 33;
+	d.delay_ns = 30 * MS;
+	t0 = now_ns();
+	ck_assert_int_eq(pthread_create(&thread, NULL, set_later, &d), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, BIT(33) | BIT(2),
+						     CPORT_FLAG_WAIT_CONSUME,
+						     CPORT_INFINITE, &v)), 0);
+	ck_assert_uint_ge(now_ns() - t0, 30 * MS);
+	ck_assert_uint_eq(v, BIT(33));
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_is_interrupted_by_signal)
+{
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	arm_sigalrm_ms(50);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, BIT(0), 0,
+						     CPORT_INFINITE, &v)),
+			 -EINTR);
+	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_uint_eq(v, 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_rejects_bad_arguments)
+{
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 0), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, 0, 0, 0, NULL)),
+			 -EINVAL);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, 0, 0, CPORT_INFINITE, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(0), 1U << 31, 0, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(cport_flag_wait(&port, 1, BIT(0), 0, 0, NULL),
+			 -EINVAL);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+static short poll_revents(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLPRI };
+	int n = poll(&pfd, 1, timeout_ms);
+
+	ck_assert_int_ge(n, 0);
+	return n ? pfd.revents : 0;
+}
+
+START_TEST(poll_arm_reports_pollpri_while_the_condition_holds)
+{
+	struct cport port;
+	int fd;
+
+	port_init(&port, 8);
+	fd = port.ring_fd;
+	ck_assert_int_eq(poll_revents(fd, 0), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_arm(&port, 0, BIT(7), 0)),
+			 0);
+	ck_assert_int_eq(poll_revents(fd, 0), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 6), 0);
+	ck_assert_int_eq(poll_revents(fd, 0), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 7), 0);
+	ck_assert_int_eq(poll_revents(fd, 0), POLLPRI);
+	ck_assert_int_eq(cport_flag_clear(&port, 0, 7), 1);
+	ck_assert_int_eq(poll_revents(fd, 0), 0);
+
+	/* Arming again replaces the condition: now all of 7 and 8. */
+	ck_assert_int_eq(cport_flag_poll_arm(&port, 0, BIT(7) | BIT(8),
+					     CPORT_FLAG_WAIT_ALL), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 8), 0);
+	ck_assert_int_eq(poll_revents(fd, 0), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 7), 0);
+	ck_assert_int_eq(poll_revents(fd, 0), POLLPRI);
+	/* A CQE adds POLLIN. */
+	ck_assert_int_eq(cport_post(&port, 0, 1), 0);
+	ck_assert_int_eq(poll_revents(fd, 0), POLLIN | POLLPRI);
+
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_disarm(&port)), 0);
+	ck_assert_int_eq(poll_revents(fd, 0), POLLIN);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_disarm(&port)), -ENOENT);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(poll_is_woken_when_the_condition_becomes_true)
+{
+	struct delayed_set d;
+	struct cport port;
+	pthread_t thread;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_poll_arm(&port, 0, BIT(12), 0), 0);
+	d.fd = port.ring_fd;
+	d.bit = 12;
+	d.delay_ns = 30 * MS;
+	t0 = now_ns();
+	ck_assert_int_eq(pthread_create(&thread, NULL, set_later, &d), 0);
+	ck_assert_int_eq(poll_revents(port.ring_fd, 10000), POLLPRI);
+	ck_assert_uint_ge(now_ns() - t0, 30 * MS);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(poll_arm_rejects_bad_arguments)
+{
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_poll_arm(&port, 0, 0, 0)),
+			 -EINVAL);
+	ck_assert_int_eq(cport_flag_poll_arm(&port, 0, BIT(0),
+					     CPORT_FLAG_WAIT_CONSUME), -EINVAL);
+	ck_assert_int_eq(cport_flag_poll_arm(&port, 0, BIT(0),
+					     CPORT_FLAG_WAIT_TIMEOUT), -EINVAL);
+	ck_assert_int_eq(cport_flag_poll_arm(&port, 2, BIT(0), 0), -EINVAL);
+	/* Nothing got armed. */
+	ck_assert_int_eq(cport_flag_poll_disarm(&port), -ENOENT);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+Suite *flags_device_suite(void)
+{
+	Suite *s = suite_create("flags");
+
+	ADD_TESTS(s, tcase_device("set_clear_read"), 0,
+		  set_and_clear_return_the_previous_state,
+		  set_and_clear_reject_bad_bit_or_cluster,
+		  set_fd_and_clear_fd_reach_a_port_not_set_up,
+		  set_fd_sets_the_flag_of_that_port);
+	ADD_TESTS(s, tcase_device("wait"), 0,
+		  wait_with_timeout_zero_is_etime,
+		  wait_times_out_after_the_timeout,
+		  wait_any_returns_the_set_flags_of_the_mask,
+		  wait_all_needs_every_flag_of_the_mask,
+		  wait_consume_clears_what_satisfied_it,
+		  wait_sleeps_until_another_thread_sets,
+		  wait_is_interrupted_by_signal,
+		  wait_rejects_bad_arguments);
+	ADD_TESTS(s, tcase_device("poll"), 0,
+		  poll_arm_reports_pollpri_while_the_condition_holds,
+		  poll_is_woken_when_the_condition_becomes_true,
+		  poll_arm_rejects_bad_arguments);
+	return s;
+}
