@@ -18,7 +18,7 @@
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
  *    the register calls, the version calls, the event flag calls
- *    (cport_flag_*(), cport_flags_local());
+ *    (cport_flag_*(), cport_flags_local(), cport_cluster_*());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
  *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
@@ -202,7 +202,7 @@ int cport_unregister_buffers(struct cport *port);
 int cport_register_files(struct cport *port, const int *fds, unsigned int nr);
 int cport_unregister_files(struct cport *port);
 
-/* Event flags, thread-safe (flags.c) */
+/* Event flags and common clusters, thread-safe (flags.c) */
 int cport_flag_set(struct cport *port, unsigned int cluster, unsigned int bit);
 int cport_flag_clear(struct cport *port, unsigned int cluster,
 		     unsigned int bit);
@@ -214,6 +214,11 @@ int cport_flag_wait(struct cport *port, unsigned int cluster, uint64_t mask,
 int cport_flag_poll_arm(struct cport *port, unsigned int cluster,
 			uint64_t mask, unsigned int flags);
 int cport_flag_poll_disarm(struct cport *port);
+int cport_cluster_assoc(struct cport *port, const char *name,
+			unsigned int flags, unsigned int mode,
+			unsigned int *cluster);
+int cport_cluster_disassoc(struct cport *port, unsigned int cluster);
+int cport_cluster_delete(struct cport *port, const char *name);
 
 /* Version of the library running (version.c) */
 int cport_version_major(void);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * libcport: event flags (CPORT_IOC_FLAGS).
+ * libcport: event flags (CPORT_IOC_FLAGS) and named common clusters
+ * (CPORT_IOC_CLUSTER).
  *
  * Each call is one ioctl and touches no ring, so all are thread-safe. The
  * local cluster can also be read without a system call, from the flag
@@ -193,4 +194,97 @@ int cport_flag_poll_disarm(struct cport *port)
 	};
 
 	return __cport_flags(port->ring_fd, &f);
+}
+
+/*
+ * Copy @name into @c: -EINVAL if it is NULL or longer than
+ * CPORT_CLUSTER_NAME_MAX. The kernel checks the rest (empty, characters).
+ */
+static int __cport_cluster_name(struct cport_cluster *c, const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return -EINVAL;
+	len = strnlen(name, CPORT_CLUSTER_NAME_MAX + 1);
+	if (len > CPORT_CLUSTER_NAME_MAX)
+		return -EINVAL;
+	memcpy(c->name, name, len);
+	return 0;
+}
+
+/**
+ * cport_cluster_assoc() - associate a named common cluster (OpenVMS $ASCEFC)
+ * @port: the port.
+ * @name: the cluster's name, 1 to 63 characters of [A-Za-z0-9_.$-].
+ * @flags: CPORT_CLUSTER_CREATE, _EXCL, _PERMANENT, _RDONLY.
+ * @mode: with CPORT_CLUSTER_CREATE, permission bits (0 to 0777) of a
+ *        cluster this call creates; else 0.
+ * @cluster: set to the handle, 1 to CPORT_CLUSTER_MAX, on success only.
+ *
+ * Context: thread-safe.
+ * Return: 1 if the call created the cluster, 0 if it existed, or -errno.
+ */
+int cport_cluster_assoc(struct cport *port, const char *name,
+			unsigned int flags, unsigned int mode,
+			unsigned int *cluster)
+{
+	struct cport_cluster c = {
+		.op	= CPORT_CLUSTER_ASSOC,
+		.flags	= flags,
+		.mode	= mode,
+	};
+	int ret;
+
+	if (!cluster)
+		return -EFAULT;
+	ret = __cport_cluster_name(&c, name);
+	if (ret)
+		return ret;
+	ret = __cport_sys_ioctl(port->ring_fd, CPORT_IOC_CLUSTER, &c);
+	if (ret >= 0)
+		*cluster = c.cluster;
+	return ret;
+}
+
+/**
+ * cport_cluster_disassoc() - drop a common cluster's handle ($DACEFC)
+ * @port: the port.
+ * @cluster: a handle from cport_cluster_assoc().
+ *
+ * The cluster goes away with its last association, unless it is permanent.
+ *
+ * Context: thread-safe.
+ * Return: 0 or -errno.
+ */
+int cport_cluster_disassoc(struct cport *port, unsigned int cluster)
+{
+	struct cport_cluster c = {
+		.op		= CPORT_CLUSTER_DISASSOC,
+		.cluster	= cluster,
+	};
+
+	return __cport_sys_ioctl(port->ring_fd, CPORT_IOC_CLUSTER, &c);
+}
+
+/**
+ * cport_cluster_delete() - remove a common cluster's name ($DLCEFC)
+ * @port: any port; the cluster need not be associated with it.
+ * @name: the cluster's name.
+ *
+ * Ports that have the cluster associated keep it until they disassociate.
+ *
+ * Context: thread-safe.
+ * Return: 0 or -errno.
+ */
+int cport_cluster_delete(struct cport *port, const char *name)
+{
+	struct cport_cluster c = {
+		.op	= CPORT_CLUSTER_DELETE,
+	};
+	int ret = __cport_cluster_name(&c, name);
+
+	if (ret)
+		return ret;
+	return __cport_sys_ioctl(port->ring_fd, CPORT_IOC_CLUSTER, &c);
 }

@@ -4,9 +4,12 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#define _GNU_SOURCE
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -99,6 +102,54 @@ START_TEST(flag_wait_rejects_flags_of_the_library)
 }
 END_TEST
 
+START_TEST(cluster_calls_on_non_port_are_enotty)
+{
+	unsigned int h = 77;
+	struct cport port;
+
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = non_port_fd();
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port, "x",
+							 CPORT_CLUSTER_CREATE,
+							 0600, &h)), -ENOTTY);
+	ck_assert_uint_eq(h, 77);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_disassoc(&port, 1)), -ENOTTY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_delete(&port, "x")), -ENOTTY);
+	close(port.ring_fd);
+}
+END_TEST
+
+/* 63 characters: the longest name; one more is the library's -EINVAL. */
+static const char name63[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+static const char name64[] =
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.";
+
+START_TEST(cluster_names_are_checked_before_the_ioctl)
+{
+	unsigned int h = 77;
+	struct cport port;
+
+	ck_assert_uint_eq(sizeof(name63) - 1, CPORT_CLUSTER_NAME_MAX);
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = -1;
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port, NULL, 0, 0,
+							 &h)), -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port, name64, 0, 0,
+							 &h)), -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port, name63, 0, 0,
+							 NULL)), -EFAULT);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name63, 0, 0, &h), -EBADF);
+	ck_assert_uint_eq(h, 77);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_delete(&port, NULL)),
+			 -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_delete(&port, name64)),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_delete(&port, name63), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_disassoc(&port, 1)), -EBADF);
+}
+END_TEST
+
 Suite *flags_host_suite(void)
 {
 	Suite *s = suite_create("flags");
@@ -107,7 +158,9 @@ Suite *flags_host_suite(void)
 		  flag_calls_on_non_port_are_enotty,
 		  flag_calls_on_closed_fd_are_ebadf,
 		  flag_read_without_result_is_efault,
-		  flag_wait_rejects_flags_of_the_library);
+		  flag_wait_rejects_flags_of_the_library,
+		  cluster_calls_on_non_port_are_enotty,
+		  cluster_names_are_checked_before_the_ioctl);
 	return s;
 }
 
@@ -474,6 +527,288 @@ START_TEST(poll_arm_rejects_bad_arguments)
 }
 END_TEST
 
+/* A name of this test process: clusters are shared by the whole system. */
+static const char *cluster_name(const char *tag)
+{
+	static char names[4][CPORT_CLUSTER_NAME_MAX + 1];
+	static unsigned int n;
+	char *name = names[n++ % 4];
+
+	snprintf(name, CPORT_CLUSTER_NAME_MAX + 1, "libcport.%s.%d", tag,
+		 (int)getpid());
+	return name;
+}
+
+START_TEST(cluster_assoc_creates_then_attaches)
+{
+	const char *name = cluster_name("shared");
+	unsigned int ha = 0, hb = 0;
+	struct cport a, b;
+	uint64_t v;
+
+	port_init(&a, 8);
+	port_init(&b, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&a, name,
+							 CPORT_CLUSTER_CREATE,
+							 0600, &ha)), 1);
+	ck_assert_uint_eq(ha, 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&b, name,
+							 CPORT_CLUSTER_CREATE,
+							 0600, &hb)), 0);
+	ck_assert_uint_eq(hb, 1);
+
+	/* One cluster, seen by both ports; the local ones are apart. */
+	ck_assert_int_eq(cport_flag_set(&a, ha, 11), 0);
+	ck_assert_int_eq(cport_flag_set(&b, hb, 11), 1);
+	ck_assert_int_eq(cport_flag_read(&b, hb, &v), 0);
+	ck_assert_uint_eq(v, BIT(11));
+	ck_assert_int_eq(cport_flag_wait(&b, hb, BIT(11),
+					 CPORT_FLAG_WAIT_CONSUME, 0, &v), 0);
+	ck_assert_uint_eq(v, BIT(11));
+	ck_assert_int_eq(cport_flag_read(&a, ha, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(read_local(&a), 0);
+	ck_assert_uint_eq(read_local(&b), 0);
+	cport_queue_exit(&a);
+	cport_queue_exit(&b);
+}
+END_TEST
+
+START_TEST(cluster_assoc_errors)
+{
+	const char *name = cluster_name("errors");
+	const char *missing = cluster_name("missing");
+	unsigned int h = 0, h2 = 77;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port, missing, 0, 0,
+							 &h2)), -ENOENT);
+	ck_assert_int_eq(cport_cluster_assoc(&port, missing,
+					     CPORT_CLUSTER_RDONLY, 0, &h2),
+			 -ENOENT);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name,
+					     CPORT_CLUSTER_CREATE |
+					     CPORT_CLUSTER_EXCL, 0600, &h), 1);
+	ck_assert_uint_eq(h, 1);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name,
+					     CPORT_CLUSTER_CREATE |
+					     CPORT_CLUSTER_EXCL, 0600, &h2),
+			 -EEXIST);
+	/* Associated with this port already. */
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, 0, 0, &h2), -EBUSY);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, CPORT_CLUSTER_CREATE,
+					     0600, &h2), -EBUSY);
+	/* Names and flags the kernel refuses. */
+	ck_assert_int_eq(cport_cluster_assoc(&port, "", CPORT_CLUSTER_CREATE,
+					     0600, &h2), -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, "a b",
+					     CPORT_CLUSTER_CREATE, 0600, &h2),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, "a/b",
+					     CPORT_CLUSTER_CREATE, 0600, &h2),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, missing,
+					     CPORT_CLUSTER_EXCL, 0, &h2),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, missing, 0, 0600, &h2),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, missing,
+					     CPORT_CLUSTER_CREATE, 01000, &h2),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, missing, 1U << 31, 0,
+					     &h2), -EINVAL);
+	ck_assert_uint_eq(h2, 77);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/* The lowest free handle, up to CPORT_CLUSTER_MAX per port. */
+START_TEST(cluster_handles_are_the_lowest_free)
+{
+	char name[CPORT_CLUSTER_NAME_MAX + 1];
+	struct cport port;
+	unsigned int i, h;
+
+	port_init(&port, 8);
+	for (i = 1; i <= CPORT_CLUSTER_MAX; i++) {
+		snprintf(name, sizeof(name), "%s.%u", cluster_name("max"), i);
+		ck_assert_int_eq(cport_cluster_assoc(&port, name,
+						     CPORT_CLUSTER_CREATE,
+						     0600, &h), 1);
+		ck_assert_uint_eq(h, i);
+	}
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port,
+							 cluster_name("more"),
+							 CPORT_CLUSTER_CREATE,
+							 0600, &h)), -EMFILE);
+	ck_assert_int_eq(cport_cluster_disassoc(&port, 7), 0);
+	ck_assert_int_eq(cport_cluster_disassoc(&port, 3), 0);
+	ck_assert_int_eq(cport_cluster_assoc(&port, cluster_name("more"),
+					     CPORT_CLUSTER_CREATE, 0600, &h),
+			 1);
+	ck_assert_uint_eq(h, 3);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(cluster_disassoc_drops_the_handle_and_the_last_the_cluster)
+{
+	const char *name = cluster_name("disassoc");
+	struct cport a, b;
+	unsigned int ha, hb, h;
+	uint64_t v;
+
+	port_init(&a, 8);
+	port_init(&b, 8);
+	ck_assert_int_eq(cport_cluster_assoc(&a, name, CPORT_CLUSTER_CREATE,
+					     0600, &ha), 1);
+	ck_assert_int_eq(cport_cluster_assoc(&b, name, 0, 0, &hb), 0);
+	ck_assert_int_eq(cport_flag_set(&a, ha, 0), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_disassoc(&a, ha)), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_disassoc(&a, ha)), -EINVAL);
+	ck_assert_int_eq(cport_flag_set(&a, ha, 0), -EINVAL);
+	ck_assert_int_eq(cport_cluster_disassoc(&a, 0), -EINVAL);
+	ck_assert_int_eq(cport_cluster_disassoc(&a, CPORT_CLUSTER_MAX + 1),
+			 -EINVAL);
+	/* b still holds it, with its flags. */
+	ck_assert_int_eq(cport_flag_read(&b, hb, &v), 0);
+	ck_assert_uint_eq(v, BIT(0));
+	ck_assert_int_eq(cport_cluster_assoc(&a, name, 0, 0, &h), 0);
+	ck_assert_int_eq(cport_cluster_disassoc(&a, h), 0);
+	/* The last association goes: so does the cluster. */
+	ck_assert_int_eq(cport_cluster_disassoc(&b, hb), 0);
+	ck_assert_int_eq(cport_cluster_assoc(&a, name, 0, 0, &h), -ENOENT);
+	ck_assert_int_eq(cport_cluster_assoc(&a, name, CPORT_CLUSTER_CREATE,
+					     0600, &h), 1);
+	ck_assert_int_eq(cport_flag_read(&a, h, &v), 0);
+	ck_assert_uint_eq(v, 0);
+	cport_queue_exit(&a);
+	cport_queue_exit(&b);
+}
+END_TEST
+
+START_TEST(cluster_delete_removes_the_name_only)
+{
+	const char *name = cluster_name("delete");
+	unsigned int h, h2;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, CPORT_CLUSTER_CREATE,
+					     0600, &h), 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_delete(&port, name)), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_delete(&port, name)),
+			 -ENOENT);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, 0, 0, &h2), -ENOENT);
+	/* The port keeps the cluster it had. */
+	ck_assert_int_eq(cport_flag_set(&port, h, 2), 0);
+	ck_assert_int_eq(cport_flag_set(&port, h, 2), 1);
+	/* A new cluster of the same name is another cluster. */
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, CPORT_CLUSTER_CREATE,
+					     0600, &h2), 1);
+	ck_assert_uint_ne(h2, h);
+	ck_assert_int_eq(cport_flag_set(&port, h2, 2), 0);
+	ck_assert_int_eq(cport_cluster_delete(&port, "a b"), -EINVAL);
+	ck_assert_int_eq(cport_cluster_delete(&port, ""), -EINVAL);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(cluster_permanent_outlives_its_associations)
+{
+	const char *name = cluster_name("permanent");
+	struct cport port;
+	unsigned int h;
+	uint64_t v;
+
+	ck_assert_int_eq(geteuid(), 0);
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name,
+					     CPORT_CLUSTER_PERMANENT, 0, &h),
+			 -EINVAL);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name,
+					     CPORT_CLUSTER_CREATE |
+					     CPORT_CLUSTER_PERMANENT, 0600, &h),
+			 1);
+	ck_assert_int_eq(cport_flag_set(&port, h, 42), 0);
+	ck_assert_int_eq(cport_cluster_disassoc(&port, h), 0);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, 0, 0, &h), 0);
+	ck_assert_int_eq(cport_flag_read(&port, h, &v), 0);
+	ck_assert_uint_eq(v, BIT(42));
+	ck_assert_int_eq(cport_cluster_disassoc(&port, h), 0);
+	ck_assert_int_eq(cport_cluster_delete(&port, name), 0);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, 0, 0, &h), -ENOENT);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(cluster_rdonly_reads_and_waits_but_does_not_change)
+{
+	const char *name = cluster_name("rdonly");
+	unsigned int hw, hr;
+	struct cport port, other;
+	uint64_t v;
+
+	port_init(&port, 8);
+	port_init(&other, 8);
+	ck_assert_int_eq(cport_cluster_assoc(&other, name, CPORT_CLUSTER_CREATE,
+					     0600, &hw), 1);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, CPORT_CLUSTER_RDONLY,
+					     0, &hr), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_flag_set(&port, hr, 1)), -EACCES);
+	ck_assert_int_eq(cport_flag_clear(&port, hr, 1), -EACCES);
+	ck_assert_int_eq(cport_flag_set(&other, hw, 1), 0);
+	ck_assert_int_eq(cport_flag_read(&port, hr, &v), 0);
+	ck_assert_uint_eq(v, BIT(1));
+	ck_assert_int_eq(cport_flag_wait(&port, hr, BIT(1), 0, 0, &v), 0);
+	ck_assert_uint_eq(v, BIT(1));
+	ck_assert_int_eq(cport_flag_poll_arm(&port, hr, BIT(1), 0), 0);
+	ck_assert_int_eq(poll_revents(port.ring_fd, 0), POLLPRI);
+	/* Dropping the cluster drops the poll arm on it. */
+	ck_assert_int_eq(cport_cluster_disassoc(&port, hr), 0);
+	ck_assert_int_eq(poll_revents(port.ring_fd, 0), 0);
+	ck_assert_int_eq(cport_flag_poll_disarm(&port), -ENOENT);
+	cport_queue_exit(&port);
+	cport_queue_exit(&other);
+}
+END_TEST
+
+/* As nobody: the mode of a root cluster, PERMANENT, DELETE. */
+START_TEST(cluster_mode_is_checked_at_every_association)
+{
+	const char *priv = cluster_name("priv");
+	const char *pub = cluster_name("pub");
+	struct cport root, port;
+	unsigned int h;
+
+	ck_assert_int_eq(geteuid(), 0);
+	port_init(&root, 8);
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_cluster_assoc(&root, priv, CPORT_CLUSTER_CREATE,
+					     0600, &h), 1);
+	ck_assert_int_eq(cport_cluster_assoc(&root, pub, CPORT_CLUSTER_CREATE,
+					     0644, &h), 1);
+	ck_assert_int_eq(setgroups(0, NULL), 0);
+	ck_assert_int_eq(setresgid(65534, 65534, 65534), 0);
+	ck_assert_int_eq(setresuid(65534, 65534, 65534), 0);
+
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_assoc(&port, priv,
+							 CPORT_CLUSTER_RDONLY,
+							 0, &h)), -EACCES);
+	ck_assert_int_eq(cport_cluster_assoc(&port, pub, 0, 0, &h), -EACCES);
+	ck_assert_int_eq(cport_cluster_assoc(&port, pub, CPORT_CLUSTER_RDONLY,
+					     0, &h), 0);
+	ck_assert_int_eq(cport_cluster_assoc(&port, cluster_name("perm"),
+					     CPORT_CLUSTER_CREATE |
+					     CPORT_CLUSTER_PERMANENT, 0600, &h),
+			 -EPERM);
+	ck_assert_int_eq(KEEP_ERRNO(cport_cluster_delete(&port, pub)), -EPERM);
+	cport_queue_exit(&port);
+	cport_queue_exit(&root);
+}
+END_TEST
+
 Suite *flags_device_suite(void)
 {
 	Suite *s = suite_create("flags");
@@ -496,5 +831,14 @@ Suite *flags_device_suite(void)
 		  poll_arm_reports_pollpri_while_the_condition_holds,
 		  poll_is_woken_when_the_condition_becomes_true,
 		  poll_arm_rejects_bad_arguments);
+	ADD_TESTS(s, tcase_device("cluster"), 0,
+		  cluster_assoc_creates_then_attaches,
+		  cluster_assoc_errors,
+		  cluster_handles_are_the_lowest_free,
+		  cluster_disassoc_drops_the_handle_and_the_last_the_cluster,
+		  cluster_delete_removes_the_name_only,
+		  cluster_permanent_outlives_its_associations,
+		  cluster_rdonly_reads_and_waits_but_does_not_change,
+		  cluster_mode_is_checked_at_every_association);
 	return s;
 }
