@@ -24,7 +24,8 @@
  *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
  *    cport_cqe_seen(), cport_cq_advance(), cport_wait_cqe*()). Each side
  *    needs one thread at a time, or a lock held by the caller. The SQ side
- *    and the CQ side may run in two different threads.
+ *    and the CQ side may run in two different threads, but
+ *    cport_wait_cqe_flags() submits and reaps: it belongs to both.
  *
  * Do not mix the two ways of reaping on one port: the single-consumer CQ calls
  * assume nobody else moves the CQ head, while cport_get_queued_completions()
@@ -219,6 +220,16 @@ int cport_cluster_assoc(struct cport *port, const char *name,
 			unsigned int *cluster);
 int cport_cluster_disassoc(struct cport *port, unsigned int cluster);
 int cport_cluster_delete(struct cport *port, const char *name);
+
+/* What ended cport_wait_cqe_flags(): either bit, or both. */
+#define CPORT_WAKE_CQE		(1U << 0) /* a CQE is ready: *cqe_ptr */
+#define CPORT_WAKE_FLAGS	(1U << 1) /* the flag condition: *result */
+
+/* Composite wait: submits, then single-consumer wait (flags.c) */
+int cport_wait_cqe_flags(struct cport *port, struct cport_cqe **cqe_ptr,
+			 unsigned int cluster, uint64_t mask,
+			 unsigned int flags, int64_t timeout_ns,
+			 uint64_t *result);
 
 /* Version of the library running (version.c) */
 int cport_version_major(void);

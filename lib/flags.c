@@ -1,21 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * libcport: event flags (CPORT_IOC_FLAGS) and named common clusters
- * (CPORT_IOC_CLUSTER).
+ * libcport: event flags (CPORT_IOC_FLAGS), named common clusters
+ * (CPORT_IOC_CLUSTER), and the composite wait for a CQE or a flag condition
+ * (CPORT_IOC_ENTER with CPORT_ENTER_FLAGS).
  *
- * Each call is one ioctl and touches no ring, so all are thread-safe. The
- * local cluster can also be read without a system call, from the flag
- * page: cport_flags_local() in <cport.h>.
+ * Each call but the composite wait is one ioctl and touches no ring, so
+ * they are thread-safe. The local cluster can also be read without a system
+ * call, from the flag page: cport_flags_local() in <cport.h>.
  *
  * Copyright (C) 2026 The cport authors
  */
 #include <cport.h>
 
+#include "queue.h"
 #include "syscall.h"
 
 /* The wait flags the caller may pass; CPORT_FLAG_WAIT_TIMEOUT is ours. */
 #define CPORT_FLAG_WAIT_USER	(CPORT_FLAG_WAIT_ALL | \
 				 CPORT_FLAG_WAIT_CONSUME)
+/* Likewise for the composite wait: CPORT_ENTER_FLAGS and _TIMEOUT are ours. */
+#define CPORT_ENTER_FLAGS_USER	(CPORT_ENTER_FLAGS_ALL | \
+				 CPORT_ENTER_FLAGS_CONSUME)
 
 static int __cport_flags(int fd, struct cport_flags *f)
 {
@@ -287,4 +292,102 @@ int cport_cluster_delete(struct cport *port, const char *name)
 	if (ret)
 		return ret;
 	return __cport_sys_ioctl(port->ring_fd, CPORT_IOC_CLUSTER, &c);
+}
+
+/*
+ * One CPORT_IOC_ENTER with a flag condition and min_complete 1; the _IOWR
+ * number, as ef_result comes back.
+ */
+static int __cport_enter_flags(struct cport *port, unsigned int to_submit,
+			       unsigned int cluster, uint64_t mask,
+			       unsigned int flags, bool timed,
+			       uint64_t timeout_ns, uint64_t *got)
+{
+	struct cport_enter e = {
+		.to_submit	= to_submit,
+		.min_complete	= 1,
+		.flags		= CPORT_ENTER_FLAGS | flags |
+				  (timed ? CPORT_ENTER_TIMEOUT : 0),
+		.ef_cluster	= cluster,
+		.timeout_ns	= timeout_ns,
+		.ef_mask	= mask,
+	};
+	int ret = __cport_sys_ioctl(port->ring_fd, CPORT_IOC_ENTER, &e);
+
+	*got = e.ef_result;
+	return ret;
+}
+
+/**
+ * cport_wait_cqe_flags() - submit, then wait for a CQE or a flag condition
+ * @port: the port.
+ * @cqe_ptr: set to the oldest CQE when one is ready, else NULL.
+ * @cluster: 0: the local cluster; else a cport_cluster_assoc() handle.
+ * @mask: the flags of the condition, not 0.
+ * @flags: CPORT_ENTER_FLAGS_ALL (all of @mask, not any),
+ *         CPORT_ENTER_FLAGS_CONSUME (clear what satisfied the condition).
+ * @timeout_ns: relative limit; 0: do not sleep; negative (CPORT_INFINITE):
+ *              no limit.
+ * @result: if not NULL, set to the flags that satisfied the condition (those
+ *          cleared, with CONSUME), 0 if it did not end the wait.
+ *
+ * Submits the pending SQEs, as cport_submit_and_wait() does; when the CQ
+ * has no slot for them (-EBUSY) they stay pending, for a later call, and
+ * the wait goes on without them: the CQ is full, so it ends at once.
+ *
+ * Context: SQ side and single-consumer CQ side, both.
+ * Return: CPORT_WAKE_CQE and/or CPORT_WAKE_FLAGS; -ETIME, -EINTR, or
+ * -errno.
+ */
+int cport_wait_cqe_flags(struct cport *port, struct cport_cqe **cqe_ptr,
+			 unsigned int cluster, uint64_t mask,
+			 unsigned int flags, int64_t timeout_ns,
+			 uint64_t *result)
+{
+	bool timed = timeout_ns >= 0;
+	uint64_t deadline = timed ? __cport_deadline(timeout_ns) : 0;
+	unsigned int to_submit;
+	uint64_t got = 0;
+	int ret, wake;
+
+	*cqe_ptr = NULL;
+	if (result)
+		*result = 0;
+	if (flags & ~CPORT_ENTER_FLAGS_USER)
+		return -EINVAL;
+
+	to_submit = __cport_flush_sq(port);
+	for (;;) {
+		uint64_t rem = timed ? __cport_remaining(deadline) : 0;
+
+		ret = __cport_enter_flags(port, to_submit, cluster, mask, flags,
+					  timed, rem, &got);
+		if (ret == -EBUSY && to_submit) {
+			to_submit = 0;
+			continue;
+		}
+		if (ret < 0 && ret != -ETIME)
+			return ret;
+
+		/* With one consumer, a CQE the kernel saw is still there. */
+		wake = cport_peek_cqe(port, cqe_ptr) ? 0 : CPORT_WAKE_CQE;
+		if (got)
+			wake |= CPORT_WAKE_FLAGS;
+		if (wake) {
+			if (result)
+				*result = got;
+			return wake;
+		}
+		if (ret == -ETIME || (timed && !__cport_remaining(deadline)))
+			return -ETIME;
+		/*
+		 * With SQEs consumed, the kernel returns their number even
+		 * when the wait that followed was interrupted: neither
+		 * condition holds and time is left, so a signal came.
+		 */
+		if (ret > 0)
+			return -EINTR;
+		/* Woken for nothing we can see: wait again. */
+		to_submit = 0;
+	}
 }

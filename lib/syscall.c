@@ -5,7 +5,8 @@
  * cport_enter() cannot ask for a flag condition (CPORT_ENTER_FLAGS needs
  * ef_mask), so it never needs the result written back: it uses
  * CPORT_IOC_ENTER_V1, the _IOW number that modules from before event flags
- * know too, and later ones keep accepting.
+ * know too, and later ones keep accepting. cport_wait_cqe_flags() uses the
+ * _IOWR CPORT_IOC_ENTER.
  *
  * Copyright (C) 2026 The cport authors
  */

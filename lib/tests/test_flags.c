@@ -19,6 +19,9 @@
 #define BIT(n)		(1ULL << (n))
 #define JUNK		0xa5a5a5a5a5a5a5a5ULL
 
+/* Initial index values of fake rings: from 0, and just below the wrap. */
+static const unsigned int starts[] = { 0, 0xfffffffeU };
+
 /* ---- host: argument checks of the library, then the ioctl ---- */
 
 START_TEST(flag_calls_on_non_port_are_enotty)
@@ -150,9 +153,87 @@ START_TEST(cluster_names_are_checked_before_the_ioctl)
 }
 END_TEST
 
+/* On a fake port (the test plays the kernel's SQ side; ring_fd is -1). */
+START_TEST(wait_cqe_flags_rejects_flags_before_submitting)
+{
+	static const unsigned int bad[] = {
+		CPORT_ENTER_TIMEOUT, CPORT_ENTER_FLAGS, 1U << 31,
+	};
+	struct cport_cqe *cqe = (struct cport_cqe *)&cqe;
+	uint64_t v = JUNK;
+	struct cport port;
+	unsigned int i;
+
+	fake_port_init(&port, 4, 8, 0);
+	cport_prep_nop(cport_get_sqe(&port));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0,
+								  1, bad[i], 0,
+								  &v)),
+				 -EINVAL);
+		ck_assert_ptr_null(cqe);
+		ck_assert_uint_eq(v, 0);
+	}
+	/* Nothing was published. */
+	ck_assert_uint_eq(fake_kernel_consume(&port, NULL, 4), 0);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_publishes_pending_sqes_then_enters)
+{
+	struct cport_sqe *sqe, out[4];
+	struct cport_cqe *cqe;
+	uint64_t v = JUNK;
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, starts[_i]);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_data64(sqe, 21);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_data64(sqe, 22);
+	/* Entering fails (fd -1), after the SQEs were published. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0, 1,
+						CPORT_ENTER_FLAGS_ALL |
+						CPORT_ENTER_FLAGS_CONSUME,
+						CPORT_INFINITE, &v)), -EBADF);
+	ck_assert_ptr_null(cqe);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(fake_kernel_consume(&port, out, 4), 2);
+	ck_assert_uint_eq(out[0].user_data, 21);
+	ck_assert_uint_eq(out[1].user_data, 22);
+	/* A CQE ready does not spare the system call: the flags count. */
+	fake_kernel_post(&port, 5, 0, 0);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, 1, 0, 0, NULL),
+			 -EBADF);
+	ck_assert_ptr_null(cqe);
+	fake_port_free(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_on_non_port_is_enotty)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+	int fd = non_port_fd();
+
+	fake_port_init(&port, 4, 8, 0);
+	port.ring_fd = fd;
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0, 1, 0,
+							  0, NULL)), -ENOTTY);
+	ck_assert_ptr_null(cqe);
+	port.ring_fd = -1;
+	fake_port_free(&port);
+	close(fd);
+}
+END_TEST
+
 Suite *flags_host_suite(void)
 {
 	Suite *s = suite_create("flags");
+	int n = sizeof(starts) / sizeof(starts[0]);
 
 	ADD_TESTS(s, tcase_create("errors"), 0,
 		  flag_calls_on_non_port_are_enotty,
@@ -160,7 +241,11 @@ Suite *flags_host_suite(void)
 		  flag_read_without_result_is_efault,
 		  flag_wait_rejects_flags_of_the_library,
 		  cluster_calls_on_non_port_are_enotty,
-		  cluster_names_are_checked_before_the_ioctl);
+		  cluster_names_are_checked_before_the_ioctl,
+		  wait_cqe_flags_rejects_flags_before_submitting,
+		  wait_cqe_flags_on_non_port_is_enotty);
+	ADD_TESTS(s, tcase_create("wait_cqe_flags"), n,
+		  wait_cqe_flags_publishes_pending_sqes_then_enters);
 	return s;
 }
 
@@ -809,6 +894,291 @@ START_TEST(cluster_mode_is_checked_at_every_association)
 }
 END_TEST
 
+static void assert_no_cqe(struct cport *port)
+{
+	struct cport_cqe *cqe;
+
+	ck_assert_int_eq(cport_peek_cqe(port, &cqe), -EAGAIN);
+}
+
+START_TEST(wait_cqe_flags_reports_the_flag_condition)
+{
+	struct cport_cqe *cqe = NULL;
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 3), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0,
+							  BIT(3) | BIT(4), 0,
+							  1000 * MS, &v)),
+			 CPORT_WAKE_FLAGS);
+	ck_assert_ptr_null(cqe);
+	ck_assert_uint_eq(v, BIT(3));
+	/* Not consumed. */
+	ck_assert_uint_eq(read_local(&port), BIT(3));
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(3), 0,
+					      CPORT_INFINITE, &v),
+			 CPORT_WAKE_FLAGS);
+	ck_assert_uint_eq(v, BIT(3));
+	assert_no_cqe(&port);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_reports_a_cqe)
+{
+	struct cport_cqe *cqe = NULL;
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_post(&port, -7, 99), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0,
+							  BIT(3), 0,
+							  CPORT_INFINITE, &v)),
+			 CPORT_WAKE_CQE);
+	ck_assert_ptr_nonnull(cqe);
+	ck_assert_uint_eq(cqe->user_data, 99);
+	ck_assert_int_eq(cqe->res, -7);
+	ck_assert_uint_eq(v, 0);
+	/* Not removed: the caller marks it seen. */
+	ck_assert_uint_eq(cport_cq_ready(&port), 1);
+	cport_cqe_seen(&port, cqe);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/* The kernel looks at the flags first: a ready CQE does not hide them. */
+START_TEST(wait_cqe_flags_reports_both)
+{
+	struct cport_cqe *cqe = NULL;
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_post(&port, 0, 98), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 0), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(0) | BIT(1),
+					      CPORT_ENTER_FLAGS_ALL |
+					      CPORT_ENTER_FLAGS_CONSUME, 0,
+					      &v),
+			 CPORT_WAKE_CQE | CPORT_WAKE_FLAGS);
+	ck_assert_ptr_nonnull(cqe);
+	ck_assert_uint_eq(cqe->user_data, 98);
+	ck_assert_uint_eq(v, BIT(0) | BIT(1));
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_times_out)
+{
+	struct cport_cqe *cqe = (struct cport_cqe *)&cqe;
+	uint64_t t0, v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0,
+							  BIT(2), 0, 0, &v)),
+			 -ETIME);
+	ck_assert_ptr_null(cqe);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(1) | BIT(2),
+					      CPORT_ENTER_FLAGS_ALL, 0, &v),
+			 -ETIME);
+	t0 = now_ns();
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(2), 0,
+					      20 * MS, &v), -ETIME);
+	ck_assert_uint_ge(now_ns() - t0, 20 * MS);
+	ck_assert_uint_eq(v, 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_consumes_what_satisfied_it)
+{
+	struct cport_cqe *cqe;
+	uint64_t v = JUNK;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 1), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 2), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 9), 0);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0,
+					      BIT(1) | BIT(2) | BIT(3),
+					      CPORT_ENTER_FLAGS_CONSUME, 0, &v),
+			 CPORT_WAKE_FLAGS);
+	ck_assert_uint_eq(v, BIT(1) | BIT(2));
+	ck_assert_uint_eq(read_local(&port), BIT(9));
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(1),
+					      CPORT_ENTER_FLAGS_CONSUME, 0, &v),
+			 -ETIME);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/* The SQEs prepared are submitted, and their CQE ends the wait. */
+START_TEST(wait_cqe_flags_submits_pending_sqes)
+{
+	struct cport_sqe *sqe;
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_data64(sqe, 77);
+	ck_assert_uint_eq(cport_sq_ready(&port), 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0,
+							  BIT(0), 0,
+							  CPORT_INFINITE,
+							  NULL)),
+			 CPORT_WAKE_CQE);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	ck_assert_uint_eq(cqe->user_data, 77);
+	ck_assert_int_eq(cqe->res, 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/* With the CQ full the SQEs stay pending, and the CQEs are reported. */
+START_TEST(wait_cqe_flags_with_cq_full_keeps_sqes_pending)
+{
+	struct cport_cqe *cqe;
+	struct cport_sqe *sqe;
+	struct cport port;
+	unsigned int i;
+
+	port_init(&port, 8);
+	for (i = 0; i < port.cq.ring_entries; i++)
+		ck_assert_int_eq(cport_post(&port, 0, 1000 + i), 0);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_data64(sqe, 66);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(0), 0,
+					      CPORT_INFINITE, NULL),
+			 CPORT_WAKE_CQE);
+	ck_assert_uint_eq(cqe->user_data, 1000);
+	ck_assert_uint_eq(cport_sq_ready(&port), 1);
+	cport_cq_advance(&port, port.cq.ring_entries);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(0), 0,
+					      CPORT_INFINITE, NULL),
+			 CPORT_WAKE_CQE);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	ck_assert_uint_eq(cqe->user_data, 66);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+static void *post_later(void *arg)
+{
+	struct delayed_set *d = arg;
+
+	sleep_ns(d->delay_ns);
+	ck_assert_int_eq(cport_post_fd(d->fd, 0, d->bit), 0);
+	return NULL;
+}
+
+/* Asleep, woken by either: a flag set, then a CQE posted, by a thread. */
+START_TEST(wait_cqe_flags_sleeps_until_either_comes)
+{
+	struct cport_cqe *cqe;
+	struct delayed_set d;
+	struct cport port;
+	pthread_t thread;
+	uint64_t t0, v = JUNK;
+
+	port_init(&port, 8);
+	d.fd = port.ring_fd;
+	d.bit = 50;
+	d.delay_ns = 30 * MS;
+	t0 = now_ns();
+	ck_assert_int_eq(pthread_create(&thread, NULL, set_later, &d), 0);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(50),
+					      CPORT_ENTER_FLAGS_CONSUME,
+					      CPORT_INFINITE, &v),
+			 CPORT_WAKE_FLAGS);
+	ck_assert_uint_ge(now_ns() - t0, 30 * MS);
+	ck_assert_uint_eq(v, BIT(50));
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	ck_assert_uint_eq(read_local(&port), 0);
+
+	t0 = now_ns();
+	ck_assert_int_eq(pthread_create(&thread, NULL, post_later, &d), 0);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(50), 0,
+					      10000 * MS, &v),
+			 CPORT_WAKE_CQE);
+	ck_assert_uint_ge(now_ns() - t0, 30 * MS);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(cqe->user_data, 50);
+	ck_assert_int_eq(pthread_join(thread, NULL), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_is_interrupted_by_signal)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	arm_sigalrm_ms(50);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0,
+							  BIT(0), 0,
+							  CPORT_INFINITE,
+							  NULL)), -EINTR);
+	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_ptr_null(cqe);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/*
+ * Interrupted after submitting: the kernel returns the number of SQEs
+ * consumed, the library sees that neither condition holds and says so.
+ */
+START_TEST(wait_cqe_flags_after_submitting_is_interrupted_by_signal)
+{
+	struct cport_cqe *cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	cport_prep_timeout(cport_get_sqe(&port), 10000 * MS, 0);
+	arm_sigalrm_ms(50);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(0), 0,
+					      CPORT_INFINITE, NULL), -EINTR);
+	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_uint_eq(cport_sq_ready(&port), 0);
+	ck_assert_ptr_null(cqe);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(wait_cqe_flags_rejects_bad_arguments)
+{
+	struct cport_cqe *cqe;
+	uint64_t v;
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_post(&port, 0, 1), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_flags(&port, &cqe, 0, 0, 0,
+							  0, &v)), -EINVAL);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 1, BIT(0), 0, 0,
+					      &v), -EINVAL);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(0),
+					      CPORT_ENTER_TIMEOUT, 0, &v),
+			 -EINVAL);
+	ck_assert_ptr_null(cqe);
+	cport_queue_exit(&port);
+}
+END_TEST
+
 Suite *flags_device_suite(void)
 {
 	Suite *s = suite_create("flags");
@@ -840,5 +1210,17 @@ Suite *flags_device_suite(void)
 		  cluster_permanent_outlives_its_associations,
 		  cluster_rdonly_reads_and_waits_but_does_not_change,
 		  cluster_mode_is_checked_at_every_association);
+	ADD_TESTS(s, tcase_device("wait_cqe_flags"), 0,
+		  wait_cqe_flags_reports_the_flag_condition,
+		  wait_cqe_flags_reports_a_cqe,
+		  wait_cqe_flags_reports_both,
+		  wait_cqe_flags_times_out,
+		  wait_cqe_flags_consumes_what_satisfied_it,
+		  wait_cqe_flags_submits_pending_sqes,
+		  wait_cqe_flags_with_cq_full_keeps_sqes_pending,
+		  wait_cqe_flags_sleeps_until_either_comes,
+		  wait_cqe_flags_is_interrupted_by_signal,
+		  wait_cqe_flags_after_submitting_is_interrupted_by_signal,
+		  wait_cqe_flags_rejects_bad_arguments);
 	return s;
 }
