@@ -463,13 +463,65 @@ CPORT_INLINE void cport_prep_cancel_fd(struct cport_sqe *sqe, int fd,
 }
 
 /*
+ * CPORT_OP_FLAG_WAIT: completes when any of mask (all, with
+ * CPORT_FLAG_WAIT_ALL in flags) is set in cluster (0: the local one, else a
+ * cport_cluster_assoc() handle); res is the lowest flag that satisfied it.
+ * flags: CPORT_FLAG_WAIT_ALL, CPORT_FLAG_WAIT_CONSUME.
+ */
+CPORT_INLINE void cport_prep_flag_wait(struct cport_sqe *sqe,
+				       unsigned int cluster, uint64_t mask,
+				       unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_FLAG_WAIT);
+	sqe->len = cluster;
+	sqe->addr = mask;
+	sqe->op_flags = flags;
+}
+
+/*
+ * CPORT_OP_FLAG_SET / CPORT_OP_FLAG_CLEAR: set or clear flag bit (0 to 63)
+ * of cluster; res is its previous state, 0 or 1.
+ */
+CPORT_INLINE void cport_prep_flag_set(struct cport_sqe *sqe,
+				      unsigned int cluster, unsigned int bit)
+{
+	__cport_prep(sqe, CPORT_OP_FLAG_SET);
+	sqe->len = cluster;
+	sqe->off = bit;
+}
+
+CPORT_INLINE void cport_prep_flag_clear(struct cport_sqe *sqe,
+					unsigned int cluster, unsigned int bit)
+{
+	__cport_prep(sqe, CPORT_OP_FLAG_CLEAR);
+	sqe->len = cluster;
+	sqe->off = bit;
+}
+
+/*
  * SQE flags (CPORT_SQE_F_*); call after the prep helper, which clears them.
+ * This replaces them all, CPORT_SQE_F_EVENT_FLAG included.
  * CPORT_SQE_F_FIXED_FILE makes the fd given to the prep helper an index
  * into the files registered with cport_register_files().
  */
 CPORT_INLINE void cport_sqe_set_flags(struct cport_sqe *sqe, unsigned int flags)
 {
 	sqe->flags = (uint8_t)flags;
+}
+
+/*
+ * CPORT_SQE_F_EVENT_FLAG: flag bit of cluster is cleared when the SQE is
+ * consumed and set once the op's terminal CQE is in the CQ ring, whatever
+ * its res. Adds to the SQE's flags: call after cport_sqe_set_flags(). Any
+ * op but CPORT_OP_FLAG_WAIT.
+ */
+CPORT_INLINE void cport_sqe_set_event_flag(struct cport_sqe *sqe,
+					   unsigned int cluster,
+					   unsigned int bit)
+{
+	sqe->flags = (uint8_t)(sqe->flags | CPORT_SQE_F_EVENT_FLAG);
+	sqe->ef_cluster = cluster;
+	sqe->ef_bit = bit;
 }
 
 CPORT_INLINE void cport_sqe_set_data64(struct cport_sqe *sqe, uint64_t data)

@@ -22,6 +22,75 @@
 /* Initial index values of fake rings: from 0, and just below the wrap. */
 static const unsigned int starts[] = { 0, 0xfffffffeU };
 
+/* ---- host: prep helpers ---- */
+
+static void junk(struct cport_sqe *sqe)
+{
+	memset(sqe, 0xa5, sizeof(*sqe));
+}
+
+static void want_init(struct cport_sqe *want, uint8_t opcode)
+{
+	memset(want, 0, sizeof(*want));
+	want->opcode = opcode;
+}
+
+START_TEST(prep_flag_wait_sets_len_addr_op_flags)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_flag_wait(&sqe, 31, 0x8000000000000006ULL,
+			     CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_CONSUME);
+	want_init(&want, CPORT_OP_FLAG_WAIT);
+	want.len = 31;
+	want.addr = 0x8000000000000006ULL;
+	want.op_flags = CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_CONSUME;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(prep_flag_set_and_clear_set_len_off)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_flag_set(&sqe, 2, 63);
+	want_init(&want, CPORT_OP_FLAG_SET);
+	want.len = 2;
+	want.off = 63;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	junk(&sqe);
+	cport_prep_flag_clear(&sqe, 0, 7);
+	want_init(&want, CPORT_OP_FLAG_CLEAR);
+	want.off = 7;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
+START_TEST(sqe_set_event_flag_adds_flag_cluster_and_bit)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_timeout(&sqe, 5 * MS, 0);
+	cport_sqe_set_flags(&sqe, CPORT_SQE_F_LINK);
+	want = sqe;
+	cport_sqe_set_event_flag(&sqe, 32, 63);
+	want.flags = CPORT_SQE_F_LINK | CPORT_SQE_F_EVENT_FLAG;
+	want.ef_cluster = 32;
+	want.ef_bit = 63;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+	ck_assert_uint_eq(sqe.resv2, 0);
+	ck_assert_uint_eq(sqe.resv[0], 32ULL | (63ULL << 32));
+	/* cport_sqe_set_flags() replaces the flag, not the fields. */
+	cport_sqe_set_flags(&sqe, 0);
+	want.flags = 0;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+}
+END_TEST
+
 /* ---- host: argument checks of the library, then the ioctl ---- */
 
 START_TEST(flag_calls_on_non_port_are_enotty)
@@ -235,6 +304,10 @@ Suite *flags_host_suite(void)
 	Suite *s = suite_create("flags");
 	int n = sizeof(starts) / sizeof(starts[0]);
 
+	ADD_TESTS(s, tcase_create("prep"), 0,
+		  prep_flag_wait_sets_len_addr_op_flags,
+		  prep_flag_set_and_clear_set_len_off,
+		  sqe_set_event_flag_adds_flag_cluster_and_bit);
 	ADD_TESTS(s, tcase_create("errors"), 0,
 		  flag_calls_on_non_port_are_enotty,
 		  flag_calls_on_closed_fd_are_ebadf,
@@ -1179,6 +1252,285 @@ START_TEST(wait_cqe_flags_rejects_bad_arguments)
 }
 END_TEST
 
+static struct cport_cqe wait_pop(struct cport *port)
+{
+	struct cport_cqe *c, cqe;
+	int ret = cport_wait_cqe_timeout(port, &c, 10000 * MS);
+
+	ck_assert_msg(ret == 0, "wait_cqe_timeout: %d", ret);
+	cqe = *c;
+	cport_cqe_seen(port, c);
+	return cqe;
+}
+
+static void submit_one(struct cport *port)
+{
+	ck_assert_int_eq(cport_submit(port), 1);
+}
+
+START_TEST(flag_set_and_clear_ops_return_the_previous_state)
+{
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = cport_get_sqe(&port);
+	cport_prep_flag_set(sqe, 0, 44);
+	cport_sqe_set_data64(sqe, 1);
+	submit_one(&port);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 1);
+	ck_assert_int_eq(cqe.res, 0);
+	ck_assert_uint_eq(read_local(&port), BIT(44));
+	cport_prep_flag_set(cport_get_sqe(&port), 0, 44);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, 1);
+	cport_prep_flag_clear(cport_get_sqe(&port), 0, 44);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, 1);
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_prep_flag_clear(cport_get_sqe(&port), 0, 44);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, 0);
+	/* Errors land in the CQE. */
+	cport_prep_flag_set(cport_get_sqe(&port), 0, 64);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	cport_prep_flag_clear(cport_get_sqe(&port), 3, 0);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(flag_wait_op_completes_when_the_condition_holds)
+{
+	struct cport_cqe *c, cqe;
+	struct cport_sqe *sqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	/* Holds at submission: at once, res the lowest flag. */
+	ck_assert_int_eq(cport_flag_set(&port, 0, 12), 0);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 9), 0);
+	sqe = cport_get_sqe(&port);
+	cport_prep_flag_wait(sqe, 0, BIT(9) | BIT(12) | BIT(20), 0);
+	cport_sqe_set_data64(sqe, 5);
+	submit_one(&port);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 5);
+	ck_assert_int_eq(cqe.res, 9);
+	ck_assert_uint_eq(read_local(&port), BIT(9) | BIT(12));
+
+	/* Pending until all of 20 and 21 are set, then consumed. */
+	sqe = cport_get_sqe(&port);
+	cport_prep_flag_wait(sqe, 0, BIT(20) | BIT(21),
+			     CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_CONSUME);
+	cport_sqe_set_data64(sqe, 6);
+	submit_one(&port);
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &c, 20 * MS), -ETIME);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 21), 0);
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &c, 20 * MS), -ETIME);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 20), 0);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 6);
+	ck_assert_int_eq(cqe.res, 20);
+	ck_assert_uint_eq(read_local(&port), BIT(9) | BIT(12));
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(flag_wait_op_is_cancelled_and_checked)
+{
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+
+	port_init(&port, 8);
+	sqe = cport_get_sqe(&port);
+	cport_prep_flag_wait(sqe, 0, BIT(1), 0);
+	cport_sqe_set_data64(sqe, 7);
+	submit_one(&port);
+	cport_prep_cancel(cport_get_sqe(&port), 7, 0);
+	submit_one(&port);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 7);
+	ck_assert_int_eq(cqe.res, -ECANCELED);
+	ck_assert_int_eq(wait_pop(&port).res, 0);
+
+	cport_prep_flag_wait(cport_get_sqe(&port), 0, 0, 0);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	cport_prep_flag_wait(cport_get_sqe(&port), 4, BIT(1), 0);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	cport_prep_flag_wait(cport_get_sqe(&port), 0, BIT(1),
+			     CPORT_FLAG_WAIT_TIMEOUT);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	ck_assert_uint_eq(read_local(&port), 0);
+	/*
+	 * A FLAG_WAIT cannot name a flag to set. The flag named is valid,
+	 * so it is set after the CQE, as for any op, whatever its res.
+	 */
+	sqe = cport_get_sqe(&port);
+	cport_prep_flag_wait(sqe, 0, BIT(1), 0);
+	cport_sqe_set_event_flag(sqe, 0, 2);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	ck_assert_uint_eq(read_local(&port), BIT(2));
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/* Cleared when the SQE is consumed, set once the CQE is in the ring. */
+START_TEST(event_flag_is_cleared_at_submission_and_set_after_the_cqe)
+{
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+	uint64_t v = JUNK;
+
+	port_init(&port, 8);
+	ck_assert_int_eq(cport_flag_set(&port, 0, 4), 0);
+	sqe = cport_get_sqe(&port);
+	cport_prep_timeout(sqe, 30 * MS, 0);
+	cport_sqe_set_event_flag(sqe, 0, 4);
+	cport_sqe_set_data64(sqe, 8);
+	submit_one(&port);
+	ck_assert_uint_eq(read_local(&port), 0);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, BIT(4), 0, CPORT_INFINITE,
+					 &v), 0);
+	ck_assert_uint_eq(v, BIT(4));
+	ck_assert_uint_eq(cport_cq_ready(&port), 1);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 8);
+	ck_assert_int_eq(cqe.res, 1);	/* one expiration */
+
+	/* Whatever the res: an op that fails sets it too. */
+	sqe = cport_get_sqe(&port);
+	cport_prep_read(sqe, -1, &v, sizeof(v), 0);
+	cport_sqe_set_event_flag(sqe, 0, 5);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EBADF);
+	ck_assert_uint_eq(read_local(&port), BIT(4) | BIT(5));
+	cport_queue_exit(&port);
+}
+END_TEST
+
+START_TEST(event_flag_with_bad_bit_or_cluster_fails_the_op)
+{
+	const char *name = cluster_name("ef");
+	struct cport_sqe *sqe;
+	struct cport port, other;
+	unsigned int h, hw;
+
+	port_init(&port, 8);
+	port_init(&other, 8);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_event_flag(sqe, 0, 64);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_event_flag(sqe, 9, 0);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	ck_assert_uint_eq(read_local(&port), 0);
+
+	/* A read-only association: -EACCES, and the flag stays as it was. */
+	ck_assert_int_eq(cport_cluster_assoc(&other, name, CPORT_CLUSTER_CREATE,
+					     0600, &hw), 1);
+	ck_assert_int_eq(cport_flag_set(&other, hw, 3), 0);
+	ck_assert_int_eq(cport_cluster_assoc(&port, name, CPORT_CLUSTER_RDONLY,
+					     0, &h), 0);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_event_flag(sqe, h, 3);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EACCES);
+	ck_assert_int_eq(cport_flag_set(&other, hw, 3), 1);
+	cport_prep_flag_clear(cport_get_sqe(&port), h, 3);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EACCES);
+	cport_queue_exit(&port);
+	cport_queue_exit(&other);
+}
+END_TEST
+
+/* "Wait until these five ops are done" is one wait-all. */
+START_TEST(event_flags_of_five_ops_make_one_wait_all)
+{
+	struct cport_sqe *sqe;
+	struct cport port;
+	unsigned int i;
+	uint64_t v = JUNK;
+
+	port_init(&port, 8);
+	for (i = 0; i < 5; i++) {
+		sqe = cport_get_sqe(&port);
+		cport_prep_timeout(sqe, (5 + 5 * i) * MS, 0);
+		cport_sqe_set_event_flag(sqe, 0, 10 + i);
+	}
+	ck_assert_int_eq(cport_submit(&port), 5);
+	ck_assert_int_eq(cport_flag_wait(&port, 0, 0x1fULL << 10,
+					 CPORT_FLAG_WAIT_ALL |
+					 CPORT_FLAG_WAIT_CONSUME,
+					 CPORT_INFINITE, &v), 0);
+	ck_assert_uint_eq(v, 0x1fULL << 10);
+	ck_assert_uint_eq(cport_cq_ready(&port), 5);
+	ck_assert_uint_eq(read_local(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+/* A FLAG_ONLY timer sets its flag at each expiration and posts no CQE. */
+START_TEST(flag_only_timer_wakes_wait_cqe_flags_without_a_cqe)
+{
+	struct cport_cqe *cqe, c[2];
+	struct cport_sqe *sqe;
+	struct cport port;
+	uint64_t v = JUNK;
+	unsigned int i;
+
+	port_init(&port, 8);
+	sqe = cport_get_sqe(&port);
+	cport_prep_timer(sqe, 20 * MS, 20 * MS, 0, CPORT_TIMEOUT_FLAG_ONLY);
+	cport_sqe_set_event_flag(sqe, 0, 6);
+	cport_sqe_set_data64(sqe, 9);
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(6),
+					      CPORT_ENTER_FLAGS_CONSUME,
+					      10000 * MS, &v),
+			 CPORT_WAKE_FLAGS);
+	ck_assert_ptr_null(cqe);
+	ck_assert_uint_eq(v, BIT(6));
+	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(6),
+					      CPORT_ENTER_FLAGS_CONSUME,
+					      10000 * MS, &v),
+			 CPORT_WAKE_FLAGS);
+	ck_assert_uint_eq(cport_cq_ready(&port), 0);
+	/* Removed: its terminal CQE, and the remove's own, in any order. */
+	sqe = cport_get_sqe(&port);
+	cport_prep_timeout_remove(sqe, 9);
+	cport_sqe_set_data64(sqe, 10);
+	submit_one(&port);
+	ck_assert_int_eq(cport_wait_cqe_nr(&port, &cqe, 2), 0);
+	ck_assert_int_eq(pop_cqe(&port, &c[0]), 0);
+	ck_assert_int_eq(pop_cqe(&port, &c[1]), 0);
+	i = c[0].user_data == 9 ? 0 : 1;
+	ck_assert_uint_eq(c[i].user_data, 9);
+	ck_assert_int_eq(c[i].res, -ECANCELED);
+	ck_assert_uint_eq(c[i].flags, 0);
+	ck_assert_uint_eq(c[!i].user_data, 10);
+	ck_assert_int_eq(c[!i].res, 0);
+	ck_assert_int_eq(pop_cqe(&port, &c[0]), -EAGAIN);
+	cport_queue_exit(&port);
+}
+END_TEST
+
 Suite *flags_device_suite(void)
 {
 	Suite *s = suite_create("flags");
@@ -1222,5 +1574,13 @@ Suite *flags_device_suite(void)
 		  wait_cqe_flags_is_interrupted_by_signal,
 		  wait_cqe_flags_after_submitting_is_interrupted_by_signal,
 		  wait_cqe_flags_rejects_bad_arguments);
+	ADD_TESTS(s, tcase_device("ops"), 0,
+		  flag_set_and_clear_ops_return_the_previous_state,
+		  flag_wait_op_completes_when_the_condition_holds,
+		  flag_wait_op_is_cancelled_and_checked,
+		  event_flag_is_cleared_at_submission_and_set_after_the_cqe,
+		  event_flag_with_bad_bit_or_cluster_fails_the_op,
+		  event_flags_of_five_ops_make_one_wait_all,
+		  flag_only_timer_wakes_wait_cqe_flags_without_a_cqe);
 	return s;
 }
