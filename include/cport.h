@@ -5,7 +5,8 @@
  * The low level follows liburing's shape: set a port up, get SQEs, prepare
  * them, submit, then peek at or wait for CQEs and mark them seen. On top of
  * it sit IOCP-style calls: post a completion to a port, and get queued
- * completions from any number of threads at once.
+ * completions from any number of threads at once. Beside them, OpenVMS-style
+ * event flags: set, clear, read and wait for any or all of 64 flags.
  *
  * Every function returns 0 or a positive count on success and -errno on
  * failure, and none of them ever changes errno.
@@ -16,13 +17,15 @@
  *  - thread-safe, callable from any number of threads at once:
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
- *    the register calls, and the version calls;
+ *    the register calls, the version calls, the event flag calls
+ *    (cport_flag_*(), cport_flags_local(), cport_cluster_*());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
  *    (cport_peek_cqe(), cport_peek_batch_cqe(), cport_cq_ready(),
  *    cport_cqe_seen(), cport_cq_advance(), cport_wait_cqe*()). Each side
  *    needs one thread at a time, or a lock held by the caller. The SQ side
- *    and the CQ side may run in two different threads.
+ *    and the CQ side may run in two different threads, but
+ *    cport_wait_cqe_flags() submits and reaps: it belongs to both.
  *
  * Do not mix the two ways of reaping on one port: the single-consumer CQ calls
  * assume nobody else moves the CQ head, while cport_get_queued_completions()
@@ -57,7 +60,10 @@ extern "C" {
 #define CPORT_INLINE static inline
 #endif
 
-/* Timeout of cport_get_queued_completions(): wait without a limit. */
+/*
+ * Timeout of cport_get_queued_completions() and cport_flag_wait(): wait
+ * without a limit.
+ */
 #define CPORT_INFINITE		((int64_t)-1)
 
 /* Path of the device opened by cport_setup(). */
@@ -138,6 +144,13 @@ struct cport_cq {
  * @ring_fd: the port's file descriptor (-1 when not set up).
  * @features: CPORT_FEAT_* bits reported by the kernel.
  * @pad: reserved.
+ * @flag_page: the port's read-only flag page (CPORT_OFF_FLAGS), or NULL
+ *             when the module has none (before CPORT_FEAT_FLAGS).
+ * @pad2: reserved; with @flag_page, the space of the former pad[1..2].
+ *
+ * @flag_page took over reserved words, so the size and the offsets of the
+ * other fields are those of libcport 1.0 on every ABI: 8 bytes at offset
+ * 184 with 64-bit pointers, 4 of 8 at offset 128 with 32-bit ones.
  */
 struct cport {
 	struct cport_sq sq;
@@ -145,7 +158,11 @@ struct cport {
 	unsigned int flags;
 	int ring_fd;
 	unsigned int features;
-	unsigned int pad[3];
+	unsigned int pad;
+	union {
+		const struct cport_flag_page *flag_page;
+		unsigned int pad2[2];
+	};
 };
 
 /* Setup and teardown (setup.c) */
@@ -185,6 +202,34 @@ int cport_register_buffers(struct cport *port, const struct iovec *iovecs,
 int cport_unregister_buffers(struct cport *port);
 int cport_register_files(struct cport *port, const int *fds, unsigned int nr);
 int cport_unregister_files(struct cport *port);
+
+/* Event flags and common clusters, thread-safe (flags.c) */
+int cport_flag_set(struct cport *port, unsigned int cluster, unsigned int bit);
+int cport_flag_clear(struct cport *port, unsigned int cluster,
+		     unsigned int bit);
+int cport_flag_set_fd(int port_fd, unsigned int cluster, unsigned int bit);
+int cport_flag_clear_fd(int port_fd, unsigned int cluster, unsigned int bit);
+int cport_flag_read(struct cport *port, unsigned int cluster, uint64_t *flags);
+int cport_flag_wait(struct cport *port, unsigned int cluster, uint64_t mask,
+		    unsigned int flags, int64_t timeout_ns, uint64_t *result);
+int cport_flag_poll_arm(struct cport *port, unsigned int cluster,
+			uint64_t mask, unsigned int flags);
+int cport_flag_poll_disarm(struct cport *port);
+int cport_cluster_assoc(struct cport *port, const char *name,
+			unsigned int flags, unsigned int mode,
+			unsigned int *cluster);
+int cport_cluster_disassoc(struct cport *port, unsigned int cluster);
+int cport_cluster_delete(struct cport *port, const char *name);
+
+/* What ended cport_wait_cqe_flags(): either bit, or both. */
+#define CPORT_WAKE_CQE		(1U << 0) /* a CQE is ready: *cqe_ptr */
+#define CPORT_WAKE_FLAGS	(1U << 1) /* the flag condition: *result */
+
+/* Composite wait: submits, then single-consumer wait (flags.c) */
+int cport_wait_cqe_flags(struct cport *port, struct cport_cqe **cqe_ptr,
+			 unsigned int cluster, uint64_t mask,
+			 unsigned int flags, int64_t timeout_ns,
+			 uint64_t *result);
 
 /* Version of the library running (version.c) */
 int cport_version_major(void);
@@ -418,13 +463,65 @@ CPORT_INLINE void cport_prep_cancel_fd(struct cport_sqe *sqe, int fd,
 }
 
 /*
+ * CPORT_OP_FLAG_WAIT: completes when any of mask (all, with
+ * CPORT_FLAG_WAIT_ALL in flags) is set in cluster (0: the local one, else a
+ * cport_cluster_assoc() handle); res is the lowest flag that satisfied it.
+ * flags: CPORT_FLAG_WAIT_ALL, CPORT_FLAG_WAIT_CONSUME.
+ */
+CPORT_INLINE void cport_prep_flag_wait(struct cport_sqe *sqe,
+				       unsigned int cluster, uint64_t mask,
+				       unsigned int flags)
+{
+	__cport_prep(sqe, CPORT_OP_FLAG_WAIT);
+	sqe->len = cluster;
+	sqe->addr = mask;
+	sqe->op_flags = flags;
+}
+
+/*
+ * CPORT_OP_FLAG_SET / CPORT_OP_FLAG_CLEAR: set or clear flag bit (0 to 63)
+ * of cluster; res is its previous state, 0 or 1.
+ */
+CPORT_INLINE void cport_prep_flag_set(struct cport_sqe *sqe,
+				      unsigned int cluster, unsigned int bit)
+{
+	__cport_prep(sqe, CPORT_OP_FLAG_SET);
+	sqe->len = cluster;
+	sqe->off = bit;
+}
+
+CPORT_INLINE void cport_prep_flag_clear(struct cport_sqe *sqe,
+					unsigned int cluster, unsigned int bit)
+{
+	__cport_prep(sqe, CPORT_OP_FLAG_CLEAR);
+	sqe->len = cluster;
+	sqe->off = bit;
+}
+
+/*
  * SQE flags (CPORT_SQE_F_*); call after the prep helper, which clears them.
+ * This replaces them all, CPORT_SQE_F_EVENT_FLAG included.
  * CPORT_SQE_F_FIXED_FILE makes the fd given to the prep helper an index
  * into the files registered with cport_register_files().
  */
 CPORT_INLINE void cport_sqe_set_flags(struct cport_sqe *sqe, unsigned int flags)
 {
 	sqe->flags = (uint8_t)flags;
+}
+
+/*
+ * CPORT_SQE_F_EVENT_FLAG: flag bit of cluster is cleared when the SQE is
+ * consumed and set once the op's terminal CQE is in the CQ ring, whatever
+ * its res. Adds to the SQE's flags: call after cport_sqe_set_flags(). Any
+ * op but CPORT_OP_FLAG_WAIT.
+ */
+CPORT_INLINE void cport_sqe_set_event_flag(struct cport_sqe *sqe,
+					   unsigned int cluster,
+					   unsigned int bit)
+{
+	sqe->flags = (uint8_t)(sqe->flags | CPORT_SQE_F_EVENT_FLAG);
+	sqe->ef_cluster = cluster;
+	sqe->ef_bit = bit;
 }
 
 CPORT_INLINE void cport_sqe_set_data64(struct cport_sqe *sqe, uint64_t data)
@@ -445,6 +542,26 @@ CPORT_INLINE uint64_t cport_cqe_get_data64(const struct cport_cqe *cqe)
 CPORT_INLINE void *cport_cqe_get_data(const struct cport_cqe *cqe)
 {
 	return (void *)(uintptr_t)cqe->user_data;
+}
+
+/*
+ * Event flags.
+ */
+
+/*
+ * The port's local cluster (flag n is bit n), read from the flag page
+ * without a system call; 0 when the page is not mapped. Thread-safe.
+ */
+CPORT_INLINE uint64_t cport_flags_local(const struct cport *port)
+{
+	const struct cport_flag_page *page = port->flag_page;
+
+	/*
+	 * Pairs with the kernel's store-release of the word, made under the
+	 * cluster's lock: what the caller reads after seeing a flag (say,
+	 * the CQE of the op that set it) is not older than the flag.
+	 */
+	return page ? __cport_smp_load_acquire(&page->local) : 0;
 }
 
 /*

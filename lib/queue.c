@@ -9,6 +9,7 @@
  */
 #include <cport.h>
 
+#include "queue.h"
 #include "syscall.h"
 
 /*
@@ -16,7 +17,7 @@
  * kernel has still to consume (after -EBUSY it leaves some behind; they are
  * submitted again with the next ones).
  */
-static unsigned int __cport_flush_sq(struct cport *port)
+unsigned int __cport_flush_sq(struct cport *port)
 {
 	struct cport_sq *sq = &port->sq;
 	unsigned int tail = sq->sqe_tail;
@@ -80,14 +81,16 @@ int cport_submit_and_wait_timeout(struct cport *port, unsigned int wait_nr,
 			   CPORT_ENTER_TIMEOUT, timeout_ns);
 }
 
-static uint64_t __cport_deadline(uint64_t timeout_ns)
+/* CLOCK_MONOTONIC time @timeout_ns from now, saturated. */
+uint64_t __cport_deadline(uint64_t timeout_ns)
 {
 	uint64_t now = __cport_now_ns();
 
 	return timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
 }
 
-static uint64_t __cport_remaining(uint64_t deadline)
+/* Time left until @deadline, 0 once it has passed. */
+uint64_t __cport_remaining(uint64_t deadline)
 {
 	uint64_t now = __cport_now_ns();
 

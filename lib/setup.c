@@ -57,6 +57,34 @@ static void *__cport_at(void *base, uint32_t off)
 	return (char *)base + off;
 }
 
+/* The rings: the library writes the SQEs, the SQ tail and the CQ head. */
+static void *__cport_mmap_rw(size_t len, int fd, off_t off, int *err)
+{
+	return __cport_sys_mmap(len, PROT_READ | PROT_WRITE, fd, off, err);
+}
+
+/*
+ * Map the flag page (read-only: only the kernel writes it). A module from
+ * before event flags refuses the offset with EINVAL: the port works
+ * without it, and cport_flags_local() reads 0.
+ */
+static int __cport_map_flag_page(int fd, struct cport *port)
+{
+	int ret = 0;
+
+	port->flag_page = __cport_sys_mmap(sizeof(struct cport_flag_page),
+					   PROT_READ, fd, CPORT_OFF_FLAGS,
+					   &ret);
+	return ret == -EINVAL ? 0 : ret;
+}
+
+static void __cport_unmap_flag_page(struct cport *port)
+{
+	if (port->flag_page)
+		__cport_sys_munmap((void *)(uintptr_t)port->flag_page,
+				   sizeof(struct cport_flag_page));
+}
+
 /**
  * cport_setup() - open /dev/cport and size its rings (CPORT_IOC_SETUP)
  * @entries: SQ entries wanted.
@@ -107,19 +135,22 @@ __cport_cold int cport_queue_mmap(int fd, struct cport_params *p,
 		return -EINVAL;
 
 	sq->ring_sz = __cport_sq_ring_size(&p->sq_off);
-	sq->ring_ptr = __cport_sys_mmap(sq->ring_sz, fd, CPORT_OFF_SQ_RING,
-					&ret);
+	sq->ring_ptr = __cport_mmap_rw(sq->ring_sz, fd, CPORT_OFF_SQ_RING,
+				       &ret);
 	if (!sq->ring_ptr)
 		goto err_clear;
 	sq->sqes_sz = (size_t)p->sq_entries * sizeof(struct cport_sqe);
-	sq->sqes = __cport_sys_mmap(sq->sqes_sz, fd, CPORT_OFF_SQES, &ret);
+	sq->sqes = __cport_mmap_rw(sq->sqes_sz, fd, CPORT_OFF_SQES, &ret);
 	if (!sq->sqes)
 		goto err_unmap_sq_ring;
 	cq->ring_sz = __cport_cq_ring_size(p);
-	cq->ring_ptr = __cport_sys_mmap(cq->ring_sz, fd, CPORT_OFF_CQ_RING,
-					&ret);
+	cq->ring_ptr = __cport_mmap_rw(cq->ring_sz, fd, CPORT_OFF_CQ_RING,
+				       &ret);
 	if (!cq->ring_ptr)
 		goto err_unmap_sqes;
+	ret = __cport_map_flag_page(fd, port);
+	if (ret)
+		goto err_unmap_cq_ring;
 
 	sq->khead = __cport_at(sq->ring_ptr, p->sq_off.head);
 	sq->ktail = __cport_at(sq->ring_ptr, p->sq_off.tail);
@@ -144,7 +175,7 @@ __cport_cold int cport_queue_mmap(int fd, struct cport_params *p,
 	    *(unsigned int *)__cport_at(cq->ring_ptr, p->cq_off.ring_entries) !=
 	    p->cq_entries) {
 		ret = -EINVAL;
-		goto err_unmap_cq_ring;
+		goto err_unmap_flag_page;
 	}
 
 	port->flags = p->flags;
@@ -152,6 +183,8 @@ __cport_cold int cport_queue_mmap(int fd, struct cport_params *p,
 	port->ring_fd = fd;
 	return 0;
 
+err_unmap_flag_page:
+	__cport_unmap_flag_page(port);
 err_unmap_cq_ring:
 	__cport_sys_munmap(cq->ring_ptr, cq->ring_sz);
 err_unmap_sqes:
@@ -221,11 +254,13 @@ __cport_cold int cport_queue_init(unsigned int entries, struct cport *port,
 __cport_cold void cport_queue_exit(struct cport *port)
 {
 	/*
-	 * All three mappings exist, and the fd is ours, exactly when set-up
-	 * succeeded; a cleared or zeroed struct (fd 0!) is left alone.
+	 * The three ring mappings exist, and the fd is ours, exactly when
+	 * set-up succeeded; a cleared or zeroed struct (fd 0!) is left alone.
+	 * The flag page may be missing (older module).
 	 */
 	if (!port->sq.ring_ptr)
 		return;
+	__cport_unmap_flag_page(port);
 	__cport_sys_munmap(port->cq.ring_ptr, port->cq.ring_sz);
 	__cport_sys_munmap(port->sq.sqes, port->sq.sqes_sz);
 	__cport_sys_munmap(port->sq.ring_ptr, port->sq.ring_sz);

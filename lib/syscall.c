@@ -2,6 +2,12 @@
 /*
  * libcport: the raw CPORT_IOC_ENTER call.
  *
+ * cport_enter() cannot ask for a flag condition (CPORT_ENTER_FLAGS needs
+ * ef_mask), so it never needs the result written back: it uses
+ * CPORT_IOC_ENTER_V1, the _IOW number that modules from before event flags
+ * know too, and later ones keep accepting. cport_wait_cqe_flags() uses the
+ * _IOWR CPORT_IOC_ENTER.
+ *
  * Copyright (C) 2026 The cport authors
  */
 #include <cport.h>
@@ -9,11 +15,11 @@
 #include "syscall.h"
 
 /**
- * cport_enter() - submit SQEs and/or wait for CQEs (CPORT_IOC_ENTER)
+ * cport_enter() - submit SQEs and/or wait for CQEs (CPORT_IOC_ENTER_V1)
  * @fd: the port.
  * @to_submit: number of published SQEs to consume.
  * @min_complete: wait until this many CQEs are in the CQ ring (0: no wait).
- * @flags: CPORT_ENTER_*.
+ * @flags: CPORT_ENTER_TIMEOUT or 0 (CPORT_ENTER_FLAGS: -EINVAL).
  * @timeout_ns: with CPORT_ENTER_TIMEOUT, relative limit of the wait.
  *
  * Context: thread-safe when @to_submit is 0; submitting needs the SQ side to
@@ -30,5 +36,5 @@ int cport_enter(int fd, unsigned int to_submit, unsigned int min_complete,
 		.timeout_ns	= timeout_ns,
 	};
 
-	return __cport_sys_ioctl(fd, CPORT_IOC_ENTER, &e);
+	return __cport_sys_ioctl(fd, CPORT_IOC_ENTER_V1, &e);
 }

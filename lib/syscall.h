@@ -48,11 +48,12 @@ static inline int __cport_sys_ioctl(int fd, unsigned long req, void *arg)
 	return ret;
 }
 
-/* Returns the mapping, or NULL with *err set to -errno. */
-static inline void *__cport_sys_mmap(size_t len, int fd, off_t off, int *err)
+/* Returns the shared mapping, or NULL with *err set to -errno. */
+static inline void *__cport_sys_mmap(size_t len, int prot, int fd, off_t off,
+				     int *err)
 {
 	int saved = errno;
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	void *p = mmap(NULL, len, prot, MAP_SHARED, fd, off);
 
 	if (p == MAP_FAILED) {
 		*err = -errno;

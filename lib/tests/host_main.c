@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 		iocp_host_suite(),
 		version_host_suite(),
 		register_host_suite(),
+		flags_host_suite(),
 	};
 
 	return run_suites(suites, sizeof(suites) / sizeof(suites[0]),

@@ -21,6 +21,8 @@ Suite *iocp_device_suite(void);
 Suite *version_host_suite(void);
 Suite *register_host_suite(void);
 Suite *register_device_suite(void);
+Suite *flags_host_suite(void);
+Suite *flags_device_suite(void);
 
 /*
  * Run the suites, writing TAP to tap ("-": stdout; CK_TAP_LOG_FILE_NAME in

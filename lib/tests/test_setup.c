@@ -6,6 +6,8 @@
  * Copyright (C) 2026 The cport authors
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -26,6 +28,7 @@ static void assert_port_cleared(const struct cport *port)
 	ck_assert_ptr_null(port->sq.ring_ptr);
 	ck_assert_ptr_null(port->sq.sqes);
 	ck_assert_ptr_null(port->cq.ring_ptr);
+	ck_assert_ptr_null(port->flag_page);
 	ck_assert_uint_eq(port->sq.ring_entries, 0);
 	ck_assert_uint_eq(port->cq.ring_entries, 0);
 }
@@ -147,6 +150,40 @@ START_TEST(queue_exit_leaves_unset_port_alone)
 }
 END_TEST
 
+/*
+ * flag_page took over reserved words: size, alignment and the offsets of
+ * the fields around it are those of libcport 1.0, on LP64 and ILP32.
+ */
+START_TEST(struct_cport_keeps_its_layout)
+{
+	const bool lp64 = sizeof(void *) == 8;
+
+	ck_assert_uint_eq(sizeof(struct cport), lp64 ? 192 : 136);
+	ck_assert_uint_eq(_Alignof(struct cport), lp64 ? 8 : 4);
+	ck_assert_uint_eq(offsetof(struct cport, features), lp64 ? 176 : 120);
+	ck_assert_uint_eq(offsetof(struct cport, pad), lp64 ? 180 : 124);
+	ck_assert_uint_eq(offsetof(struct cport, flag_page), lp64 ? 184 : 128);
+	ck_assert_uint_eq(offsetof(struct cport, pad2), lp64 ? 184 : 128);
+}
+END_TEST
+
+START_TEST(flags_local_reads_the_flag_page)
+{
+	struct cport_flag_page page;
+	struct cport port;
+
+	memset(&port, 0, sizeof(port));
+	ck_assert_uint_eq(KEEP_ERRNO(cport_flags_local(&port)), 0);
+	memset(&page, 0, sizeof(page));
+	page.local = 0x8000000000000021ULL;
+	port.flag_page = &page;
+	ck_assert_uint_eq(KEEP_ERRNO(cport_flags_local(&port)),
+			  0x8000000000000021ULL);
+	page.local = 0;
+	ck_assert_uint_eq(cport_flags_local(&port), 0);
+}
+END_TEST
+
 /* ---- device ---- */
 
 START_TEST(queue_init_sets_up_and_exit_tears_down)
@@ -174,6 +211,7 @@ START_TEST(queue_init_sets_up_and_exit_tears_down)
 	ck_assert_uint_eq(*port.cq.koverflow, 0);
 	ck_assert_uint_eq(*port.sq.kflags, 0);
 	ck_assert_uint_eq(*port.cq.kflags, 0);
+	ck_assert_ptr_nonnull(port.flag_page);
 
 	KEEP_ERRNO((cport_queue_exit(&port), 0));
 	assert_port_cleared(&port);
@@ -356,6 +394,38 @@ START_TEST(queue_mmap_with_wrong_sizes_is_einval)
 }
 END_TEST
 
+/* The flag page of a new port: mapped, every word 0. */
+START_TEST(queue_init_maps_flag_page)
+{
+	const struct cport_flag_page *page;
+	struct cport port;
+	unsigned int i;
+
+	port_init(&port, 8);
+	ck_assert_uint_eq(port.features & CPORT_FEAT_FLAGS, CPORT_FEAT_FLAGS);
+	page = port.flag_page;
+	ck_assert_ptr_nonnull(page);
+	ck_assert_uint_eq(cport_flags_local(&port), 0);
+	ck_assert_uint_eq(page->local, 0);
+	for (i = 0; i < sizeof(page->resv) / sizeof(page->resv[0]); i++)
+		ck_assert_uint_eq(page->resv[i], 0);
+	cport_queue_exit(&port);
+	ck_assert_ptr_null(port.flag_page);
+}
+END_TEST
+
+/* Only the kernel writes the flag page: a store to it is SIGSEGV. */
+START_TEST(flag_page_is_read_only)
+{
+	struct cport port;
+
+	port_init(&port, 8);
+	ck_assert_ptr_nonnull(port.flag_page);
+	*(volatile __u64 *)&port.flag_page->local = 1;
+	ck_abort_msg("the store to the flag page did not fault");
+}
+END_TEST
+
 Suite *setup_host_suite(void)
 {
 	Suite *s = suite_create("setup");
@@ -367,12 +437,16 @@ Suite *setup_host_suite(void)
 		  queue_mmap_rejects_sizes_not_power_of_two,
 		  queue_mmap_on_non_port_is_enodev,
 		  queue_exit_leaves_unset_port_alone);
+	ADD_TESTS(s, tcase_create("flag_page"), 0,
+		  struct_cport_keeps_its_layout,
+		  flags_local_reads_the_flag_page);
 	return s;
 }
 
 Suite *setup_device_suite(void)
 {
 	Suite *s = suite_create("setup");
+	TCase *tc;
 
 	ADD_TESTS(s, tcase_device("queue_init"), 0,
 		  queue_init_sets_up_and_exit_tears_down,
@@ -387,6 +461,10 @@ Suite *setup_device_suite(void)
 		  setup_returns_set_up_fd_for_queue_mmap,
 		  queue_mmap_before_setup_is_ebadfd,
 		  queue_mmap_with_wrong_sizes_is_einval);
+	tc = tcase_device("flag_page");
+	tcase_add_test_raise_signal(tc, flag_page_is_read_only, SIGSEGV);
+	ADD_TESTS(s, tc, 0,
+		  queue_init_maps_flag_page);
 	ADD_TESTS(s, tcase_device("no_device"), 0,
 		  setup_without_device_is_enoent,
 		  null_params_is_efault);

@@ -44,6 +44,10 @@ START_TEST(enter_rejects_bad_arguments)
 	/* A timeout without CPORT_ENTER_TIMEOUT. */
 	ck_assert_int_eq(KEEP_ERRNO(cport_enter(port.ring_fd, 0, 1, 0, MS)),
 			 -EINVAL);
+	/* A flag condition: not with CPORT_IOC_ENTER_V1, nor without a mask. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_enter(port.ring_fd, 0, 1,
+						 CPORT_ENTER_FLAGS, 0)),
+			 -EINVAL);
 	cport_queue_exit(&port);
 }
 END_TEST
