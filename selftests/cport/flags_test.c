@@ -593,6 +593,64 @@ TEST_F(ef, consuming_and_nonconsuming_waiter_both_released)
 	EXPECT_EQ(0, flags_of(self->pt.fd, CPORT_LOCAL));
 }
 
+/*
+ * The other way round: the consuming waiter is the older one and clears
+ * the flag before the non-consuming one is looked at. The set made the
+ * newer one's condition true all the same: it is released too.
+ */
+TEST_F(ef, consuming_older_nonconsuming_newer_both_released)
+{
+	struct flag_waiter a, b;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, flag_waiter_start(&a, self->pt.fd, CPORT_LOCAL, BIT64(5),
+				       CPORT_FLAG_WAIT_CONSUME));
+	ASSERT_EQ(0, flag_waiter_start(&b, self->pt.fd, CPORT_LOCAL, BIT64(5),
+				       0));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 5));
+	EXPECT_TRUE(flag_waiter_done(&a, 10000));
+	EXPECT_TRUE(flag_waiter_done(&b, 1000))
+		TH_LOG("non-consuming waiter not released by the set");
+	if (!b.returned)
+		flag_set(self->pt.fd, CPORT_LOCAL, 5);
+	pthread_join(a.thr, NULL);
+	pthread_join(b.thr, NULL);
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(BIT64(5), a.result);
+	EXPECT_EQ(0, b.ret);
+	EXPECT_EQ(BIT64(5), b.result);
+}
+
+/* Wait-all consumers with overlapping masks: the oldest takes all of its. */
+TEST_F(ef, consuming_wait_all_overlapping_masks)
+{
+	struct flag_waiter a, b;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, flag_waiter_start(&a, self->pt.fd, CPORT_LOCAL,
+				       BIT64(1) | BIT64(2),
+				       CPORT_FLAG_WAIT_ALL |
+				       CPORT_FLAG_WAIT_CONSUME));
+	ASSERT_EQ(0, flag_waiter_start(&b, self->pt.fd, CPORT_LOCAL,
+				       BIT64(2) | BIT64(3),
+				       CPORT_FLAG_WAIT_ALL |
+				       CPORT_FLAG_WAIT_CONSUME));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 1));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 3));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 2));
+	ASSERT_TRUE(flag_waiter_done(&a, 10000));
+	EXPECT_EQ(0, a.ret);
+	EXPECT_EQ(BIT64(1) | BIT64(2), a.result);
+	EXPECT_FALSE(flag_waiter_done(&b, 100));
+	EXPECT_EQ(BIT64(3), flags_of(self->pt.fd, CPORT_LOCAL));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 2));
+	pthread_join(a.thr, NULL);
+	pthread_join(b.thr, NULL);
+	EXPECT_EQ(0, b.ret);
+	EXPECT_EQ(BIT64(2) | BIT64(3), b.result);
+	EXPECT_EQ(0, flags_of(self->pt.fd, CPORT_LOCAL));
+}
+
 /* EINTR: a signal during the wait, never restarted. */
 static volatile sig_atomic_t got_signal;
 
@@ -1435,6 +1493,47 @@ TEST_F(ef, op_wait_and_ioctl_waiter_oldest_takes_the_set)
 	pthread_join(w.thr, NULL);
 }
 
+TEST_F(ef, op_waits_consuming_older_nonconsuming_newer_both_complete)
+{
+	struct port *pt = &self->pt;
+	struct cport_cqe c[2];
+	int i, seen = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	SUBMIT(pt, sqe_flag_wait(CPORT_LOCAL, BIT64(5),
+				 CPORT_FLAG_WAIT_CONSUME, 1));
+	SUBMIT(pt, sqe_flag_wait(CPORT_LOCAL, BIT64(5), 0, 2));
+	ASSERT_EQ(0, flag_set(pt->fd, CPORT_LOCAL, 5));
+	NEXT(pt, &c[0]);
+	ASSERT_EQ(0, cq_wait(pt, &c[1], 2 * NSEC_PER_SEC))
+		TH_LOG("non-consuming FLAG_WAIT not released by the set");
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(5, c[i].res);
+		seen |= 1 << c[i].user_data;
+	}
+	EXPECT_EQ(6, seen);
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+}
+
+/* A NOP's event flag releases a FLAG_WAIT of the same ENTER: NOP first. */
+TEST_F(ef, op_wait_released_by_the_event_flag_of_a_nop)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s[2] = {
+		sqe_flag_wait(CPORT_LOCAL, BIT64(7), 0, 1),
+		sqe_ef(sqe_nop(2), CPORT_LOCAL, 7),
+	};
+	struct cport_cqe c[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(2, submit_n(pt, s, 2));
+	ASSERT_EQ(2, reap_n(pt, c, 2));
+	EXPECT_EQ(2, c[0].user_data);
+	EXPECT_EQ(0, c[0].res);
+	EXPECT_EQ(1, c[1].user_data);
+	EXPECT_EQ(7, c[1].res);
+}
+
 TEST_F(ef, op_waits_nonconsuming_all_complete)
 {
 	struct port *pt = &self->pt;
@@ -1672,6 +1771,186 @@ TEST_F(ef, event_flag_set_after_a_cancelled_timer)
 	EXPECT_EQ(0x16, c.user_data);
 	EXPECT_EQ(0, c.res);
 	EXPECT_EQ(BIT64(16), flags_of(pt->fd, CPORT_LOCAL));
+}
+
+/* Every member of a chain: cleared at submission, set after its CQE. */
+TEST_F(ef, event_flags_of_chain_members)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s[3] = {
+		sqe_ef(sqe_timeout(30 * MS, 0, 0, 0, 1), CPORT_LOCAL, 1),
+		sqe_ef(sqe_nop(2), CPORT_LOCAL, 2),
+		sqe_ef(sqe_nop(3), CPORT_LOCAL, 3),
+	};
+	struct cport_cqe c[3];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 1; i <= 3; i++)
+		ASSERT_EQ(0, flag_set(pt->fd, CPORT_LOCAL, i));
+	s[0].flags |= CPORT_SQE_F_LINK;
+	s[1].flags |= CPORT_SQE_F_LINK;
+	ASSERT_EQ(3, submit_n(pt, s, 3));
+	/* the members that did not start are consumed all the same */
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+	EXPECT_EQ(0, flag_wait(pt->fd, CPORT_LOCAL, 0xe,
+			       CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_TIMEOUT,
+			       WAIT_NS, NULL));
+	ASSERT_EQ(3, cq_ready(pt));
+	ASSERT_EQ(3, reap_n(pt, c, 3));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(i + 1, c[i].user_data);
+}
+
+TEST_F(ef, event_flags_of_a_broken_chain)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s[3] = {
+		sqe_ef(sqe_nop(1), CPORT_LOCAL, 1),
+		sqe_ef(sqe_nop(2), CPORT_LOCAL, 2),
+		sqe_ef(sqe_nop(3), CPORT_LOCAL, 3),
+	};
+	struct cport_cqe c[3];
+
+	CPORT_SKIP_IF_ABSENT();
+	s[0].addr = 1;		/* -EINVAL: breaks the chain */
+	s[0].flags |= CPORT_SQE_F_LINK;
+	s[1].flags |= CPORT_SQE_F_LINK;
+	ASSERT_EQ(3, submit_n(pt, s, 3));
+	ASSERT_EQ(3, reap_n(pt, c, 3));
+	EXPECT_EQ(-EINVAL, c[0].res);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(-ECANCELED, c[2].res);
+	EXPECT_EQ(0, flag_wait(pt->fd, CPORT_LOCAL, 0xe,
+			       CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_TIMEOUT,
+			       WAIT_NS, NULL));
+}
+
+TEST_F(ef, event_flag_of_a_drained_sqe)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s[2];
+	struct cport_cqe c[2];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	ASSERT_EQ(0, flag_set(pt->fd, CPORT_LOCAL, 4));
+	s[0] = sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT, 1);
+	s[1] = sqe_ef(sqe_nop(2), CPORT_LOCAL, 4);
+	s[1].flags |= CPORT_SQE_F_DRAIN;
+	ASSERT_EQ(2, submit_n(pt, s, 2));
+	/* deferred, but consumed: cleared */
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+	EXPECT_TRUE(quiet_for(pt, 30));
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+	ASSERT_EQ(1, write(p[1], "a", 1));
+	EXPECT_EQ(0, flag_wait(pt->fd, CPORT_LOCAL, BIT64(4),
+			       CPORT_FLAG_WAIT_TIMEOUT, WAIT_NS, NULL));
+	ASSERT_EQ(2, cq_ready(pt));
+	ASSERT_EQ(2, reap_n(pt, c, 2));
+	EXPECT_EQ(1, c[0].res);
+	EXPECT_EQ(2, c[1].user_data);
+	EXPECT_EQ(0, c[1].res);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * "Any SQE but CPORT_OP_FLAG_WAIT may name a flag": a LINK_TIMEOUT too.
+ * It fires, cancels the read, and both flags are set.
+ */
+TEST_F(ef, event_flags_of_a_read_and_its_linked_timeout)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s[2];
+	struct cport_cqe c;
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = sqe_ef(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1), CPORT_LOCAL, 5);
+	s[0].flags |= CPORT_SQE_F_LINK;
+	s[1] = sqe_nop(2);
+	s[1].opcode = CPORT_OP_LINK_TIMEOUT;
+	s[1].off = 20 * MS;
+	s[1] = sqe_ef(s[1], CPORT_LOCAL, 6);
+	ASSERT_EQ(2, submit_n(pt, s, 2));
+	NEXT(pt, &c);
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(-ETIME, c.res);
+	EXPECT_EQ(0, flag_wait(pt->fd, CPORT_LOCAL, BIT64(5) | BIT64(6),
+			       CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_TIMEOUT,
+			       2 * NSEC_PER_SEC, NULL));
+	if (c.user_data == 2 && c.res != -ETIME) {
+		/* the read runs unbounded: end it */
+		ASSERT_EQ(1, write(p[1], "c", 1));
+	}
+	NEXT(pt, &c);
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(-ECANCELED, c.res);
+	EXPECT_EQ(BIT64(5) | BIT64(6), flags_of(pt->fd, CPORT_LOCAL));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A read that waits for readiness: set when the data comes. */
+TEST_F(ef, event_flag_of_a_pipe_read)
+{
+	struct port *pt = &self->pt;
+	struct cport_cqe c;
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	SUBMIT(pt, sqe_ef(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				 CPORT_POS_CURRENT, 1), CPORT_LOCAL, 7));
+	EXPECT_TRUE(quiet_for(pt, 30));
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+	ASSERT_EQ(1, write(p[1], "b", 1));
+	EXPECT_EQ(0, flag_wait(pt->fd, CPORT_LOCAL, BIT64(7),
+			       CPORT_FLAG_WAIT_TIMEOUT, WAIT_NS, NULL));
+	ASSERT_EQ(1, cq_ready(pt));
+	NEXT(pt, &c);
+	EXPECT_EQ(1, c.res);
+	/* and a cancelled one */
+	SUBMIT(pt, sqe_ef(sqe_rw(CPORT_OP_READ, p[0], buf, 1,
+				 CPORT_POS_CURRENT, 2), CPORT_LOCAL, 7));
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+	SUBMIT(pt, sqe_cancel(2, 0, 3));
+	NEXT(pt, &c);
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(-ECANCELED, c.res);
+	NEXT(pt, &c);
+	EXPECT_EQ(3, c.user_data);
+	EXPECT_EQ(BIT64(7), flags_of(pt->fd, CPORT_LOCAL));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* An SQE that is not consumed (the CQ is full) does not clear its flag. */
+TEST_F(ef, event_flag_untouched_when_the_sqe_is_not_consumed)
+{
+	struct port *pt = &self->pt;
+	struct cport_sqe s = sqe_ef(sqe_nop(0x44), CPORT_LOCAL, 4);
+	struct cport_cqe c;
+	int n = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	while (sys_post(pt->fd, 0x1000 + n, 0) == 0)
+		n++;
+	ASSERT_EQ(pt->p.cq_entries, n);
+	ASSERT_EQ(0, flag_set(pt->fd, CPORT_LOCAL, 4));
+	ASSERT_EQ(0, sq_push(pt, &s));
+	EXPECT_EQ(-EBUSY, sys_enter(pt->fd, 1, 0, 0, 0));
+	EXPECT_EQ(BIT64(4), flags_of(pt->fd, CPORT_LOCAL));
+	ASSERT_TRUE(cq_pop(pt, &c));
+	EXPECT_EQ(1, sys_enter(pt->fd, 1, 0, 0, 0));
+	EXPECT_EQ(BIT64(4), flags_of(pt->fd, CPORT_LOCAL));
 }
 
 /*
@@ -2098,6 +2377,134 @@ TEST_F(ef, enter_flags_signal_eintr)
 	EXPECT_EQ(1, got_signal);
 }
 
+/* A thread in a composite ENTER. */
+struct ef_enterer {
+	pthread_t thr;
+	int fd;
+	struct cport_enter e;
+	volatile pid_t tid;
+	volatile int ret;
+	volatile int returned;
+};
+
+static void *ef_enterer_fn(void *arg)
+{
+	struct ef_enterer *w = arg;
+
+	w->tid = sys_gettid();
+	w->ret = sys_enter_raw(w->fd, &w->e);
+	__atomic_store_n(&w->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Start it and wait until it sleeps in the ioctl: 0 or -1. */
+static int ef_enterer_start(struct ef_enterer *w, int fd,
+			    struct cport_enter e)
+{
+	int i;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->e = e;
+	if (pthread_create(&w->thr, NULL, ef_enterer_fn, w))
+		return -1;
+	for (i = 0; i < 10000 && !w->tid; i++)
+		usleep(1000);
+	return w->tid && task_sleeps_in(w->tid, SYS_ioctl, 10000) ? 0 : -1;
+}
+
+static bool ef_enterer_done(struct ef_enterer *w, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms; i++) {
+		if (__atomic_load_n(&w->returned, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(1000);
+	}
+	return __atomic_load_n(&w->returned, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * A composite waiter whose CQ condition is off (min_complete 0) is the
+ * newest waiter when a CQE comes: the CQE must still wake the older ENTER
+ * waiter, whose min_complete it meets.
+ */
+TEST_F(ef, composite_waiter_without_cq_condition_strands_no_cqe)
+{
+	struct enter_waiter old;
+	struct ef_enterer w;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, enter_waiter_start(&old, self->pt.fd, 10 * NSEC_PER_SEC));
+	ASSERT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 1, 10000));
+	ASSERT_EQ(0, ef_enterer_start(&w, self->pt.fd,
+				      enter_ef(0, 0, CPORT_ENTER_TIMEOUT,
+					       15 * NSEC_PER_SEC, CPORT_LOCAL,
+					       BIT64(5))));
+	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 0));
+	pthread_join(old.thr, NULL);
+	EXPECT_EQ(0, old.ret) TH_LOG("the CQE's wake-up was lost");
+	EXPECT_FALSE(ef_enterer_done(&w, 100));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 5));
+	pthread_join(w.thr, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(BIT64(5), w.e.ef_result);
+}
+
+/* LIFO holds with composite waiters: the newest whose min_complete is met. */
+TEST_F(ef, composite_waiter_newest_takes_the_cqe)
+{
+	struct enter_waiter old;
+	struct ef_enterer w;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, enter_waiter_start(&old, self->pt.fd, 20 * NSEC_PER_SEC));
+	ASSERT_TRUE(fdinfo_wait_eq(self->pt.fd, "waiters", 1, 10000));
+	ASSERT_EQ(0, ef_enterer_start(&w, self->pt.fd,
+				      enter_ef(0, 1, CPORT_ENTER_TIMEOUT,
+					       20 * NSEC_PER_SEC, CPORT_LOCAL,
+					       BIT64(5))));
+	ASSERT_EQ(0, sys_post(self->pt.fd, 1, 0));
+	ASSERT_TRUE(ef_enterer_done(&w, 10000));
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(0, w.e.ef_result);
+	EXPECT_FALSE(old.returned);
+	pthread_join(w.thr, NULL);
+	/* one more CQE for the older one */
+	ASSERT_EQ(0, sys_post(self->pt.fd, 2, 0));
+	pthread_join(old.thr, NULL);
+	EXPECT_EQ(0, old.ret);
+}
+
+/* A consuming composite waiter and a consuming ioctl waiter: oldest first. */
+TEST_F(ef, composite_and_ioctl_consumers_oldest_first)
+{
+	struct flag_waiter fw;
+	struct ef_enterer w;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, ef_enterer_start(&w, self->pt.fd,
+				      enter_ef(0, 1, CPORT_ENTER_FLAGS_CONSUME |
+					       CPORT_ENTER_TIMEOUT,
+					       20 * NSEC_PER_SEC, CPORT_LOCAL,
+					       BIT64(5))));
+	ASSERT_EQ(0, flag_waiter_start(&fw, self->pt.fd, CPORT_LOCAL, BIT64(5),
+				       CPORT_FLAG_WAIT_CONSUME));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 5));
+	ASSERT_TRUE(ef_enterer_done(&w, 10000));
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(BIT64(5), w.e.ef_result);
+	EXPECT_FALSE(flag_waiter_done(&fw, 100));
+	EXPECT_EQ(0, flags_of(self->pt.fd, CPORT_LOCAL));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 5));
+	pthread_join(w.thr, NULL);
+	pthread_join(fw.thr, NULL);
+	EXPECT_EQ(0, fw.ret);
+	EXPECT_EQ(BIT64(5), fw.result);
+	EXPECT_EQ(0, flags_of(self->pt.fd, CPORT_LOCAL));
+}
+
 /* Bad composite waits. Flag 1 is set: one wrongly accepted returns 0. */
 PORT_FIXTURE(bad_enter, 4, 0)
 
@@ -2202,6 +2609,10 @@ TEST_F(ef, enter_v1_rejects_flags_einval)
 	EXPECT_EQ(-1, ioctl(self->pt.fd, CPORT_IOC_ENTER_V1, &e));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(0, e.ef_result);
+	/* nor the flag fields without the flag */
+	e.flags = CPORT_ENTER_TIMEOUT;
+	EXPECT_EQ(-1, ioctl(self->pt.fd, CPORT_IOC_ENTER_V1, &e));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* _IOW: it never writes back, so a read-only argument is fine. */
