@@ -1299,6 +1299,181 @@ TEST_F(cl, flag_wait_op_pending_when_its_port_closes)
 	EXPECT_EQ(0, run_one(_metadata, &self->a, sqe_nop(1)));
 }
 
+TEST_F(cl, flag_wait_op_survives_the_disassociation_of_its_handle)
+{
+	__u32 ha = 0, hb = 0;
+	struct cport_cqe c;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->a.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0600, &ha));
+	ASSERT_EQ(0, cluster_assoc(self->b.fd, self->name, 0, 0, &hb));
+	SUBMIT(&self->a, sqe_flag_wait(ha, BIT64(3), CPORT_FLAG_WAIT_CONSUME,
+				       0x33));
+	ASSERT_EQ(0, cluster_disassoc(self->a.fd, ha));
+	EXPECT_TRUE(quiet_for(&self->a, 30));
+	ASSERT_EQ(0, flag_set(self->b.fd, hb, 3));
+	NEXT(&self->a, &c);
+	EXPECT_EQ(0x33, c.user_data);
+	EXPECT_EQ(3, c.res);
+	EXPECT_EQ(0, flags_of(self->b.fd, hb));
+}
+
+/*
+ * FLAG_WAITs of three ports released by a timer of a fourth, which sets
+ * the flag from its hrtimer callback while it holds its own CQ lock.
+ */
+TEST_F(cl, flag_waits_of_three_ports_released_by_a_timer_of_a_fourth)
+{
+	struct port w[3];
+	struct cport_cqe c;
+	__u32 ha = 0, h;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->a.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0600, &ha));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, port_init(&w[i], 4, 0, 0));
+		ASSERT_EQ(0, cluster_assoc(w[i].fd, self->name, 0, 0, &h));
+		SUBMIT(&w[i], sqe_flag_wait(h, BIT64(2) | BIT64(i + 10), 0,
+					    0x40 + i));
+	}
+	SUBMIT(&self->a, sqe_ef(sqe_timeout(20 * MS, 0, 0, 0, 0x4a), ha, 2));
+	NEXT(&self->a, &c);
+	EXPECT_EQ(0x4a, c.user_data);
+	EXPECT_EQ(1, c.res);
+	for (i = 0; i < 3; i++) {
+		NEXT(&w[i], &c);
+		EXPECT_EQ(0x40 + i, c.user_data);
+		EXPECT_EQ(2, c.res);
+		port_fini(&w[i]);
+	}
+}
+
+TEST_F(cl, two_ports_armed_on_one_cluster_both_report_pri)
+{
+	struct pollfd p[2] = {
+		{ .fd = self->a.fd, .events = POLLPRI },
+		{ .fd = self->b.fd, .events = POLLPRI },
+	};
+	__u32 ha = 0, hb = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->a.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0600, &ha));
+	ASSERT_EQ(0, cluster_assoc(self->b.fd, self->name, 0, 0, &hb));
+	ASSERT_EQ(0, flag_poll_arm(self->a.fd, ha, BIT64(7), 0));
+	ASSERT_EQ(0, flag_poll_arm(self->b.fd, hb, BIT64(7) | BIT64(8), 0));
+	EXPECT_EQ(0, poll(p, 2, 0));
+	ASSERT_EQ(0, flag_set(self->a.fd, ha, 7));
+	EXPECT_EQ(2, poll(p, 2, 0));
+	EXPECT_EQ(POLLPRI, p[0].revents);
+	EXPECT_EQ(POLLPRI, p[1].revents);
+}
+
+/* Re-armed on the local cluster: dropping the old handle keeps the arm. */
+TEST_F(cl, rearm_elsewhere_then_disassoc_keeps_the_arm)
+{
+	__u32 h = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->a.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0600, &h));
+	ASSERT_EQ(0, flag_poll_arm(self->a.fd, h, BIT64(1), 0));
+	ASSERT_EQ(0, flag_poll_arm(self->a.fd, CPORT_LOCAL, BIT64(1), 0));
+	ASSERT_EQ(0, cluster_disassoc(self->a.fd, h));
+	ASSERT_EQ(0, flag_set(self->a.fd, CPORT_LOCAL, 1));
+	{
+		struct pollfd p = { .fd = self->a.fd, .events = POLLPRI };
+
+		EXPECT_EQ(1, poll(&p, 1, 0));
+		EXPECT_EQ(POLLPRI, p.revents);
+	}
+	EXPECT_EQ(0, flag_poll_disarm(self->a.fd));
+}
+
+/*
+ * Ports closed with ops in flight whose event flags name a common
+ * cluster, and FLAG_WAITs on it: nothing may touch them afterwards (the
+ * debug kernel's KASAN and lockdep watch this one).
+ */
+TEST_F_TIMEOUT(cl, close_with_event_flag_ops_in_flight_on_a_common_cluster, 60)
+{
+	int i, n = 20 * stress_factor();
+	__u32 hb = 0, h;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->b.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0600, &hb));
+	for (i = 0; i < n; i++) {
+		struct cport_sqe s[3];
+		struct port c;
+
+		ASSERT_EQ(0, port_init(&c, 4, 0, 0));
+		ASSERT_EQ(0, cluster_assoc(c.fd, self->name, 0, 0, &h));
+		s[0] = sqe_ef(sqe_timeout((i % 3) * MS / 4, 0, 0, 0, 1), h, 1);
+		s[1] = sqe_ef(sqe_timeout(100000, CPORT_TIMEOUT_MULTISHOT, 0, 0,
+					  2), h, 2);
+		s[2] = sqe_flag_wait(h, BIT64(1), CPORT_FLAG_WAIT_CONSUME, 3);
+		ASSERT_EQ(3, submit_n(&c, s, 3));
+		if (i & 1)
+			usleep(200);
+		port_fini(&c);
+	}
+	EXPECT_EQ(0, flags_of(self->b.fd, hb) & ~(BIT64(1) | BIT64(2)));
+	EXPECT_EQ(1, fdinfo(self->b.fd, "ef_clusters"));
+}
+
+/*
+ * A multishot timer sets its flag through handle 1 from its hrtimer
+ * callback every 100 us while the handle is dropped and associated again
+ * with new clusters: each expiration goes to whatever the handle names
+ * then, or nowhere.
+ */
+TEST_F_TIMEOUT(cl, race_timer_event_flags_vs_handle_churn, 60)
+{
+	int i, n = 300 * stress_factor(), terminal = 0, rm = INT_MIN;
+	struct port *a = &self->a;
+	struct cport_cqe c;
+	char other[64];
+	__u32 h = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	cluster_name(other, sizeof(other), "y");
+	ASSERT_EQ(1, cluster_assoc(a->fd, self->name, CPORT_CLUSTER_CREATE,
+				   0600, &h));
+	ASSERT_EQ(1, h);
+	SUBMIT(a, sqe_ef(sqe_timeout(100000, CPORT_TIMEOUT_MULTISHOT, 0, 0,
+				     0x77), 1, 0));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, cluster_disassoc(a->fd, 1));
+		/* the only association went: each one is a new cluster */
+		ASSERT_EQ(1, cluster_assoc(a->fd, i & 1 ? other : self->name,
+					   CPORT_CLUSTER_CREATE, 0600, &h));
+		ASSERT_EQ(1, h);
+		ASSERT_EQ(0, flags_of(a->fd, 1) & ~BIT64(0));
+		while (cq_pop(a, &c)) {
+			ASSERT_EQ(0x77, c.user_data);
+		}
+	}
+	SUBMIT(a, sqe_timeout_remove(0x77, 0x78));
+	while (!terminal || rm == INT_MIN) {
+		NEXT(a, &c);
+		if (c.user_data == 0x78) {
+			rm = c.res;
+			continue;
+		}
+		ASSERT_EQ(0x77, c.user_data);
+		if (!(c.flags & CPORT_CQE_F_MORE)) {
+			terminal++;
+			EXPECT_EQ(-ECANCELED, c.res);
+		}
+	}
+	EXPECT_EQ(0, rm);
+	EXPECT_EQ(0, fdinfo(a->fd, "inflight"));
+}
+
 /*
  * An op's event flag names a handle that is disassociated before the op
  * completes: the flag goes to the cluster the handle names then, if any.
