@@ -764,6 +764,55 @@ TEST_F(ef, wait_with_timeout_signal_eintr)
 	EXPECT_EQ(1, got_signal);
 }
 
+/* A timeout too long to ever pass is no timeout at all. */
+TEST_F(ef, wait_with_the_longest_timeout_sleeps)
+{
+	struct cport_enter e = enter_ef(0, 1, CPORT_ENTER_TIMEOUT, ~0ULL,
+					CPORT_LOCAL, BIT64(2));
+	__u64 result = 0xbad;
+	struct actor a;
+	int ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	actor_start(_metadata, &a, self->pt.fd, ACT_SET, 3);
+	ret = flag_wait(self->pt.fd, CPORT_LOCAL, BIT64(3),
+			CPORT_FLAG_WAIT_TIMEOUT, ~0ULL, &result);
+	actor_join(_metadata, &a);
+	EXPECT_EQ(0, ret) TH_LOG("flag wait with timeout ~0");
+	EXPECT_EQ(BIT64(3), result);
+	actor_start(_metadata, &a, self->pt.fd, ACT_SET, 2);
+	ret = sys_enter_raw(self->pt.fd, &e);
+	actor_join(_metadata, &a);
+	EXPECT_EQ(0, ret) TH_LOG("composite wait with timeout ~0");
+	EXPECT_EQ(BIT64(2), e.ef_result);
+}
+
+/* All 64 flags: bit 63 is no sign bit anywhere. */
+TEST_F(ef, wait_all_of_all_64_flags)
+{
+	struct port *pt = &self->pt;
+	__u64 result = 0;
+	int bit;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (bit = 0; bit < 63; bit++)
+		ASSERT_EQ(0, flag_set(pt->fd, CPORT_LOCAL, bit));
+	EXPECT_EQ(-ETIME, flag_wait(pt->fd, CPORT_LOCAL, ~0ULL,
+				    CPORT_FLAG_WAIT_ALL |
+				    CPORT_FLAG_WAIT_TIMEOUT, 0, &result));
+	ASSERT_EQ(0, flag_set(pt->fd, CPORT_LOCAL, 63));
+	EXPECT_EQ(63, run_one(_metadata, pt,
+			      sqe_flag_wait(CPORT_LOCAL, BIT64(63), 0, 2)));
+	EXPECT_EQ(0, run_one(_metadata, pt,
+			     sqe_flag_wait(CPORT_LOCAL, ~0ULL,
+					   CPORT_FLAG_WAIT_ALL, 3)));
+	EXPECT_EQ(0, flag_wait(pt->fd, CPORT_LOCAL, ~0ULL,
+			       CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_CONSUME |
+			       CPORT_FLAG_WAIT_TIMEOUT, 0, &result));
+	EXPECT_EQ(~0ULL, result);
+	EXPECT_EQ(0, flags_of(pt->fd, CPORT_LOCAL));
+}
+
 /* ----------------------------------------------------------------- */
 /* CPORT_IOC_FLAGS argument checks: EINVAL, EFAULT */
 
