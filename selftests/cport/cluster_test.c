@@ -48,7 +48,8 @@ FIXTURE(cl) {
 
 FIXTURE_SETUP(cl)
 {
-	self->a.fd = self->b.fd = -1;
+	self->a.fd = -1;
+	self->b.fd = -1;
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
 	ASSERT_EQ(0, port_init(&self->a, 8, 32, 0));
@@ -336,7 +337,8 @@ FIXTURE(bad_cl) {
 
 FIXTURE_SETUP(bad_cl)
 {
-	self->fd = self->other = -1;
+	self->fd = -1;
+	self->other = -1;
 	if (!cport_present())
 		SKIP(return, CPORT_SKIP_MSG);
 	self->fd = cport_open();
@@ -1752,6 +1754,61 @@ TEST_F(quota, the_limit_is_per_user)
 	EXPECT_EQ(-ENOSPC, k.out->r[5]);
 	close(fd);
 	out_free(k.out);
+}
+
+/*
+ * The limit counts the creator's real uid: a process whose effective uid
+ * differs still counts for its real one.
+ */
+static int quota_real_uid_child(void *arg)
+{
+	struct kid *k = arg;
+	struct out *o = k->out;
+	char n[4][64];
+	int i, fd;
+
+	fd = cport_open();
+	o->r[0] = fd < 0 ? fd : 0;
+	for (i = 0; i < 4; i++) {
+		char tag[8];
+
+		snprintf(tag, sizeof(tag), "u%d", i);
+		cluster_name(n[i], sizeof(n[i]), tag);
+	}
+	/* real UID_Q, effective UID_A: two clusters */
+	o->r[1] = setresuid(UID_Q, UID_A, 0) ? -errno : 0;
+	o->r[2] = cluster_assoc(fd, n[0], CPORT_CLUSTER_CREATE, 0600, NULL);
+	o->r[3] = cluster_assoc(fd, n[1], CPORT_CLUSTER_CREATE, 0600, NULL);
+	/* real UID_Q, effective UID_B: UID_Q is at its limit */
+	o->r[4] = setresuid(-1, 0, -1) || setresuid(UID_Q, UID_B, 0) ?
+		  -errno : 0;
+	o->r[5] = cluster_assoc(fd, n[2], CPORT_CLUSTER_CREATE, 0600, NULL);
+	/* real UID_B, effective UID_A: another user */
+	o->r[6] = setresuid(-1, 0, -1) || setresuid(UID_B, UID_A, 0) ?
+		  -errno : 0;
+	o->r[7] = cluster_assoc(fd, n[3], CPORT_CLUSTER_CREATE, 0600, NULL);
+	close(fd);
+	return 0;
+}
+
+TEST_F(quota, the_limit_counts_the_real_uid)
+{
+	struct kid k = { .out = out_new() };
+	struct out *o = k.out;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, o);
+	ASSERT_EQ(0, cport_param_write("max_clusters_per_user", 2));
+	ASSERT_EQ(0, child_run(quota_real_uid_child, &k));
+	EXPECT_EQ(0, o->r[0]);
+	EXPECT_EQ(0, o->r[1]);
+	EXPECT_EQ(1, o->r[2]);
+	EXPECT_EQ(1, o->r[3]);
+	EXPECT_EQ(0, o->r[4]);
+	EXPECT_EQ(-ENOSPC, o->r[5]);
+	EXPECT_EQ(0, o->r[6]);
+	EXPECT_EQ(1, o->r[7]);
+	out_free(o);
 }
 
 /* ----------------------------------------------------------------- */
