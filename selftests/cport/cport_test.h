@@ -59,7 +59,8 @@
 #define CPORT_FEAT_KNOWN	(CPORT_FEAT_NODROP | CPORT_FEAT_POST | \
 				 CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE | \
 				 CPORT_FEAT_RW | CPORT_FEAT_REGISTER | \
-				 CPORT_FEAT_LINK | CPORT_FEAT_DRAIN)
+				 CPORT_FEAT_LINK | CPORT_FEAT_DRAIN | \
+				 CPORT_FEAT_FLAGS)
 
 #define NSEC_PER_MSEC		1000000ULL
 #define NSEC_PER_SEC		1000000000ULL
@@ -420,6 +421,232 @@ static inline struct cport_sqe sqe_cancel(__u64 target, __u32 op_flags,
 }
 
 /* --------------------------------------------------------------------- */
+/* event flags and clusters */
+
+/* The cluster argument of the flag calls and ops: the port's own. */
+#define CPORT_LOCAL		0U
+
+#define BIT64(n)		(1ULL << (n))
+
+static inline int sys_flags(int fd, struct cport_flags *f)
+{
+	int ret = ioctl(fd, CPORT_IOC_FLAGS, f);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * CPORT_FLAGS_SET or _CLEAR of flag @bit of @cluster: the flag's previous
+ * state (0 or 1) or -errno; the cluster before the change in *@before
+ * (if not NULL).
+ */
+static inline int flag_change(int fd, __u32 op, __u32 cluster, __u32 bit,
+			      __u64 *before)
+{
+	struct cport_flags f = { .op = op, .cluster = cluster, .bit = bit };
+	int ret = sys_flags(fd, &f);
+
+	if (before)
+		*before = f.result;
+	return ret;
+}
+
+static inline int flag_set(int fd, __u32 cluster, __u32 bit)
+{
+	return flag_change(fd, CPORT_FLAGS_SET, cluster, bit, NULL);
+}
+
+static inline int flag_clear(int fd, __u32 cluster, __u32 bit)
+{
+	return flag_change(fd, CPORT_FLAGS_CLEAR, cluster, bit, NULL);
+}
+
+/* CPORT_FLAGS_READ into *@val: 0 or -errno. */
+static inline int flag_read(int fd, __u32 cluster, __u64 *val)
+{
+	struct cport_flags f = { .op = CPORT_FLAGS_READ, .cluster = cluster };
+	int ret = sys_flags(fd, &f);
+
+	*val = f.result;
+	return ret;
+}
+
+/* The flags of @cluster; ~0 if they cannot be read (never a real state). */
+#define FLAGS_UNREADABLE	(~0ULL)
+
+static inline __u64 flags_of(int fd, __u32 cluster)
+{
+	__u64 v = 0;
+
+	return flag_read(fd, cluster, &v) ? FLAGS_UNREADABLE : v;
+}
+
+/*
+ * CPORT_FLAGS_WAIT for @mask with @wflags (CPORT_FLAG_WAIT_*; @timeout_ns
+ * only counts with CPORT_FLAG_WAIT_TIMEOUT): 0 or -errno, the result in
+ * *@result (if not NULL).
+ */
+static inline int flag_wait(int fd, __u32 cluster, __u64 mask, __u32 wflags,
+			    __u64 timeout_ns, __u64 *result)
+{
+	struct cport_flags f = {
+		.op = CPORT_FLAGS_WAIT, .cluster = cluster, .mask = mask,
+		.flags = wflags,
+		.timeout_ns = (wflags & CPORT_FLAG_WAIT_TIMEOUT) ?
+			      timeout_ns : 0,
+	};
+	int ret = sys_flags(fd, &f);
+
+	if (result)
+		*result = f.result;
+	return ret;
+}
+
+static inline int flag_poll_arm(int fd, __u32 cluster, __u64 mask,
+				__u32 wflags)
+{
+	struct cport_flags f = {
+		.op = CPORT_FLAGS_POLL_ARM, .cluster = cluster, .mask = mask,
+		.flags = wflags,
+	};
+
+	return sys_flags(fd, &f);
+}
+
+static inline int flag_poll_disarm(int fd)
+{
+	struct cport_flags f = { .op = CPORT_FLAGS_POLL_DISARM };
+
+	return sys_flags(fd, &f);
+}
+
+/* The read-only flag page of port @fd, or NULL (errno set). */
+static inline struct cport_flag_page *flag_page_map(int fd)
+{
+	void *p = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ, MAP_SHARED, fd,
+		       CPORT_OFF_FLAGS);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static inline void flag_page_unmap(struct cport_flag_page *pg)
+{
+	if (pg)
+		munmap(pg, sysconf(_SC_PAGESIZE));
+}
+
+/* The local cluster as the page shows it (userspace-api.rst). */
+static inline __u64 flag_page_local(const struct cport_flag_page *pg)
+{
+	return __atomic_load_n(&pg->local, __ATOMIC_ACQUIRE);
+}
+
+static inline int sys_cluster(int fd, struct cport_cluster *c)
+{
+	int ret = ioctl(fd, CPORT_IOC_CLUSTER, c);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * CPORT_CLUSTER_ASSOC of @name with @cflags and @mode: 1 (created), 0
+ * (attached) or -errno; the handle in *@handle (if not NULL).
+ */
+static inline int cluster_assoc(int fd, const char *name, __u32 cflags,
+				__u32 mode, __u32 *handle)
+{
+	struct cport_cluster c = {
+		.op = CPORT_CLUSTER_ASSOC, .flags = cflags, .mode = mode,
+	};
+	int ret;
+
+	memcpy(c.name, name, strnlen(name, sizeof(c.name) - 1));
+	ret = sys_cluster(fd, &c);
+	if (handle)
+		*handle = c.cluster;
+	return ret;
+}
+
+static inline int cluster_disassoc(int fd, __u32 handle)
+{
+	struct cport_cluster c = {
+		.op = CPORT_CLUSTER_DISASSOC, .cluster = handle,
+	};
+
+	return sys_cluster(fd, &c);
+}
+
+static inline int cluster_delete(int fd, const char *name)
+{
+	struct cport_cluster c = { .op = CPORT_CLUSTER_DELETE };
+
+	memcpy(c.name, name, strnlen(name, sizeof(c.name) - 1));
+	return sys_cluster(fd, &c);
+}
+
+/*
+ * A cluster name of this test process: "cport_st.<pid>.<tag>". Each test
+ * runs in its own process, so names never collide between tests, nor with
+ * what a crashed test left behind.
+ */
+static inline void cluster_name(char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "cport_st.%d.%s", (int)getpid(), tag);
+}
+
+/*
+ * A CPORT_IOC_ENTER argument with the flag condition @mask of @cluster:
+ * @flags gets CPORT_ENTER_FLAGS (add CPORT_ENTER_FLAGS_ALL, _CONSUME,
+ * CPORT_ENTER_TIMEOUT as needed).
+ */
+static inline struct cport_enter enter_ef(__u32 to_submit, __u32 min_complete,
+					  __u32 flags, __u64 timeout_ns,
+					  __u32 cluster, __u64 mask)
+{
+	struct cport_enter e = {
+		.to_submit = to_submit, .min_complete = min_complete,
+		.flags = flags | CPORT_ENTER_FLAGS, .timeout_ns = timeout_ns,
+		.ef_cluster = cluster, .ef_mask = mask,
+	};
+
+	return e;
+}
+
+/* CPORT_OP_FLAG_SET or _CLEAR of flag @bit of @cluster. */
+static inline struct cport_sqe sqe_flag(__u8 opcode, __u32 cluster,
+					__u32 bit, __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = opcode, .len = cluster, .off = bit,
+		.user_data = user_data,
+	};
+
+	return s;
+}
+
+/* CPORT_OP_FLAG_WAIT for @mask of @cluster (op_flags: CPORT_FLAG_WAIT_*). */
+static inline struct cport_sqe sqe_flag_wait(__u32 cluster, __u64 mask,
+					     __u32 op_flags, __u64 user_data)
+{
+	struct cport_sqe s = {
+		.opcode = CPORT_OP_FLAG_WAIT, .len = cluster, .addr = mask,
+		.op_flags = op_flags, .user_data = user_data,
+	};
+
+	return s;
+}
+
+/* @s with CPORT_SQE_F_EVENT_FLAG: set (@cluster, @bit) on completion. */
+static inline struct cport_sqe sqe_ef(struct cport_sqe s, __u32 cluster,
+				      __u32 bit)
+{
+	s.flags |= CPORT_SQE_F_EVENT_FLAG;
+	s.ef_cluster = cluster;
+	s.ef_bit = bit;
+	return s;
+}
+
+/* --------------------------------------------------------------------- */
 /* CQ side */
 
 /* CQEs in the ring, as seen by the single consumer. */
@@ -566,6 +793,138 @@ static inline int enter_waiter_start(struct enter_waiter *w, int fd,
 	w->fd = fd;
 	w->timeout_ns = timeout_ns;
 	return pthread_create(&w->thr, NULL, enter_waiter_fn, w);
+}
+
+/* --------------------------------------------------------------------- */
+/* is a task asleep in a system call? */
+
+static inline pid_t sys_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* One look: is task @tid sleeping (S) in system call @nr? */
+static inline bool task_sleeping_in(pid_t tid, long nr)
+{
+	char path[64], buf[512], *p;
+	bool in_call = false;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n > 0) {
+		buf[n] = '\0';
+		in_call = strtol(buf, &p, 10) == nr && p != buf;
+	}
+	if (!in_call)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
+/*
+ * Wait up to @timeout_ms until task @tid (a thread or a process) sleeps in
+ * system call @nr, e.g. a flag waiter queued in CPORT_IOC_FLAGS rather than
+ * on its way there. Without /proc/<tid>/syscall (no CONFIG_HAVE_ARCH_TRACEHOOK)
+ * it just waits 200 ms and hopes. true if seen asleep.
+ */
+static inline bool task_sleeps_in(pid_t tid, long nr, int timeout_ms)
+{
+	char path[64];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	if (access(path, R_OK)) {
+		usleep(200000);
+		return true;
+	}
+	for (i = 0; i < timeout_ms; i++) {
+		if (task_sleeping_in(tid, nr))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* --------------------------------------------------------------------- */
+/* a thread that waits in CPORT_FLAGS_WAIT */
+
+/* How long a flag waiter waits before it gives up (-ETIME: lost wake-up). */
+#define FLAG_WAITER_NS		(20 * NSEC_PER_SEC)
+
+struct flag_waiter {
+	pthread_t thr;
+	int fd;
+	__u32 cluster;
+	__u64 mask;
+	__u32 wflags;		/* CPORT_FLAG_WAIT_TIMEOUT is added */
+	volatile pid_t tid;
+	volatile int ret;	/* what the WAIT returned */
+	__u64 result;
+	volatile int returned;	/* set once the WAIT returned */
+};
+
+static inline void *flag_waiter_fn(void *arg)
+{
+	struct flag_waiter *w = arg;
+	__u64 result = 0;
+
+	w->tid = sys_gettid();
+	w->ret = flag_wait(w->fd, w->cluster, w->mask,
+			   w->wflags | CPORT_FLAG_WAIT_TIMEOUT, FLAG_WAITER_NS,
+			   &result);
+	w->result = result;
+	__atomic_store_n(&w->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Start @w waiting for @mask of @cluster on @fd, and wait until it sleeps
+ * in the ioctl (up to 10 s). 0, or -1 if it could not be started or was
+ * not seen asleep.
+ */
+static inline int flag_waiter_start(struct flag_waiter *w, int fd,
+				    __u32 cluster, __u64 mask, __u32 wflags)
+{
+	int i;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->cluster = cluster;
+	w->mask = mask;
+	w->wflags = wflags;
+	if (pthread_create(&w->thr, NULL, flag_waiter_fn, w))
+		return -1;
+	for (i = 0; i < 10000 && !w->tid; i++)
+		usleep(1000);
+	return w->tid && task_sleeps_in(w->tid, SYS_ioctl, 10000) ? 0 : -1;
+}
+
+/* true once @w returned, within @timeout_ms. */
+static inline bool flag_waiter_done(struct flag_waiter *w, int timeout_ms)
+{
+	int i;
+
+	for (i = 0; i < timeout_ms; i++) {
+		if (__atomic_load_n(&w->returned, __ATOMIC_ACQUIRE))
+			return true;
+		usleep(1000);
+	}
+	return __atomic_load_n(&w->returned, __ATOMIC_ACQUIRE);
 }
 
 /* --------------------------------------------------------------------- */
