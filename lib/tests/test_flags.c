@@ -1372,15 +1372,22 @@ START_TEST(flag_wait_op_is_cancelled_and_checked)
 	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
 	ck_assert_uint_eq(read_local(&port), 0);
 	/*
-	 * A FLAG_WAIT cannot name a flag to set. The flag named is valid,
-	 * so it is set after the CQE, as for any op, whatever its res.
+	 * A FLAG_WAIT cannot name a flag to set: -EINVAL, and the flag it
+	 * names is left alone (neither cleared nor set).
 	 */
+	ck_assert_int_eq(cport_flag_set(&port, 0, 3), 0);
 	sqe = cport_get_sqe(&port);
 	cport_prep_flag_wait(sqe, 0, BIT(1), 0);
 	cport_sqe_set_event_flag(sqe, 0, 2);
 	submit_one(&port);
 	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
-	ck_assert_uint_eq(read_local(&port), BIT(2));
+	ck_assert_uint_eq(read_local(&port), BIT(3));
+	sqe = cport_get_sqe(&port);
+	cport_prep_flag_wait(sqe, 0, BIT(1), 0);
+	cport_sqe_set_event_flag(sqe, 0, 3);
+	submit_one(&port);
+	ck_assert_int_eq(wait_pop(&port).res, -EINVAL);
+	ck_assert_uint_eq(read_local(&port), BIT(3));
 	cport_queue_exit(&port);
 }
 END_TEST

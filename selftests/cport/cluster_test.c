@@ -1088,6 +1088,36 @@ TEST_F(cl, rdonly_association_refuses_set_clear_and_event_flags)
 	EXPECT_EQ(BIT64(1) | BIT64(6), flags_of(self->a.fd, ha));
 }
 
+/* Consuming clears flags: no consuming wait through a read-only handle. */
+TEST_F(cl, rdonly_association_refuses_consuming_waits)
+{
+	struct cport_enter e = {
+		.flags = CPORT_ENTER_FLAGS | CPORT_ENTER_FLAGS_CONSUME |
+			 CPORT_ENTER_TIMEOUT,
+		.ef_mask = BIT64(1),
+	};
+	struct port *b = &self->b;
+	__u32 ha = 0, hb = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->a.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0666, &ha));
+	ASSERT_EQ(0, flag_set(self->a.fd, ha, 1));
+	ASSERT_EQ(0, cluster_assoc(b->fd, self->name, CPORT_CLUSTER_RDONLY, 0,
+				   &hb));
+	EXPECT_EQ(-EACCES, flag_wait(b->fd, hb, BIT64(1),
+				     CPORT_FLAG_WAIT_CONSUME |
+				     CPORT_FLAG_WAIT_TIMEOUT, 0, NULL));
+	EXPECT_EQ(-EACCES, run_one(_metadata, b,
+				   sqe_flag_wait(hb, BIT64(1),
+						 CPORT_FLAG_WAIT_CONSUME, 7)));
+	e.ef_cluster = hb;
+	EXPECT_EQ(-1, ioctl(b->fd, CPORT_IOC_ENTER, &e));
+	EXPECT_EQ(EACCES, errno);
+	/* Nothing was taken. */
+	EXPECT_EQ(BIT64(1), flags_of(self->a.fd, ha));
+}
+
 /* ----------------------------------------------------------------- */
 /* flags, ops and waits through a handle */
 
