@@ -24,17 +24,6 @@ static const unsigned int starts[] = { 0, 0xfffffffeU };
 
 /* ---- host: prep helpers ---- */
 
-static void junk(struct cport_sqe *sqe)
-{
-	memset(sqe, 0xa5, sizeof(*sqe));
-}
-
-static void want_init(struct cport_sqe *want, uint8_t opcode)
-{
-	memset(want, 0, sizeof(*want));
-	want->opcode = opcode;
-}
-
 START_TEST(prep_flag_wait_sets_len_addr_op_flags)
 {
 	struct cport_sqe sqe, want;

@@ -22,17 +22,6 @@ static const unsigned int starts[] = { 0, 0xfffffffeU };
 
 /* ---- prep helpers (host) ---- */
 
-static void junk(struct cport_sqe *sqe)
-{
-	memset(sqe, 0xa5, sizeof(*sqe));
-}
-
-static void want_init(struct cport_sqe *want, uint8_t opcode)
-{
-	memset(want, 0, sizeof(*want));
-	want->opcode = opcode;
-}
-
 START_TEST(prep_nop_clears_all_but_opcode)
 {
 	struct cport_sqe sqe, want;

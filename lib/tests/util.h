@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cport.h>
 
@@ -78,5 +79,18 @@ unsigned int fake_kernel_consume(struct cport *port, struct cport_sqe *out,
 
 /* Not a port: an eventfd (ioctl: ENOTTY, mmap: ENODEV). */
 int non_port_fd(void);
+
+/* Fill an SQE with junk, so that a prep helper must set every field. */
+static inline void junk(struct cport_sqe *sqe)
+{
+	memset(sqe, 0xa5, sizeof(*sqe));
+}
+
+/* What a prep helper must leave: all 0 but the opcode (and its fields). */
+static inline void want_init(struct cport_sqe *want, uint8_t opcode)
+{
+	memset(want, 0, sizeof(*want));
+	want->opcode = opcode;
+}
 
 #endif /* CPORT_LIB_TESTS_UTIL_H */

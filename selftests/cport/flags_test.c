@@ -952,20 +952,26 @@ TEST_F(ef, flags_unreadable_argument_efault)
 	munmap(bad, 4096);
 }
 
-/* A struct cport_flags @f in a read-only page: its result can't be written. */
-static struct cport_flags *read_only_flags(const struct cport_flags *f)
+/* A copy of @len bytes at @src in a read-only page (NULL on failure). */
+static void *read_only_copy(const void *src, size_t len)
 {
 	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
-	memcpy(p, f, sizeof(*f));
+	memcpy(p, src, len);
 	if (mprotect(p, 4096, PROT_READ)) {
 		munmap(p, 4096);
 		return NULL;
 	}
 	return p;
+}
+
+/* A struct cport_flags @f in a read-only page: its result can't be written. */
+static struct cport_flags *read_only_flags(const struct cport_flags *f)
+{
+	return read_only_copy(f, sizeof(*f));
 }
 
 TEST_F(ef, read_result_unwritable_efault)
@@ -2599,17 +2605,7 @@ TEST_F(bad_enter, einval)
 /* A struct cport_enter @e in a read-only page. */
 static struct cport_enter *read_only_enter(const struct cport_enter *e)
 {
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	memcpy(p, e, sizeof(*e));
-	if (mprotect(p, 4096, PROT_READ)) {
-		munmap(p, 4096);
-		return NULL;
-	}
-	return p;
+	return read_only_copy(e, sizeof(*e));
 }
 
 TEST_F(ef, enter_flags_ef_result_unwritable_efault)
