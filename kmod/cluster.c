@@ -352,11 +352,36 @@ long cport_ioctl_cluster(struct cport_port *port, void __user *argp)
 }
 
 /**
+ * __cport_cluster_find() - the cluster a handle names
+ * @port: the port.
+ * @cluster: 0 (local) or an association's handle.
+ * @write: the caller will set or clear flags (or consume them).
+ * @err: out: 0, -EINVAL (no such handle) or -EACCES (read-only
+ *       association).
+ *
+ * Context: any; ->cq_lock held, which keeps the cluster alive.
+ * Return: the cluster, or NULL.
+ */
+struct cport_efc *__cport_cluster_find(struct cport_port *port, u32 cluster,
+				       bool write, int *err)
+{
+	lockdep_assert_held(&port->cq_lock);
+	*err = -EINVAL;
+	if (cluster > CPORT_CLUSTER_MAX || !port->efcs[cluster].efc)
+		return NULL;
+	*err = -EACCES;
+	if (write && !port->efcs[cluster].write)
+		return NULL;
+	*err = 0;
+	return port->efcs[cluster].efc;
+}
+
+/**
  * cport_cluster_get() - a reference to the cluster a handle names
  * @port: the port.
  * @cluster: 0 (local) or an association's handle.
- * @write: the caller will set or clear flags.
- * @err: out: -EINVAL (no such handle) or -EACCES (read-only association).
+ * @write: the caller will set or clear flags (or consume them).
+ * @err: out, see __cport_cluster_find().
  *
  * Context: process context.
  * Return: the cluster, with a reference for the caller; or NULL.
@@ -364,40 +389,14 @@ long cport_ioctl_cluster(struct cport_port *port, void __user *argp)
 struct cport_efc *cport_cluster_get(struct cport_port *port, u32 cluster,
 				    bool write, int *err)
 {
-	struct cport_efc *efc = NULL;
+	struct cport_efc *efc;
 
-	*err = -EINVAL;
-	if (cluster > CPORT_CLUSTER_MAX)
-		return NULL;
 	spin_lock_irq(&port->cq_lock);
-	if (port->efcs[cluster].efc) {
-		if (write && !port->efcs[cluster].write) {
-			*err = -EACCES;
-		} else {
-			efc = cport_efc_get(port->efcs[cluster].efc);
-			*err = 0;
-		}
-	}
+	efc = __cport_cluster_find(port, cluster, write, err);
+	if (efc)
+		cport_efc_get(efc);
 	spin_unlock_irq(&port->cq_lock);
 	return efc;
-}
-
-/**
- * __cport_cluster_lookup() - the cluster an op's event flag names now
- * @port: the port.
- * @ef: CPORT_EF_* encoding of (cluster, bit), CPORT_EF_VALID set.
- *
- * Context: any; ->cq_lock held, which keeps the cluster alive.
- * Return: the cluster if the port may set flags in it, else NULL.
- */
-struct cport_efc *__cport_cluster_lookup(struct cport_port *port, u32 ef)
-{
-	u32 cluster = CPORT_EF_CLUSTER(ef);
-
-	lockdep_assert_held(&port->cq_lock);
-	if (cluster > CPORT_CLUSTER_MAX || !port->efcs[cluster].write)
-		return NULL;
-	return port->efcs[cluster].efc;
 }
 
 /**

@@ -12,6 +12,7 @@ void cport_clusters_exit(void);
 long cport_ioctl_cluster(struct cport_port *port, void __user *argp);
 struct cport_efc *cport_cluster_get(struct cport_port *port, u32 cluster,
 				    bool write, int *err);
-struct cport_efc *__cport_cluster_lookup(struct cport_port *port, u32 ef);
+struct cport_efc *__cport_cluster_find(struct cport_port *port, u32 cluster,
+				       bool write, int *err);
 
 #endif /* _CPORT_CLUSTER_H */

@@ -24,6 +24,7 @@
 #include "flags.h"
 #include "link.h"
 #include "opdef.h"
+#include "wait.h"
 
 #define CPORT_FLAG_OP_FLAGS	(CPORT_FLAG_WAIT_ALL | CPORT_FLAG_WAIT_CONSUME)
 
@@ -247,13 +248,14 @@ int cport_flag_change_issue(struct cport_port *port,
  */
 int __cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe)
 {
-	lockdep_assert_held(&port->cq_lock);
+	int err;
+
 	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG))
 		return (sqe->ef_cluster || sqe->ef_bit) ? -EINVAL : 0;
-	if (sqe->ef_bit > 63 || sqe->ef_cluster > CPORT_CLUSTER_MAX ||
-	    !port->efcs[sqe->ef_cluster].efc)
+	if (sqe->ef_bit > 63)
 		return -EINVAL;
-	return port->efcs[sqe->ef_cluster].write ? 0 : -EACCES;
+	__cport_cluster_find(port, sqe->ef_cluster, true, &err);
+	return err;
 }
 
 /**
@@ -290,11 +292,12 @@ void cport_ef_accept(struct cport_port *port, const struct cport_sqe *sqe)
 {
 	u32 ef = cport_sqe_ef(sqe);
 	struct cport_efc *efc;
+	int err;
 
 	if (!ef)
 		return;
 	spin_lock_irq(&port->cq_lock);
-	efc = __cport_cluster_lookup(port, ef);
+	efc = __cport_cluster_find(port, CPORT_EF_CLUSTER(ef), true, &err);
 	if (efc)
 		cport_efc_clear(efc, CPORT_EF_BIT(ef));
 	spin_unlock_irq(&port->cq_lock);
@@ -315,10 +318,11 @@ void cport_ef_accept(struct cport_port *port, const struct cport_sqe *sqe)
 void __cport_ef_fire(struct cport_port *port, u32 ef)
 {
 	struct cport_efc *efc;
+	int err;
 
 	if (!ef)
 		return;
-	efc = __cport_cluster_lookup(port, ef);
+	efc = __cport_cluster_find(port, CPORT_EF_CLUSTER(ef), true, &err);
 	if (efc)
 		cport_efc_set(efc, CPORT_EF_BIT(ef));
 }
@@ -397,8 +401,10 @@ __poll_t cport_flags_poll(struct cport_port *port)
 static int cport_flags_wait(struct cport_port *port, struct cport_flags *f,
 			    u64 __user *resultp)
 {
-	struct cport_efc *efc;
-	u64 got;
+	struct cport_ef_cond cond = {
+		.mask	= f->mask,
+		.flags	= f->flags & CPORT_FLAG_OP_FLAGS,
+	};
 	int ret;
 
 	if (f->bit || !f->mask)
@@ -407,23 +413,18 @@ static int cport_flags_wait(struct cport_port *port, struct cport_flags *f,
 		return -EINVAL;
 	if (!(f->flags & CPORT_FLAG_WAIT_TIMEOUT) && f->timeout_ns)
 		return -EINVAL;
-	efc = cport_cluster_get(port, f->cluster,
-				f->flags & CPORT_FLAG_WAIT_CONSUME, &ret);
-	if (!efc)
+	cond.efc = cport_cluster_get(port, f->cluster,
+				     f->flags & CPORT_FLAG_WAIT_CONSUME, &ret);
+	if (!cond.efc)
 		return ret;
-	ret = cport_efc_wait(efc, f->mask, f->flags & CPORT_FLAG_OP_FLAGS,
-			     f->flags & CPORT_FLAG_WAIT_TIMEOUT,
-			     f->timeout_ns, &got);
-	if (put_user(got, resultp)) {
-		/* Give back what this call took: a flag is never lost. */
-		if (f->flags & CPORT_FLAG_WAIT_CONSUME)
-			while (got) {
-				cport_efc_set(efc, __ffs64(got));
-				got &= got - 1;
-			}
+	/* No CQE ends it: the flag half of a composite wait, alone. */
+	ret = cport_cq_wait(port, 0, f->flags & CPORT_FLAG_WAIT_TIMEOUT,
+			    f->timeout_ns, &cond);
+	if (put_user(cond.got, resultp)) {
+		cport_ef_cond_give_back(&cond);
 		ret = -EFAULT;
 	}
-	cport_efc_put(efc);
+	cport_efc_put(cond.efc);
 	return ret;
 }
 

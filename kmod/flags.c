@@ -19,9 +19,6 @@
  * Copyright (C) 2026 The cport authors
  */
 #include <linux/bitops.h>
-#include <linux/hrtimer.h>
-#include <linux/ktime.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "flags.h"
@@ -250,81 +247,5 @@ bool cport_efw_stop(struct cport_efc *efc, struct cport_efw *w)
 	spin_lock_irqsave(&efc->lock, flags);
 	ret = __cport_efw_stop(efc, w);
 	spin_unlock_irqrestore(&efc->lock, flags);
-	return ret;
-}
-
-struct cport_efc_sleeper {
-	struct cport_efw	w;
-	struct task_struct	*task;
-};
-
-/* Context: any, ->lock held. */
-static void cport_efc_sleeper_wake(struct cport_efw *w)
-{
-	struct cport_efc_sleeper *s = container_of(w, struct cport_efc_sleeper,
-						   w);
-
-	wake_up_process(s->task);
-}
-
-/**
- * cport_efc_wait() - wait for a flag condition (OpenVMS $WFLOR, $WFLAND)
- * @efc: the cluster; the caller holds a reference.
- * @mask: flags, not 0.
- * @flags: CPORT_FLAG_WAIT_ALL, CPORT_FLAG_WAIT_CONSUME.
- * @timed: @timeout_ns is a limit.
- * @timeout_ns: relative limit; 0 means do not sleep.
- * @got: out: the flags that satisfied the wait (consumed, with CONSUME).
- *
- * Context: process context, sleeps.
- * Return: 0, -ETIME or -EINTR (then *@got is 0).
- */
-int cport_efc_wait(struct cport_efc *efc, u64 mask, u32 flags, bool timed,
-		   u64 timeout_ns, u64 *got)
-{
-	struct cport_efc_sleeper s = {
-		.w.mask		= mask,
-		.w.flags	= flags,
-		.w.wake		= cport_efc_sleeper_wake,
-		.task		= current,
-	};
-	bool timed_out = false;
-	ktime_t expires = 0;
-	int ret;
-
-	*got = 0;
-	if (cport_efw_start(efc, &s.w)) {
-		*got = s.w.got;
-		return 0;
-	}
-	if (timed)
-		expires = ktime_add_safe(ktime_get(),
-					 ns_to_ktime(min_t(u64, timeout_ns,
-							   KTIME_MAX)));
-	for (;;) {
-		spin_lock_irq(&efc->lock);
-		if (list_empty(&s.w.node)) {
-			spin_unlock_irq(&efc->lock);
-			*got = s.w.got;
-			ret = 0;
-			break;
-		}
-		if (signal_pending(current) || timed_out ||
-		    (timed && !timeout_ns)) {
-			list_del_init(&s.w.node);
-			spin_unlock_irq(&efc->lock);
-			ret = signal_pending(current) ? -EINTR : -ETIME;
-			break;
-		}
-		/* Under ->lock: a release cannot slip in before we sleep. */
-		set_current_state(TASK_INTERRUPTIBLE);
-		spin_unlock_irq(&efc->lock);
-		if (timed)
-			timed_out = !schedule_hrtimeout(&expires,
-							HRTIMER_MODE_ABS);
-		else
-			schedule();
-	}
-	__set_current_state(TASK_RUNNING);
 	return ret;
 }

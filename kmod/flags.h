@@ -111,7 +111,5 @@ static inline bool cport_efw_met(const struct cport_efw *w, u64 state)
 bool cport_efw_start(struct cport_efc *efc, struct cport_efw *w);
 bool cport_efw_stop(struct cport_efc *efc, struct cport_efw *w);
 bool __cport_efw_stop(struct cport_efc *efc, struct cport_efw *w);
-int cport_efc_wait(struct cport_efc *efc, u64 mask, u32 flags, bool timed,
-		   u64 timeout_ns, u64 *got);
 
 #endif /* _CPORT_FLAGS_H */

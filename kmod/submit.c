@@ -302,12 +302,7 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 				    e.timeout_ns, cond.efc ? &cond : NULL);
 	if (cond.efc && put_user(cond.got,
 				 &((struct cport_enter __user *)argp)->ef_result)) {
-		/* Give back what this call took: a flag is never lost. */
-		if (cond.flags & CPORT_FLAG_WAIT_CONSUME)
-			while (cond.got) {
-				cport_efc_set(cond.efc, __ffs64(cond.got));
-				cond.got &= cond.got - 1;
-			}
+		cport_ef_cond_give_back(&cond);
 		ret = -EFAULT;
 		submitted = 0;
 	}

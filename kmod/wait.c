@@ -81,7 +81,7 @@ static bool cport_ef_sleeper_done(struct cport_ef_cond *ef,
 
 /**
  * cport_cq_wait() - wait until the CQ holds @min_complete CQEs
- * @port: the port, set up.
+ * @port: the port; set up, unless @min_complete is 0.
  * @min_complete: CQEs wanted; 0: only @ef ends the wait.
  * @timed: @timeout_ns is a limit.
  * @timeout_ns: relative limit; 0 means do not sleep.
@@ -188,6 +188,26 @@ out_ef:
 		      cport_cq_ready(port) > min_complete))
 		cport_cq_wake(port, 1);
 	return ret;
+}
+
+/**
+ * cport_ef_cond_give_back() - undo what a consuming wait took
+ * @ef: a flag condition whose wait ended; ->got is set again in the
+ *      cluster if the wait consumed it, and cleared.
+ *
+ * For a wait whose result cannot reach its caller (-EFAULT): a consumed
+ * flag must never be lost.
+ *
+ * Context: any.
+ */
+void cport_ef_cond_give_back(struct cport_ef_cond *ef)
+{
+	if (!(ef->flags & CPORT_FLAG_WAIT_CONSUME))
+		return;
+	while (ef->got) {
+		cport_efc_set(ef->efc, __ffs64(ef->got));
+		ef->got &= ef->got - 1;
+	}
 }
 
 /**

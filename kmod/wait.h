@@ -22,6 +22,7 @@ struct cport_ef_cond {
 
 int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 		  u64 timeout_ns, struct cport_ef_cond *ef);
+void cport_ef_cond_give_back(struct cport_ef_cond *ef);
 __poll_t cport_poll(struct file *file, poll_table *wait);
 
 #endif /* _CPORT_WAIT_H */
