@@ -1088,6 +1088,45 @@ TEST_F(cl, rdonly_association_refuses_set_clear_and_event_flags)
 	EXPECT_EQ(BIT64(1) | BIT64(6), flags_of(self->a.fd, ha));
 }
 
+/*
+ * A linked timeout naming a flag through a read-only handle: -EACCES,
+ * and the read in front of it runs unbounded.
+ */
+TEST_F(cl, rdonly_event_flag_of_a_linked_timeout_eacces)
+{
+	struct port *b = &self->b;
+	struct cport_sqe s[2];
+	__u32 ha = 0, hb = 0;
+	struct cport_cqe c;
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, cluster_assoc(self->a.fd, self->name,
+				   CPORT_CLUSTER_CREATE, 0666, &ha));
+	ASSERT_EQ(0, cluster_assoc(b->fd, self->name, CPORT_CLUSTER_RDONLY, 0,
+				   &hb));
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT, 1);
+	s[0].flags |= CPORT_SQE_F_LINK;
+	s[1] = sqe_nop(2);
+	s[1].opcode = CPORT_OP_LINK_TIMEOUT;
+	s[1].off = 20 * NSEC_PER_MSEC;
+	s[1] = sqe_ef(s[1], hb, 6);
+	ASSERT_EQ(2, submit_n(b, s, 2));
+	NEXT(b, &c);
+	EXPECT_EQ(2, c.user_data);
+	EXPECT_EQ(-EACCES, c.res);
+	EXPECT_TRUE(quiet_for(b, 50));
+	ASSERT_EQ(1, write(p[1], "c", 1));
+	NEXT(b, &c);
+	EXPECT_EQ(1, c.user_data);
+	EXPECT_EQ(1, c.res);
+	EXPECT_EQ(0, flags_of(self->a.fd, ha));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* Consuming clears flags: no consuming wait through a read-only handle. */
 TEST_F(cl, rdonly_association_refuses_consuming_waits)
 {
