@@ -231,6 +231,59 @@ int cport_wait_cqe_flags(struct cport *port, struct cport_cqe **cqe_ptr,
 			 unsigned int flags, int64_t timeout_ns,
 			 uint64_t *result);
 
+/*
+ * Thread pools (pool.c): CPORT_IOC_GETQ. cport_get_queued_completions()
+ * counts its caller as a running pool thread under the port's concurrency
+ * value until its next get; cport_pool_leave() ends that count early.
+ * cport_concurrency() is the value in effect (0 without
+ * CPORT_FEAT_CONCURRENCY).
+ */
+int cport_pool_leave(struct cport *port);
+int cport_concurrency(struct cport *port);
+
+/*
+ * Event loop (loop.c). One thread runs the loop; cport_loop_post() and
+ * cport_loop_stop() may be called from any thread. See cport_loop(3).
+ *
+ * Proactor: cport_loop_get_sqe() hands out an SQE whose completion calls
+ * cb (once per CQE; a multishot op's last call has no CPORT_CQE_F_MORE).
+ * Reactor: cport_loop_add_fd() calls cb with the ready EPOLL* events each
+ * time fd becomes ready (a multishot poll), until cport_loop_del_fd().
+ * Timers: cport_loop_add_timer() calls cb after first_ns, then every
+ * period_ns (0: once), until cport_loop_cancel_timer().
+ * cport_loop_post() runs cb on the loop's thread (thread-safe).
+ * cport_loop_run() dispatches until cport_loop_stop() (returns 0) or an
+ * error (-errno); cport_loop_run_once() waits up to timeout_ns (negative:
+ * no limit) for work and dispatches what is ready, returning how many
+ * callbacks ran. flags of cport_loop_new() must be 0.
+ */
+struct cport_loop;
+
+typedef void (*cport_loop_cqe_fn)(struct cport_loop *loop,
+				  const struct cport_cqe *cqe, void *arg);
+typedef void (*cport_loop_fd_fn)(struct cport_loop *loop, int fd,
+				 uint32_t events, void *arg);
+typedef void (*cport_loop_fn)(struct cport_loop *loop, void *arg);
+
+int cport_loop_new(struct cport_loop **loopp, unsigned int entries,
+		   unsigned int flags);
+void cport_loop_free(struct cport_loop *loop);
+struct cport *cport_loop_port(struct cport_loop *loop);
+struct cport_sqe *cport_loop_get_sqe(struct cport_loop *loop,
+				     cport_loop_cqe_fn cb, void *arg);
+int cport_loop_add_fd(struct cport_loop *loop, int fd, uint32_t events,
+		      cport_loop_fd_fn cb, void *arg);
+int cport_loop_mod_fd(struct cport_loop *loop, int fd, uint32_t events);
+int cport_loop_del_fd(struct cport_loop *loop, int fd);
+int cport_loop_add_timer(struct cport_loop *loop, uint64_t first_ns,
+			 uint64_t period_ns, cport_loop_fn cb, void *arg,
+			 uint64_t *id);
+int cport_loop_cancel_timer(struct cport_loop *loop, uint64_t id);
+int cport_loop_post(struct cport_loop *loop, cport_loop_fn cb, void *arg);
+int cport_loop_run(struct cport_loop *loop);
+int cport_loop_run_once(struct cport_loop *loop, int64_t timeout_ns);
+void cport_loop_stop(struct cport_loop *loop);
+
 /* Version of the library running (version.c) */
 int cport_version_major(void);
 int cport_version_minor(void);
@@ -496,6 +549,61 @@ CPORT_INLINE void cport_prep_flag_clear(struct cport_sqe *sqe,
 	__cport_prep(sqe, CPORT_OP_FLAG_CLEAR);
 	sqe->len = cluster;
 	sqe->off = bit;
+}
+
+/*
+ * CPORT_OP_POLL_ADD: a CQE when the file at fd has one of the EPOLL*
+ * events (EPOLLERR and EPOLLHUP always count); res is the ready events.
+ * One-shot and level-triggered: completes at once if fd is ready.
+ */
+CPORT_INLINE void cport_prep_poll_add(struct cport_sqe *sqe, int fd,
+				      uint32_t events)
+{
+	__cport_prep(sqe, CPORT_OP_POLL_ADD);
+	sqe->fd = fd;
+	sqe->len = events;
+}
+
+/*
+ * CPORT_OP_POLL_ADD with CPORT_POLL_MULTISHOT: edge-triggered, a CQE with
+ * CPORT_CQE_F_MORE per wake-up that carries one of the events, until it
+ * is removed (terminal res -ECANCELED) or the file reports EPOLLERR or
+ * EPOLLHUP (terminal res: the events).
+ */
+CPORT_INLINE void cport_prep_poll_multishot(struct cport_sqe *sqe, int fd,
+					    uint32_t events)
+{
+	cport_prep_poll_add(sqe, fd, events);
+	sqe->op_flags = CPORT_POLL_MULTISHOT;
+}
+
+/*
+ * CPORT_OP_POLL_REMOVE: removes the poll whose user_data is user_data
+ * (its terminal CQE: -ECANCELED); res 0, -ENOENT or -EALREADY.
+ */
+CPORT_INLINE void cport_prep_poll_remove(struct cport_sqe *sqe,
+					 uint64_t user_data)
+{
+	__cport_prep(sqe, CPORT_OP_POLL_REMOVE);
+	sqe->addr = user_data;
+}
+
+/*
+ * CPORT_OP_POLL_REMOVE with update flags (CPORT_POLL_UPDATE_EVENTS,
+ * CPORT_POLL_UPDATE_USER_DATA): the poll whose user_data is old_user_data
+ * now waits for events, and/or posts new_user_data; it stays armed.
+ */
+CPORT_INLINE void cport_prep_poll_update(struct cport_sqe *sqe,
+					 uint64_t old_user_data,
+					 uint64_t new_user_data,
+					 uint32_t events, unsigned int flags)
+{
+	cport_prep_poll_remove(sqe, old_user_data);
+	sqe->op_flags = flags;
+	if (flags & CPORT_POLL_UPDATE_EVENTS)
+		sqe->len = events;
+	if (flags & CPORT_POLL_UPDATE_USER_DATA)
+		sqe->addr2 = new_user_data;
 }
 
 /*

@@ -22,7 +22,8 @@
  * @resv0: reserved, must be 0.
  * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
  *      the I/O ops: the file; CPORT_OP_CANCEL with CPORT_CANCEL_FD: the
- *      file whose ops to cancel), otherwise must be 0. With
+ *      file whose ops to cancel; CPORT_OP_POLL_ADD: the file polled),
+ *      otherwise must be 0. With
  *      CPORT_SQE_F_FIXED_FILE: an index into the registered file table.
  * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
  *       CPORT_TIMEOUT_ABS); CPORT_OP_LINK_TIMEOUT: expiry in nanoseconds,
@@ -36,6 +37,7 @@
  *        array of struct iovec; CPORT_OP_READ_FIXED, _WRITE_FIXED: the
  *        user address of the data, inside registered buffer @addr2;
  *        CPORT_OP_FLAG_WAIT: the mask of flags waited for, not 0;
+ *        CPORT_OP_POLL_REMOVE: user_data of the POLL_ADD to match;
  *        otherwise must be 0.
  * @len: CPORT_OP_POST: res of the CQE posted to the target (as __s32);
  *       CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: number of shots
@@ -44,16 +46,19 @@
  *       CPORT_OP_READV, _WRITEV: number of iovecs; CPORT_OP_FSYNC: length
  *       of the range (0 = to the end of the file); CPORT_OP_FLAG_WAIT,
  *       _SET, _CLEAR: the cluster (0: local, else a CPORT_CLUSTER_ASSOC
- *       handle); otherwise must be 0.
+ *       handle); CPORT_OP_POLL_ADD, and CPORT_OP_POLL_REMOVE with
+ *       CPORT_POLL_UPDATE_EVENTS: the EPOLL* events of interest;
+ *       otherwise must be 0.
  * @op_flags: per-opcode flags: CPORT_TIMEOUT_*, CPORT_CANCEL_*,
  *            CPORT_FSYNC_* or (CPORT_OP_FLAG_WAIT) CPORT_FLAG_WAIT_ALL and
- *            CPORT_FLAG_WAIT_CONSUME; must be 0 for the read and write ops
- *            and CPORT_OP_FLAG_SET, _CLEAR.
+ *            CPORT_FLAG_WAIT_CONSUME, or CPORT_POLL_*; must be 0 for the
+ *            read and write ops and CPORT_OP_FLAG_SET, _CLEAR.
  * @user_data: copied unchanged into the CQE(s) of this op.
  * @addr2: CPORT_OP_TIMEOUT with CPORT_TIMEOUT_MULTISHOT: period in ns
  *         (0 = same as @off, relative timers only); CPORT_OP_READ_FIXED,
- *         _WRITE_FIXED: index of the registered buffer; otherwise must
- *         be 0.
+ *         _WRITE_FIXED: index of the registered buffer;
+ *         CPORT_OP_POLL_REMOVE with CPORT_POLL_UPDATE_USER_DATA: the new
+ *         user_data; otherwise must be 0.
  * @ef_cluster: with CPORT_SQE_F_EVENT_FLAG: the cluster of the flag to set
  *              when the op completes (0: the port's local cluster, else a
  *              handle from CPORT_CLUSTER_ASSOC); otherwise must be 0.
@@ -150,6 +155,8 @@ enum cport_op {
 	CPORT_OP_FLAG_WAIT,	/* 13: completes when a flag condition holds */
 	CPORT_OP_FLAG_SET,	/* 14: sets one event flag */
 	CPORT_OP_FLAG_CLEAR,	/* 15: clears one event flag */
+	CPORT_OP_POLL_ADD,	/* 16: a CQE when the file at @fd is ready */
+	CPORT_OP_POLL_REMOVE,	/* 17: removes or updates a POLL_ADD */
 
 	CPORT_OP_LAST,		/* not an opcode: first invalid value */
 };
@@ -181,6 +188,36 @@ enum cport_op {
 
 /* CPORT_OP_FSYNC op_flags */
 #define CPORT_FSYNC_DATASYNC	(1U << 0) /* fdatasync(): data, not metadata */
+
+/*
+ * CPORT_OP_POLL_ADD: @fd is the file (CPORT_SQE_F_FIXED_FILE allowed), @len
+ * the EPOLL* events of interest (a non-zero subset of CPORT_POLL_EVENTS;
+ * EPOLLERR and EPOLLHUP are always reported), @op_flags CPORT_POLL_*. The
+ * CQE's res is the ready events (EPOLL* bits), or -errno.
+ *
+ * One-shot (default) is level-triggered: if the file is ready when the op
+ * is issued, it completes at once; else at the first wake-up that carries
+ * an event of interest. Multishot (CPORT_POLL_MULTISHOT) is
+ * edge-triggered: a CQE with CPORT_CQE_F_MORE for readiness found when it
+ * is issued, then one per wake-up of the file that carries an event of
+ * interest. Wake-ups that find the CQ full are OR-ed together and posted
+ * once a slot frees (never lost). A multishot poll ends with a terminal
+ * CQE (no MORE): res -ECANCELED when removed or cancelled, or the events
+ * when they include EPOLLERR or EPOLLHUP (nothing more can happen).
+ */
+#define CPORT_POLL_MULTISHOT	(1U << 0)
+/*
+ * CPORT_OP_POLL_REMOVE: @addr is the user_data of the POLL_ADD to act on.
+ * Without update flags the poll is removed (its terminal CQE: -ECANCELED).
+ * UPDATE_EVENTS: its events become @len; UPDATE_USER_DATA: its user_data
+ * becomes @addr2; the poll stays armed and posts no CQE for the update.
+ * res: 0, -ENOENT (no such poll), -EALREADY (it is completing).
+ */
+#define CPORT_POLL_UPDATE_EVENTS	(1U << 1)
+#define CPORT_POLL_UPDATE_USER_DATA	(1U << 2)
+
+/* The events a POLL_ADD may ask for (values of <sys/epoll.h>). */
+#define CPORT_POLL_EVENTS	0x00002fffU /* EPOLLIN..EPOLLMSG, EPOLLRDHUP */
 
 /**
  * struct cport_sqring_offsets - layout of the SQ ring mapping
@@ -236,7 +273,11 @@ struct cport_cqring_offsets {
  *              >= @sq_entries); out: actual size (default 2 * @sq_entries).
  * @flags: in: CPORT_SETUP_*.
  * @features: out: CPORT_FEAT_*. Must be 0 on input.
- * @resv: reserved, must be 0.
+ * @concurrency: in: most pool threads (CPORT_IOC_GETQ callers) running at
+ *               once, 1 to CPORT_CONCURRENCY_MAX, or 0: the number of
+ *               online CPUs; out: the value in effect. Old name: @resv[0].
+ * @resv1: reserved, must be 0.
+ * @resv: @concurrency and @resv1 under their old name.
  * @sq_off: out: SQ ring layout.
  * @cq_off: out: CQ ring layout.
  */
@@ -245,10 +286,19 @@ struct cport_params {
 	__u32	cq_entries;
 	__u32	flags;
 	__u32	features;
-	__u32	resv[4];
+	union {
+		struct {
+			__u32	concurrency;
+			__u32	resv1[3];
+		};
+		__u32	resv[4];
+	};
 	struct cport_sqring_offsets sq_off;
 	struct cport_cqring_offsets cq_off;
 };
+
+/* Largest value of cport_params.concurrency. */
+#define CPORT_CONCURRENCY_MAX	4096U
 
 /* CPORT_IOC_SETUP flags */
 #define CPORT_SETUP_CQSIZE	(1U << 0) /* cq_entries is valid */
@@ -264,6 +314,8 @@ struct cport_params {
 #define CPORT_FEAT_LINK		(1U << 6) /* SQE_F_LINK, OP_LINK_TIMEOUT */
 #define CPORT_FEAT_DRAIN	(1U << 7) /* CPORT_SQE_F_DRAIN */
 #define CPORT_FEAT_FLAGS	(1U << 8) /* event flags and clusters */
+#define CPORT_FEAT_POLL		(1U << 9) /* POLL_ADD, POLL_REMOVE */
+#define CPORT_FEAT_CONCURRENCY	(1U << 10) /* @concurrency, CPORT_IOC_GETQ */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
@@ -443,6 +495,49 @@ struct cport_cluster {
 #define CPORT_CLUSTER_NAME_MAX	63U
 
 /**
+ * struct cport_getq - argument of CPORT_IOC_GETQ (IOCP's
+ * GetQueuedCompletionStatusEx)
+ * @cqes: user pointer to an array of @nr struct cport_cqe, filled with the
+ *        CQEs taken; must be 0 with CPORT_GETQ_LEAVE.
+ * @nr: most CQEs to take, 1 to CPORT_GETQ_MAX; must be 0 with
+ *      CPORT_GETQ_LEAVE.
+ * @flags: CPORT_GETQ_*.
+ * @resv0: reserved, must be 0.
+ * @resv1: reserved, must be 0.
+ * @timeout_ns: with CPORT_GETQ_TIMEOUT: relative limit of the wait in ns
+ *              (0: do not sleep); must be 0 otherwise.
+ * @resv: reserved, must be 0.
+ *
+ * The calling thread stops counting as running on the port it last took
+ * CQEs from, then waits until the CQ holds a CQE and fewer than the port's
+ * concurrency value of pool threads are running; waiters are released
+ * newest first. It takes 1 to @nr CQEs from the CQ head (the slots go back
+ * to the kernel, as when a consumer moves the head) and counts as running
+ * until its next CPORT_IOC_GETQ, CPORT_GETQ_LEAVE, or exit. While a running
+ * thread sleeps anywhere else (I/O, a lock, a sleep), its slot lends itself
+ * to a waiting thread; see Documentation/userspace-api.rst.
+ *
+ * Return: the number of CQEs taken (>= 1); 0 with CPORT_GETQ_LEAVE; or
+ * -errno: -ETIME, -EINTR, -EFAULT (nothing was taken), -EINVAL.
+ */
+struct cport_getq {
+	__u64	cqes;
+	__u32	nr;
+	__u32	flags;
+	__u32	resv0;
+	__u32	resv1;
+	__u64	timeout_ns;
+	__u64	resv[2];
+};
+
+/* CPORT_IOC_GETQ flags */
+#define CPORT_GETQ_TIMEOUT	(1U << 0) /* timeout_ns is valid */
+#define CPORT_GETQ_LEAVE	(1U << 1) /* stop counting as running, return */
+
+/* Most CQEs one CPORT_IOC_GETQ takes. */
+#define CPORT_GETQ_MAX		256U
+
+/**
  * struct cport_flag_page - the read-only page at CPORT_OFF_FLAGS
  * @local: the port's local cluster: bit n is flag n. Always equal to what
  *         CPORT_FLAGS_READ would return at that moment.
@@ -460,6 +555,7 @@ struct cport_flag_page {
 #define CPORT_IOC_REGISTER	_IOW(CPORT_IOC_MAGIC, 0x04, struct cport_register)
 #define CPORT_IOC_FLAGS		_IOWR(CPORT_IOC_MAGIC, 0x05, struct cport_flags)
 #define CPORT_IOC_CLUSTER	_IOWR(CPORT_IOC_MAGIC, 0x06, struct cport_cluster)
+#define CPORT_IOC_GETQ		_IOW(CPORT_IOC_MAGIC, 0x07, struct cport_getq)
 /* CPORT_IOC_ENTER before event flags: accepted, never writes back. */
 #define CPORT_IOC_ENTER_V1	_IOW(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
 
