@@ -182,7 +182,10 @@ static void cport_poll_put(struct cport_pollreq *p)
 	kfree(p);
 }
 
-/* ->cq_lock held: let the work run, with its own reference. */
+/*
+ * ->cq_lock held: let the work run, with its own reference.
+ * Context: any, hard IRQ included.
+ */
 static void __cport_poll_queue_work(struct cport_pollreq *p)
 {
 	lockdep_assert_held(&p->req.port->cq_lock);
@@ -194,8 +197,9 @@ static void __cport_poll_queue_work(struct cport_pollreq *p)
 }
 
 /*
- * ->cq_lock held, ARMED or ENDING: post the terminal CQE, unlink, wake.
- * The caller drops the poll's reference after unlocking.
+ * ->cq_lock held, ARMED or ENDING, on no wait queue: post the terminal
+ * CQE, unlink, wake. The caller drops the poll's reference after
+ * unlocking. Context: any, hard IRQ included.
  */
 static void __cport_poll_finish(struct cport_pollreq *p, s32 res)
 {
@@ -219,7 +223,10 @@ static void __cport_poll_finish(struct cport_pollreq *p, s32 res)
 	__cport_cq_wake(port, 1, false);
 }
 
-/* ->cq_lock held, a slot free: report the pending events. */
+/*
+ * ->cq_lock held, a slot free: report the pending events.
+ * Context: any, hard IRQ included.
+ */
 static void __cport_poll_post_pending(struct cport_pollreq *p)
 {
 	__cport_cqe_post(p->req.port, p->req.user_data, p->pending,
@@ -228,7 +235,7 @@ static void __cport_poll_post_pending(struct cport_pollreq *p)
 	list_del_init(&p->req.pending_node);
 }
 
-/* ->cq_lock held: do events @mask end the poll? */
+/* ->cq_lock held: do events @mask end the poll? Context: any. */
 static bool __cport_poll_ends(struct cport_pollreq *p, __poll_t mask)
 {
 	__poll_t ready = mask & p->events;
