@@ -1225,6 +1225,54 @@ TEST_F(pl, port_polls_port)
 	port_fini(&b);
 }
 
+/*
+ * Through epoll: A polls an epoll instance that watches port B, or A
+ * itself. B's post wakes the instance with B's ->cq_lock held, A's with
+ * A's own: A's poll must not take its ->cq_lock there.
+ */
+TEST_F(pl, port_polls_epoll_watching_ports)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct cport_cqe c;
+	struct port b;
+	int ep, i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&b, 8, 16, 0));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, b.fd, &ev));
+	SUBMIT(&self->pt, sqe_poll(ep, EPOLLIN, CPORT_POLL_MULTISHOT, 0x130));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, sys_post(b.fd, 1, 0));
+		EXPECT_CQE(&self->pt, 0x130, EPOLLIN, MORE);
+		ASSERT_TRUE(cq_pop(&b, &c));
+		/* Consume the instance's readiness: the next post is new. */
+		EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+		EXPECT_TRUE(quiet_for(&self->pt, 10));
+	}
+	/* B's timer posts from hard IRQ, under B's ->cq_lock. */
+	SUBMIT(&b, sqe_timeout(NSEC_PER_MSEC, 0, 0, 0, 2));
+	EXPECT_CQE(&self->pt, 0x130, EPOLLIN, MORE);
+	SUBMIT(&self->pt, sqe_poll_remove(0x130, 0, 0, 0, 0x131));
+	EXPECT_CQE(&self->pt, 0x130, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x131, 0, 0);
+
+	/* The instance watches A itself: a one-shot ends the loop. */
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_DEL, b.fd, NULL));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	SUBMIT(&self->pt, sqe_poll(ep, EPOLLIN, 0, 0x132));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, sys_post(self->pt.fd, 0x133, 0));
+	EXPECT_CQE(&self->pt, 0x133, 0, 0);
+	EXPECT_CQE(&self->pt, 0x132, EPOLLIN, 0);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(ep);
+	port_fini(&b);
+}
+
 TEST_F(pl, self_poll_einval)
 {
 	CPORT_SKIP_IF_ABSENT();
