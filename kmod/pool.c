@@ -832,4 +832,7 @@ void cport_pool_show_fdinfo(struct seq_file *m, struct cport_port *port)
 	seq_printf(m, "pool_concurrency:\t%u\n", pool->limit);
 	seq_printf(m, "pool_running:\t%d\n", atomic_read(&pool->running));
 	seq_printf(m, "pool_waiting:\t%d\n", atomic_read(&pool->waiting));
+	/* 1: a thread that blocks lends its slot (preempt notifiers). */
+	seq_printf(m, "pool_block_release:\t%d\n",
+		   IS_ENABLED(CONFIG_PREEMPT_NOTIFIERS));
 }
