@@ -42,8 +42,8 @@
  * Without preempt notifiers (see userspace-api.rst) a thread counts on the
  * port it took CQEs from until its next GETQ or LEAVE there; blocking does
  * not release its slot; the slot of a thread that exited is taken back by
- * the port's next GETQ waiter that finds CQEs ready and no slot free
- * (waiters look again every CPORT_POOL_REAP_MS while that lasts).
+ * a GETQ waiter of the port that finds a CQE ready and no slot free
+ * (waiters look again every CPORT_POOL_REAP_MS while no slot is free).
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -713,8 +713,11 @@ static int cport_pool_wait_take(struct cport_port *port,
 			continue;
 		}
 #ifndef CONFIG_PREEMPT_NOTIFIERS
-		/* CQEs wait for a slot: look for exited threads again soon. */
-		if (cport_cq_ready(port)) {
+		/*
+		 * No slot free: a counted thread may have exited, and no
+		 * wake-up says so. Look again soon.
+		 */
+		if (atomic_read(&pool->running) >= (int)pool->limit) {
 			ktime_t soon = ktime_add_ms(ktime_get(),
 						    CPORT_POOL_REAP_MS);
 
