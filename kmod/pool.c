@@ -133,6 +133,9 @@ static void cport_pool_kick(struct cport_pool *pool, int nr)
 {
 	unsigned long flags;
 
+	/* __wake_up() with 0 would wake every exclusive waiter. */
+	if (nr <= 0)
+		return;
 	/*
 	 * Orders the caller's decrement of ->running before the wait queue
 	 * scan (whose lock orders it with the waiters' queueing).
