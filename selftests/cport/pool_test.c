@@ -816,4 +816,38 @@ TEST(counted_in_a_closed_port_moves_on)
 	port_fini(&b);
 }
 
+/*
+ * With preempt notifiers a pool thread's registration holds the module
+ * (its callbacks are module text) until the thread exits, port or not.
+ */
+TEST(unload_refused_while_a_pool_thread_lives)
+{
+	struct spinner s = { 0 };
+	struct port pt;
+	int ret;
+
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, pool_port(&pt, 4, 1));
+	if (!block_release(pt.fd)) {
+		port_fini(&pt);
+		SKIP(return, "kernel without preempt notifiers");
+	}
+	ASSERT_EQ(0, sys_post(pt.fd, 1, 0));
+	s.fd = pt.fd;
+	ASSERT_EQ(0, pthread_create(&s.thr, NULL, spinner_fn, &s));
+	while (!atomic_load(&s.took))
+		sched_yield();
+	ASSERT_EQ(1, s.ret);
+	port_fini(&pt);		/* no port, no mapping left */
+	ret = syscall(SYS_delete_module, "cport", O_NONBLOCK) ? -errno : 0;
+	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EAGAIN)
+		TH_LOG("delete_module returned %d", ret);
+	atomic_store(&s.go, true);
+	pthread_join(s.thr, NULL);
+	EXPECT_TRUE(cport_present());
+}
+
 TEST_HARNESS_MAIN
