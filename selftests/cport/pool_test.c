@@ -250,6 +250,28 @@ TEST(getq_etime)
 	port_fini(&pt);
 }
 
+TEST(getq_eio_on_a_scribbled_head)
+{
+	struct cport_cqe c;
+	struct port pt;
+	__u32 tail;
+
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	ASSERT_EQ(0, pool_port(&pt, 4, 1));
+	ASSERT_EQ(0, sys_post(pt.fd, 1, 0));
+	tail = load_acquire(pt.cq_tail);
+	store_release(pt.cq_head, tail + 5);	/* beyond the tail */
+	EXPECT_EQ(-EIO, sys_getq(pt.fd, &c, 1, CPORT_GETQ_TIMEOUT, 0));
+	EXPECT_EQ(tail + 5, load_acquire(pt.cq_head));
+	EXPECT_EQ(0, fdinfo(pt.fd, "pool_running"));
+	/* put right, the CQE is there */
+	store_release(pt.cq_head, tail - 1);
+	ASSERT_EQ(1, sys_getq(pt.fd, &c, 1, CPORT_GETQ_TIMEOUT, 0));
+	EXPECT_EQ(1, c.user_data);
+	port_fini(&pt);
+}
+
 /* A thread in CPORT_IOC_GETQ, with its result. */
 struct getq_thread {
 	pthread_t thr;
