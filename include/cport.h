@@ -16,7 +16,8 @@
  *
  *  - thread-safe, callable from any number of threads at once:
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
- *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
+ *    cport_get_queued_completion(), cport_pool_leave(),
+ *    cport_concurrency(), cport_enter() with to_submit == 0,
  *    the register calls, the version calls, the event flag calls
  *    (cport_flag_*(), cport_flags_local(), cport_cluster_*());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
@@ -143,7 +144,9 @@ struct cport_cq {
  * @flags: the CPORT_SETUP_* flags it was set up with.
  * @ring_fd: the port's file descriptor (-1 when not set up).
  * @features: CPORT_FEAT_* bits reported by the kernel.
- * @pad: reserved.
+ * @concurrency: the port's concurrency value (CPORT_FEAT_CONCURRENCY), or
+ *               0; see cport_concurrency().
+ * @pad: @concurrency under its old name (reserved in libcport 1.0, 1.1).
  * @flag_page: the port's read-only flag page (CPORT_OFF_FLAGS), or NULL
  *             when the module has none (before CPORT_FEAT_FLAGS).
  * @pad2: reserved; with @flag_page, the space of the former pad[1..2].
@@ -158,7 +161,10 @@ struct cport {
 	unsigned int flags;
 	int ring_fd;
 	unsigned int features;
-	unsigned int pad;
+	union {
+		unsigned int concurrency;
+		unsigned int pad;
+	};
 	union {
 		const struct cport_flag_page *flag_page;
 		unsigned int pad2[2];
@@ -232,7 +238,7 @@ int cport_wait_cqe_flags(struct cport *port, struct cport_cqe **cqe_ptr,
 			 uint64_t *result);
 
 /*
- * Thread pools (pool.c): CPORT_IOC_GETQ. cport_get_queued_completions()
+ * Thread pools (iocp.c): CPORT_IOC_GETQ. cport_get_queued_completions()
  * counts its caller as a running pool thread under the port's concurrency
  * value until its next get; cport_pool_leave() ends that count early.
  * cport_concurrency() is the value in effect (0 without
