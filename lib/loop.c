@@ -534,7 +534,9 @@ int cport_loop_add_fd(struct cport_loop *loop, int fd, uint32_t events,
  * @fd: an fd added with cport_loop_add_fd().
  * @events: the new events, as for cport_loop_add_fd().
  *
- * An fd whose poll has ended (EPOLLERR, EPOLLHUP) is armed again.
+ * If @fd is ready for one of the new events, the handler runs for it, as
+ * when it was added. An fd whose poll has ended (EPOLLERR, EPOLLHUP) is
+ * armed again.
  *
  * Context: the loop's thread.
  * Return: 0; -EINVAL (@loop NULL, bad @events), -ENOENT (@fd not added),
@@ -878,8 +880,7 @@ static int __cport_loop_run_posts(struct cport_loop *loop)
 static bool __cport_loop_busy(struct cport_loop *loop)
 {
 	return cport_cq_ready(&loop->port) || loop->ctl_nr ||
-	       __atomic_load_n(&loop->posts, __ATOMIC_RELAXED) ||
-	       __atomic_load_n(&loop->stop, __ATOMIC_RELAXED);
+	       __atomic_load_n(&loop->posts, __ATOMIC_RELAXED);
 }
 
 /*
@@ -969,7 +970,13 @@ int cport_loop_run(struct cport_loop *loop)
 	if (loop->in_pass)
 		return -EBUSY;
 	for (;;) {
-		ret = cport_loop_run_once(loop, -1);
+		/*
+		 * A stop that came before run() may have had its wake-up
+		 * consumed by a cport_loop_run_once(): do not sleep then.
+		 */
+		bool stopping = __atomic_load_n(&loop->stop, __ATOMIC_RELAXED);
+
+		ret = cport_loop_run_once(loop, stopping ? 0 : -1);
 		if (ret < 0 && ret != -EINTR)
 			return ret;
 		/* Acquire pairs with the release in cport_loop_stop(). */
