@@ -735,8 +735,6 @@ static int free_with_work(void)
 	if (!sqe)
 		return 6;
 	cport_prep_nop(sqe);
-	if (cport_loop_post(loop, on_call, NULL))
-		return 7;
 	if (cport_loop_cancel_timer(loop, id))
 		return 8;
 	if (cport_loop_port(loop)->features & CPORT_FEAT_POLL) {
@@ -754,6 +752,9 @@ static int free_with_work(void)
 		close(pfd[1]);
 		close(pfd[0]);
 	}
+	/* Not run: dropped by the free. */
+	if (cport_loop_post(loop, on_call, NULL))
+		return 7;
 	sleep_ns(3 * MS);
 	free_calls = seen.calls;
 	cport_loop_free(loop);
