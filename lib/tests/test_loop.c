@@ -704,6 +704,316 @@ START_TEST(loop_timers_count_against_the_op_limit)
 }
 END_TEST
 
+/* ---- device: reactor ---- */
+
+static bool have_poll(struct cport_loop *loop)
+{
+	return cport_loop_port(loop)->features & CPORT_FEAT_POLL;
+}
+
+static struct cport_loop *reactor_new(unsigned int entries)
+{
+	struct cport_loop *loop = loop_new(entries);
+
+	ck_assert_msg(have_poll(loop), "the module has no CPORT_FEAT_POLL");
+	return loop;
+}
+
+static void drain(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static void pipe_nb(int pfd[2])
+{
+	ck_assert_int_eq(pipe2(pfd, O_NONBLOCK | O_CLOEXEC), 0);
+}
+
+START_TEST(loop_fd_handler_gets_events_per_edge)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int pfd[2];
+
+	pipe_nb(pfd);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_add_fd(loop, pfd[0], EPOLLIN,
+						      on_fd, (void *)4)), 0);
+	/* Not readable: armed, no call. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 2 * MS), 0);
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	run_until(loop, 1);
+	ck_assert_uint_eq(seen.events[0], EPOLLIN);
+	ck_assert_int_eq(seen.fds[0], pfd[0]);
+	ck_assert_uint_eq(seen.order[0], 4);
+	/* Edge-triggered: still readable, but no new wake-up, no call. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	/* Emptied, then written again: a new edge. */
+	drain(pfd[0]);
+	ck_assert_int_eq(write(pfd[1], "y", 1), 1);
+	run_until(loop, 2);
+	ck_assert_uint_eq(seen.events[1], EPOLLIN);
+	ck_assert_uint_eq(seen.bad_thread, 0);
+	ck_assert_int_eq(cport_loop_del_fd(loop, pfd[0]), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_fd_ready_when_added_calls_at_once)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+				    sv), 0);
+	ck_assert_int_eq(cport_loop_add_fd(loop, sv[0], EPOLLOUT, on_fd,
+					   (void *)1), 0);
+	run_until(loop, 1);
+	ck_assert_uint_eq(seen.events[0], EPOLLOUT);
+	ck_assert_int_eq(seen.fds[0], sv[0]);
+	ck_assert_int_eq(cport_loop_del_fd(loop, sv[0]), 0);
+	close(sv[0]);
+	close(sv[1]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_fd_hangup_ends_poll_until_mod)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+				    sv), 0);
+	ck_assert_int_eq(cport_loop_add_fd(loop, sv[0], EPOLLIN, on_fd,
+					   (void *)2), 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	close(sv[1]);
+	run_until(loop, 1);
+	ck_assert_uint_eq(seen.events[0] & (EPOLLIN | EPOLLHUP),
+			  EPOLLIN | EPOLLHUP);
+	/* The poll ended: nothing more, the fd stays added. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	ck_assert_int_eq(cport_loop_add_fd(loop, sv[0], EPOLLIN, on_fd, NULL),
+			 -EEXIST);
+	/* mod_fd arms it again: the hang-up is found at once. */
+	ck_assert_int_eq(cport_loop_mod_fd(loop, sv[0], EPOLLIN), 0);
+	run_until(loop, 2);
+	ck_assert_uint_eq(seen.events[1] & EPOLLHUP, EPOLLHUP);
+	ck_assert_int_eq(cport_loop_del_fd(loop, sv[0]), 0);
+	ck_assert_int_eq(cport_loop_del_fd(loop, sv[0]), -ENOENT);
+	close(sv[0]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_eventfd_handler_runs_per_write_after_read)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	uint64_t v = 1;
+	int i;
+
+	ck_assert_int_ge(efd, 0);
+	ck_assert_int_eq(cport_loop_add_fd(loop, efd, EPOLLIN, on_fd, NULL),
+			 0);
+	for (i = 1; i <= 3; i++) {
+		ck_assert_int_eq(write(efd, &v, sizeof(v)), sizeof(v));
+		run_until(loop, i);
+		ck_assert_uint_eq(seen.events[i - 1], EPOLLIN);
+		ck_assert_int_eq(read(efd, &v, sizeof(v)), sizeof(v));
+		ck_assert_uint_eq(v, 1);
+	}
+	ck_assert_int_eq(cport_loop_del_fd(loop, efd), 0);
+	close(efd);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_del_fd_stops_calls_and_fd_may_close)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int pfd[2], again[2];
+
+	pipe_nb(pfd);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLIN, on_fd, NULL),
+			 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	/* Ready, and deleted before the loop looks: no call. */
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_del_fd(loop, pfd[0])), 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* The same fd number, added again, works. */
+	pipe_nb(again);
+	ck_assert_int_eq(cport_loop_add_fd(loop, again[0], EPOLLIN, on_fd,
+					   NULL), 0);
+	ck_assert_int_eq(write(again[1], "x", 1), 1);
+	run_until(loop, 1);
+	ck_assert_int_eq(seen.fds[0], again[0]);
+	ck_assert_int_eq(cport_loop_del_fd(loop, again[0]), 0);
+	close(again[0]);
+	close(again[1]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+static void on_fd_del_self(struct cport_loop *loop, int fd, uint32_t events,
+			   void *arg)
+{
+	on_fd(loop, fd, events, arg);
+	seen.ret = cport_loop_del_fd(loop, fd);
+}
+
+START_TEST(loop_fd_handler_deletes_itself)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int pfd[2];
+
+	pipe_nb(pfd);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLIN,
+					   on_fd_del_self, NULL), 0);
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	run_until(loop, 1);
+	ck_assert_int_eq(seen.ret, 0);
+	drain(pfd[0]);
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	ck_assert_int_eq(cport_loop_del_fd(loop, pfd[0]), -ENOENT);
+	close(pfd[0]);
+	close(pfd[1]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_mod_fd_changes_events)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int pfd[2];
+
+	pipe_nb(pfd);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLIN, on_fd, NULL),
+			 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	/* A pipe never has EPOLLPRI: a write no longer calls. */
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_mod_fd(loop, pfd[0], EPOLLPRI)),
+			 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	/* Back to EPOLLIN: readable already, so the update calls. */
+	ck_assert_int_eq(cport_loop_mod_fd(loop, pfd[0], EPOLLIN), 0);
+	run_until(loop, 1);
+	ck_assert_uint_eq(seen.events[0], EPOLLIN);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	/* And the next edge calls. */
+	drain(pfd[0]);
+	ck_assert_int_eq(write(pfd[1], "x", 1), 1);
+	run_until(loop, 2);
+	ck_assert_uint_eq(seen.events[1], EPOLLIN);
+	ck_assert_int_eq(cport_loop_del_fd(loop, pfd[0]), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+#define MANY_FDS	64
+
+START_TEST(loop_many_fds_each_called_once)
+{
+	struct cport_loop *loop = reactor_new(32);
+	int pfd[MANY_FDS][2];
+	unsigned int hits[MANY_FDS] = { 0 };
+	unsigned int i, j;
+
+	ck_assert_uint_ge(loop_max_live(loop), MANY_FDS);
+	for (i = 0; i < MANY_FDS; i++) {
+		pipe_nb(pfd[i]);
+		ck_assert_int_eq(cport_loop_add_fd(loop, pfd[i][0], EPOLLIN,
+						   on_fd, (void *)(uintptr_t)i),
+				 0);
+	}
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	for (i = MANY_FDS; i-- > 0;)
+		ck_assert_int_eq(write(pfd[i][1], "x", 1), 1);
+	run_until(loop, MANY_FDS);
+	for (j = 0; j < MANY_FDS; j++) {
+		i = seen.order[j];
+		ck_assert_uint_lt(i, MANY_FDS);
+		ck_assert_int_eq(seen.fds[j], pfd[i][0]);
+		ck_assert_uint_eq(seen.events[j], EPOLLIN);
+		hits[i]++;
+	}
+	for (i = 0; i < MANY_FDS; i++) {
+		ck_assert_uint_eq(hits[i], 1);
+		ck_assert_int_eq(cport_loop_del_fd(loop, pfd[i][0]), 0);
+		close(pfd[i][0]);
+		close(pfd[i][1]);
+	}
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_fd_rejects_bad_arguments)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int pfd[2];
+
+	pipe_nb(pfd);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_add_fd(loop, -1, EPOLLIN, on_fd,
+						      NULL)), -EBADF);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_add_fd(loop, 999, EPOLLIN,
+						      on_fd, NULL)), -EBADF);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], 0, on_fd, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLIN | EPOLLET,
+					   on_fd, NULL), -EINVAL);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLIN, NULL, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(cport_loop_mod_fd(loop, pfd[0], EPOLLIN), -ENOENT);
+	ck_assert_int_eq(cport_loop_del_fd(loop, pfd[0]), -ENOENT);
+	ck_assert_int_eq(cport_loop_del_fd(loop, -1), -ENOENT);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLIN, on_fd, NULL),
+			 0);
+	ck_assert_int_eq(cport_loop_add_fd(loop, pfd[0], EPOLLOUT, on_fd,
+					   NULL), -EEXIST);
+	ck_assert_int_eq(cport_loop_mod_fd(loop, pfd[0], 0), -EINVAL);
+	ck_assert_int_eq(cport_loop_mod_fd(loop, pfd[0], 1U << 31), -EINVAL);
+	ck_assert_int_eq(cport_loop_del_fd(loop, pfd[0]), 0);
+	close(pfd[0]);
+	close(pfd[1]);
+	cport_loop_free(loop);
+}
+END_TEST
+
+/* An fd whose poll fails: the handler gets EPOLLERR once. */
+START_TEST(loop_fd_poll_error_reports_epollerr)
+{
+	struct cport_loop *loop = reactor_new(8);
+	int port_fd = cport_loop_port(loop)->ring_fd;
+
+	/* A port polling itself is a cycle: the kernel refuses it. */
+	ck_assert_int_eq(cport_loop_add_fd(loop, port_fd, EPOLLIN, on_fd,
+					   NULL), 0);
+	run_until(loop, 1);
+	ck_assert_uint_eq(seen.events[0], EPOLLERR);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	ck_assert_int_eq(cport_loop_del_fd(loop, port_fd), 0);
+	cport_loop_free(loop);
+}
+END_TEST
+
 /* ---- device: freeing ---- */
 
 /*
@@ -737,7 +1047,7 @@ static int free_with_work(void)
 	cport_prep_nop(sqe);
 	if (cport_loop_cancel_timer(loop, id))
 		return 8;
-	if (cport_loop_port(loop)->features & CPORT_FEAT_POLL) {
+	if (have_poll(loop)) {
 		int pfd[2];
 
 		if (pipe(pfd))
@@ -825,6 +1135,17 @@ Suite *loop_device_suite(void)
 		  loop_periodic_timer_stops_loop,
 		  loop_timer_rejects_bad_arguments,
 		  loop_timers_count_against_the_op_limit);
+	ADD_TESTS(s, tcase_device("reactor"), 0,
+		  loop_fd_handler_gets_events_per_edge,
+		  loop_fd_ready_when_added_calls_at_once,
+		  loop_fd_hangup_ends_poll_until_mod,
+		  loop_eventfd_handler_runs_per_write_after_read,
+		  loop_del_fd_stops_calls_and_fd_may_close,
+		  loop_fd_handler_deletes_itself,
+		  loop_mod_fd_changes_events,
+		  loop_many_fds_each_called_once,
+		  loop_fd_rejects_bad_arguments,
+		  loop_fd_poll_error_reports_epollerr);
 	ADD_TESTS(s, tcase_device("free"), 0,
 		  loop_free_with_work_in_flight_leaks_nothing);
 	ADD_TESTS(s, tcase_device("device_arguments"), 0,
