@@ -500,6 +500,51 @@ START_TEST(loop_post_works_with_full_cq)
 }
 END_TEST
 
+START_TEST(loop_get_sqe_with_full_sq_and_cq_is_null)
+{
+	struct cport_loop *loop = loop_new(4);
+	struct cport_sqe *sqe;
+	unsigned int i;
+
+	fill_cq(loop);
+	for (i = 0; i < 4; i++) {
+		sqe = cport_loop_get_sqe(loop, on_cqe, (void *)(uintptr_t)i);
+		ck_assert_ptr_nonnull(sqe);
+		cport_prep_nop(sqe);
+	}
+	/* The SQ is full and the kernel cannot take it: the CQ is full. */
+	ck_assert_ptr_null(cport_loop_get_sqe(loop, on_cqe, (void *)9));
+	/* The loop reaps, then submits; nothing was lost. */
+	run_until(loop, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_uint_eq(seen.order[i], i);
+		ck_assert_int_eq(seen.cqes[i].res, 0);
+	}
+	sqe = cport_loop_get_sqe(loop, on_cqe, (void *)4);
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_nop(sqe);
+	run_until(loop, 5);
+	ck_assert_uint_eq(seen.order[4], 4);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_pass_runs_cqes_then_posts)
+{
+	struct cport_loop *loop = loop_new(4);
+	struct cport_sqe *sqe;
+
+	ck_assert_int_eq(cport_loop_post(loop, on_call, (void *)2), 0);
+	sqe = cport_loop_get_sqe(loop, on_cqe, (void *)1);
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_nop(sqe);
+	ck_assert_int_eq(cport_loop_run_once(loop, 1000 * MS), 2);
+	ck_assert_uint_eq(seen.order[0], 1);
+	ck_assert_uint_eq(seen.order[1], 2);
+	cport_loop_free(loop);
+}
+END_TEST
+
 /* ---- device: stop ---- */
 
 struct stopper {
@@ -1134,7 +1179,9 @@ Suite *loop_device_suite(void)
 	ADD_TESTS(s, tcase_device("post"), 0,
 		  loop_posts_run_once_in_order,
 		  loop_posts_from_four_threads_run_exactly_once,
-		  loop_post_works_with_full_cq);
+		  loop_post_works_with_full_cq,
+		  loop_get_sqe_with_full_sq_and_cq_is_null,
+		  loop_pass_runs_cqes_then_posts);
 	ADD_TESTS(s, tcase_device("stop"), 0,
 		  loop_stop_from_other_thread_wakes_sleeping_loop,
 		  loop_stop_works_with_full_cq,
