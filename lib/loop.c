@@ -389,7 +389,8 @@ static struct cport_sqe *__cport_loop_sqe(struct cport_loop *loop)
  *
  * Prepare the SQE with a cport_prep_*() helper, but leave its user_data
  * alone: the loop sets it when it submits, at its next pass. When the SQ
- * is full, the SQEs in it are submitted first.
+ * is full, the SQEs in it are submitted first. The user_data of the CQEs
+ * @cb gets names the op: cport_prep_cancel() of it cancels the op.
  *
  * Context: the loop's thread (in a callback or between passes).
  * Return: the SQE; NULL if @loop is NULL, the loop has
