@@ -362,10 +362,16 @@ static void cport_poll_iw(struct irq_work *iw)
 
 	mask = (__force __poll_t)atomic_xchg(&p->iw_events, 0);
 	spin_lock_irqsave(&port->cq_lock, flags);
-	if (p->state == CPORT_POLL_ARMING)
+	if (!mask) {
+		/* A wake-up without events: the work polls again. */
+		p->repoll = true;
+		if (p->state == CPORT_POLL_ARMED)
+			__cport_poll_queue_work(p);
+	} else if (p->state == CPORT_POLL_ARMING) {
 		p->early |= mask;
-	else if (p->state == CPORT_POLL_ARMED)
+	} else if (p->state == CPORT_POLL_ARMED) {
 		__cport_poll_event(p, mask, false);
+	}
 	spin_unlock_irqrestore(&port->cq_lock, flags);
 }
 
