@@ -61,6 +61,25 @@ static inline void ex_say(const char *who, const char *fmt, ...)
 		}							\
 	} while (0)
 
+/*
+ * Exit status of an example that could not show what it shows (a kernel or
+ * library without the feature): the demo reports it as skipped, not passed.
+ */
+#define EX_SKIP_STATUS	4
+
+__attribute__((format(printf, 2, 3)))
+static inline int ex_skip(const char *name, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printf("%s: SKIP: %s\n", name, buf);
+	return EX_SKIP_STATUS;
+}
+
 static inline int ex_finish(const char *name)
 {
 	if (ex_failures) {
@@ -91,6 +110,29 @@ static inline pid_t ex_fork_child(int pair[2], int (*child)(int fd))
 	}
 	close(pair[1]);
 	return pid;
+}
+
+/*
+ * The value of "@key:" in /proc/self/fdinfo/@fd (the port's fdinfo lines):
+ * 0 and *@val set, or -1 if there is no such line.
+ */
+static inline int ex_fdinfo(int fd, const char *key, long *val)
+{
+	char path[64], line[128];
+	size_t klen = strlen(key);
+	int ret = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (ret && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':' &&
+		    sscanf(line + klen + 1, "%ld", val) == 1)
+			ret = 0;
+	fclose(f);
+	return ret;
 }
 
 #ifdef _CPORT_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Example 4: a periodic timer.
+ * Example 8: a periodic timer.
  *
  * One multishot CPORT_OP_TIMEOUT with a period of 100 ms and a count of 5
  * produces one CQE per tick. Every CQE but the last carries

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Example 3: completions through the port, one callback per operation.
+ * Example 4a: completions through the port, one callback per operation,
+ * with the low-level calls (example 4b does the same with cport_loop).
  *
- * Instead of asking "can I do it now?" (example 2), the program hands the
- * port whole operations and is told when each one is *done*. A small table
- * maps each op's user_data to a callback; the main loop only waits for
- * CQEs and dispatches them. The ops:
+ * Instead of asking "can I do it now?" (examples 2 and 3), the program
+ * hands the port whole operations and is told when each one is *done*. A
+ * small table maps each op's user_data to a callback; the main loop only
+ * waits for CQEs and dispatches them. The ops:
  *
  *   - a NOP, which completes at once;
  *   - a one-shot timer of 150 ms;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Example 5: a completion posted by another process.
+ * Example 9: a completion posted by another process.
  *
  * The child is forked *before* the port exists, so it does not inherit it.
  * The parent opens a port and passes its fd over a unix socket (SCM_RIGHTS):
