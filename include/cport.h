@@ -143,7 +143,9 @@ struct cport_cq {
  * @flags: the CPORT_SETUP_* flags it was set up with.
  * @ring_fd: the port's file descriptor (-1 when not set up).
  * @features: CPORT_FEAT_* bits reported by the kernel.
- * @pad: reserved.
+ * @concurrency: the port's concurrency value (CPORT_FEAT_CONCURRENCY), or
+ *               0; see cport_concurrency().
+ * @pad: @concurrency under its old name (reserved in libcport 1.0, 1.1).
  * @flag_page: the port's read-only flag page (CPORT_OFF_FLAGS), or NULL
  *             when the module has none (before CPORT_FEAT_FLAGS).
  * @pad2: reserved; with @flag_page, the space of the former pad[1..2].
@@ -158,7 +160,10 @@ struct cport {
 	unsigned int flags;
 	int ring_fd;
 	unsigned int features;
-	unsigned int pad;
+	union {
+		unsigned int concurrency;
+		unsigned int pad;
+	};
 	union {
 		const struct cport_flag_page *flag_page;
 		unsigned int pad2[2];
@@ -232,7 +237,7 @@ int cport_wait_cqe_flags(struct cport *port, struct cport_cqe **cqe_ptr,
 			 uint64_t *result);
 
 /*
- * Thread pools (pool.c): CPORT_IOC_GETQ. cport_get_queued_completions()
+ * Thread pools (iocp.c): CPORT_IOC_GETQ. cport_get_queued_completions()
  * counts its caller as a running pool thread under the port's concurrency
  * value until its next get; cport_pool_leave() ends that count early.
  * cport_concurrency() is the value in effect (0 without

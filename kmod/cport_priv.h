@@ -24,6 +24,7 @@
 
 struct cport_buf_table;
 struct cport_file_table;
+struct cport_pool;
 
 /*
  * Hard limits; the module parameters may only lower them. They keep every
@@ -168,7 +169,8 @@ struct cport_efc_slot {
  * @pending_list: multishot requests holding unreported expirations.
  * @ordered_list: CPORT_SQE_F_ORDERED file ops in flight, in submission
  *                order (io.c).
- * @cq_wait: threads sleeping in CPORT_IOC_ENTER; exclusive, newest first.
+ * @cq_wait: threads sleeping in CPORT_IOC_ENTER and CPORT_IOC_GETQ;
+ *           exclusive, newest first.
  * @poll_wait: poll/epoll waiters.
  * @nr_waiters: threads sleeping in CPORT_IOC_ENTER.
  * @owner: real uid charged for this port (per-user port limit).
@@ -201,6 +203,8 @@ struct cport_efc_slot {
  * @poll_efw: the poll arm's waiter, on @poll_efc's list while armed.
  * @ef_fired: CPORT_OP_FLAG_WAIT requests whose condition holds, to post.
  * @ef_work: posts them (flag_ops.c).
+ * @pool: the counting domain of the pool threads (pool.c); set at setup,
+ *        detached at release.
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -256,6 +260,7 @@ struct cport_port {
 	struct cport_efw	poll_efw;
 	struct llist_head	ef_fired;
 	struct irq_work		ef_work;
+	struct cport_pool	*pool;
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

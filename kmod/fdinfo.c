@@ -6,6 +6,7 @@
  */
 #include "cport_priv.h"
 #include "fdinfo.h"
+#include "pool.h"
 
 /**
  * cport_show_fdinfo() - print the state of a port
@@ -59,6 +60,7 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "waiters:\t%d\n", atomic_read(&port->nr_waiters));
 	seq_printf(m, "buffers:\t%u\n", bufs);
 	seq_printf(m, "files:\t%u\n", files);
+	cport_pool_show_fdinfo(m, port);
 flags:
 	spin_lock_irq(&port->cq_lock);
 	for (i = 1; i <= CPORT_CLUSTER_MAX; i++)

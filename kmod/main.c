@@ -33,6 +33,7 @@
 #include "flag_ops.h"
 #include "io.h"
 #include "limits.h"
+#include "pool.h"
 #include "post.h"
 #include "register.h"
 #include "setup.h"
@@ -97,6 +98,8 @@ static int cport_release(struct inode *inode, struct file *file)
 {
 	struct cport_port *port = file->private_data;
 
+	/* Threads may outlive the port in its pool: detach it first. */
+	cport_pool_release(port);
 	if (port->ready) {
 		cport_cancel_all_sync(port);
 		/* The deferral work may have issued ops meanwhile. */
@@ -135,6 +138,8 @@ static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return cport_ioctl_flags(port, argp);
 	case CPORT_IOC_CLUSTER:
 		return cport_ioctl_cluster(port, argp);
+	case CPORT_IOC_GETQ:
+		return cport_ioctl_getq(port, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -199,15 +204,25 @@ static int __init cport_init(void)
 	BUILD_BUG_ON(sizeof(struct cport_flags) != 48);
 	BUILD_BUG_ON(sizeof(struct cport_cluster) != 96);
 	BUILD_BUG_ON(sizeof(struct cport_flag_page) > PAGE_SIZE);
+	BUILD_BUG_ON(sizeof(struct cport_getq) != 48);
 
 	ret = cport_io_init();
 	if (ret)
 		return ret;
+	ret = cport_pool_init();
+	if (ret)
+		goto err_io;
 	ret = misc_register(&cport_misc);
 	if (ret) {
 		pr_err("cport: cannot register /dev/cport: %d\n", ret);
-		cport_io_exit();
+		goto err_pool;
 	}
+	return 0;
+
+err_pool:
+	cport_pool_exit();
+err_io:
+	cport_io_exit();
 	return ret;
 }
 
@@ -217,6 +232,8 @@ static void __exit cport_exit(void)
 	/* Waits for work items still returning from a freed port's ops. */
 	cport_io_exit();
 	cport_clusters_exit();
+	/* Dead pool threads' registrations are freed by now. */
+	cport_pool_exit();
 }
 
 module_init(cport_init);

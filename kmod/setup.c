@@ -9,6 +9,7 @@
 #include <linux/overflow.h>
 #include <linux/uaccess.h>
 
+#include "pool.h"
 #include "setup.h"
 
 #define CPORT_SETUP_FLAGS	(CPORT_SETUP_CQSIZE | CPORT_SETUP_CLAMP)
@@ -17,7 +18,7 @@
 				 CPORT_FEAT_TIMER | CPORT_FEAT_LIFO_WAKE | \
 				 CPORT_FEAT_RW | CPORT_FEAT_REGISTER | \
 				 CPORT_FEAT_LINK | CPORT_FEAT_DRAIN | \
-				 CPORT_FEAT_FLAGS)
+				 CPORT_FEAT_FLAGS | CPORT_FEAT_CONCURRENCY)
 
 static unsigned int max_sq_entries = 4096;
 module_param(max_sq_entries, uint, 0644);
@@ -149,6 +150,9 @@ err_free:
  * @argp: user pointer to struct cport_params.
  *
  * Context: process context, sleeps.
+ * The concurrency value is validated (0: the number of online CPUs) and
+ * the port's pool domain created with it.
+ *
  * Return: 0, -EFAULT, -EINVAL, -EBUSY (already set up) or -ENOMEM.
  */
 long cport_ioctl_setup(struct cport_port *port, void __user *argp)
@@ -160,9 +164,13 @@ long cport_ioctl_setup(struct cport_port *port, void __user *argp)
 		return -EFAULT;
 	if ((p.flags & ~CPORT_SETUP_FLAGS) || p.features)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(p.resv); i++)
-		if (p.resv[i])
+	for (i = 0; i < ARRAY_SIZE(p.resv1); i++)
+		if (p.resv1[i])
 			return -EINVAL;
+	if (p.concurrency > CPORT_CONCURRENCY_MAX)
+		return -EINVAL;
+	if (!p.concurrency)
+		p.concurrency = num_online_cpus();
 	ret = cport_params_sizes(&p);
 	if (ret)
 		return ret;
@@ -175,10 +183,16 @@ long cport_ioctl_setup(struct cport_port *port, void __user *argp)
 	ret = cport_rings_alloc(port, p.sq_entries, p.cq_entries);
 	if (ret)
 		goto out_unlock;
+	ret = cport_pool_create(port, p.concurrency);
+	if (ret) {
+		cport_rings_free(port);
+		goto out_unlock;
+	}
 
 	p.features = CPORT_FEATURES;
 	cport_params_offsets(&p);
 	if (copy_to_user(argp, &p, sizeof(p))) {
+		cport_pool_release(port);
 		cport_rings_free(port);
 		ret = -EFAULT;
 		goto out_unlock;

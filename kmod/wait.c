@@ -19,6 +19,7 @@
 
 #include "cq.h"
 #include "flag_ops.h"
+#include "pool.h"
 #include "wait.h"
 
 struct cport_waiter {
@@ -30,15 +31,17 @@ struct cport_waiter {
 /*
  * Called by __wake_up() with ->cq_wait.lock held.
  * Context: any, including hard IRQ (CQEs posted by timer callbacks).
- * Return: 0 to skip this waiter (not enough CQEs for it), else whether it
- * was woken; a woken waiter is removed from the queue.
+ * Return: 0 to skip this waiter (not enough CQEs for it, or a wake-up
+ * for a freed pool slot, which only CPORT_IOC_GETQ waiters take), else
+ * whether it was woken; a woken waiter is removed from the queue.
  */
 static int cport_wake_function(struct wait_queue_entry *wqe, unsigned int mode,
 			       int sync, void *key)
 {
 	struct cport_waiter *w = container_of(wqe, struct cport_waiter, wqe);
 
-	if (cport_cq_ready(w->port) < w->min_complete)
+	if (key == CPORT_POOL_WAKE_KEY ||
+	    cport_cq_ready(w->port) < w->min_complete)
 		return 0;
 	return autoremove_wake_function(wqe, mode, sync, key);
 }

@@ -3,6 +3,10 @@
  * libcport: IOCP-style calls. Posting a completion, and getting queued
  * completions from any number of threads at once.
  *
+ * With CPORT_FEAT_CONCURRENCY the kernel takes the CQEs (CPORT_IOC_GETQ)
+ * and counts the caller as a running pool thread under the port's
+ * concurrency value. Without it, the library takes them itself:
+ *
  * Several consumers share the CQ head: each copies the CQEs it wants to take
  * and then claims them by moving the head forward with one compare-and-swap.
  * A consumer whose CAS fails lost the race for those CQEs, drops its copies
@@ -115,6 +119,20 @@ static int __cport_reap_shared(struct cport_cq *cq, struct cport_cqe *out,
 	}
 }
 
+/* CPORT_IOC_GETQ: the kernel waits, takes, and counts the caller. */
+static int __cport_getq(struct cport *port, struct cport_cqe *out,
+			unsigned int max, int64_t timeout_ns)
+{
+	struct cport_getq q = {
+		.cqes		= (uint64_t)(uintptr_t)out,
+		.nr		= max < CPORT_GETQ_MAX ? max : CPORT_GETQ_MAX,
+		.flags		= timeout_ns >= 0 ? CPORT_GETQ_TIMEOUT : 0,
+		.timeout_ns	= timeout_ns >= 0 ? (uint64_t)timeout_ns : 0,
+	};
+
+	return __cport_sys_ioctl(port->ring_fd, CPORT_IOC_GETQ, &q);
+}
+
 /**
  * cport_get_queued_completions() - take up to @max CQEs, waiting for one
  * @port: the port.
@@ -126,6 +144,9 @@ static int __cport_reap_shared(struct cport_cq *cq, struct cport_cqe *out,
  * The CQEs are copied and already handed back to the kernel: there is
  * nothing to mark seen. Each CQE goes to exactly one caller. A caller woken
  * for a CQE that another thread took goes back to wait, within @timeout_ns.
+ * With CPORT_FEAT_CONCURRENCY, at most CPORT_GETQ_MAX are taken at once,
+ * the wait also waits for a free slot of the port's concurrency value, and
+ * the caller counts as running until its next call or cport_pool_leave().
  *
  * Context: thread-safe, with any number of consumers; do not mix with the
  * single-consumer CQ calls on the same port.
@@ -140,6 +161,8 @@ int cport_get_queued_completions(struct cport *port, struct cport_cqe *out,
 
 	if (!out || !max)
 		return -EINVAL;
+	if (port->features & CPORT_FEAT_CONCURRENCY)
+		return __cport_getq(port, out, max, timeout_ns);
 	if (timed)
 		deadline = __cport_now_ns() + (uint64_t)timeout_ns;
 
@@ -180,4 +203,37 @@ int cport_get_queued_completion(struct cport *port, struct cport_cqe *out,
 	int ret = cport_get_queued_completions(port, out, 1, timeout_ns);
 
 	return ret < 0 ? ret : 0;
+}
+
+/**
+ * cport_pool_leave() - stop counting as a running pool thread
+ * @port: the port.
+ *
+ * The calling thread's slot (taken by its last get-queued call, on any
+ * port) goes to a waiting thread at once, instead of at its next call.
+ * Without CPORT_FEAT_CONCURRENCY there is nothing to leave.
+ *
+ * Context: thread-safe; acts on the calling thread.
+ * Return: 0 or -errno.
+ */
+int cport_pool_leave(struct cport *port)
+{
+	struct cport_getq q = { .flags = CPORT_GETQ_LEAVE };
+
+	if (!(port->features & CPORT_FEAT_CONCURRENCY))
+		return 0;
+	return __cport_sys_ioctl(port->ring_fd, CPORT_IOC_GETQ, &q);
+}
+
+/**
+ * cport_concurrency() - the port's concurrency value
+ * @port: the port.
+ *
+ * Context: thread-safe.
+ * Return: the most pool threads running at once, or 0 when the kernel has
+ * no CPORT_FEAT_CONCURRENCY.
+ */
+int cport_concurrency(struct cport *port)
+{
+	return (int)port->concurrency;
 }

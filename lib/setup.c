@@ -180,6 +180,8 @@ __cport_cold int cport_queue_mmap(int fd, struct cport_params *p,
 
 	port->flags = p->flags;
 	port->features = p->features;
+	port->concurrency = (p->features & CPORT_FEAT_CONCURRENCY) ?
+			    p->concurrency : 0;
 	port->ring_fd = fd;
 	return 0;
 

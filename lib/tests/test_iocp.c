@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Tests of iocp.c: cport_post(), cport_post_fd(),
- * cport_get_queued_completions(), cport_get_queued_completion().
+ * cport_get_queued_completions(), cport_get_queued_completion(),
+ * cport_pool_leave(), cport_concurrency().
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -607,6 +609,151 @@ START_TEST(get_queued_threads_reap_timer_shots)
 }
 END_TEST
 
+/* ---- thread pools ---- */
+
+START_TEST(pool_calls_without_the_feature)
+{
+	struct cport port;
+
+	fake_port_init(&port, 4, 8, 0);
+	ck_assert_uint_eq(port.features & CPORT_FEAT_CONCURRENCY, 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_concurrency(&port)), 0);
+	/* nothing to leave; no system call (the fake port has no fd) */
+	ck_assert_int_eq(KEEP_ERRNO(cport_pool_leave(&port)), 0);
+	fake_port_free(&port);
+}
+END_TEST
+
+/* A numeric field of the port's fdinfo, or -1. */
+static long long pool_fdinfo(struct cport *port, const char *key)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", port->ring_fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen) && line[klen] == ':')
+			v = strtoll(line + klen + 1, NULL, 0);
+	fclose(f);
+	return v;
+}
+
+START_TEST(concurrency_is_reported)
+{
+	struct cport_params p = { .concurrency = 3 };
+	struct cport port;
+
+	port_init(&port, 4);
+	ck_assert_uint_eq(port.features & CPORT_FEAT_CONCURRENCY,
+			  CPORT_FEAT_CONCURRENCY);
+	ck_assert_int_eq(KEEP_ERRNO(cport_concurrency(&port)),
+			 sysconf(_SC_NPROCESSORS_ONLN));
+	cport_queue_exit(&port);
+	ck_assert_int_eq(cport_queue_init_params(4, &port, &p), 0);
+	ck_assert_uint_eq(p.concurrency, 3);
+	ck_assert_int_eq(cport_concurrency(&port), 3);
+	ck_assert_int_eq(pool_fdinfo(&port, "pool_concurrency"), 3);
+	cport_queue_exit(&port);
+	p.concurrency = CPORT_CONCURRENCY_MAX + 1;
+	ck_assert_int_eq(KEEP_ERRNO(cport_queue_init_params(4, &port, &p)),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(get_queued_counts_the_caller_until_leave)
+{
+	struct cport_params p = { .concurrency = 1 };
+	struct cport_cqe out[300];
+	struct cport port;
+	unsigned int i;
+
+	ck_assert_int_eq(cport_queue_init_params(256, &port, &p), 0);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(cport_post(&port, 0, i), 0);
+	/* at most CPORT_GETQ_MAX at once through the kernel */
+	ck_assert_int_eq(KEEP_ERRNO(cport_get_queued_completions(&port, out,
+								  300, 0)),
+			 CPORT_GETQ_MAX);
+	for (i = 0; i < CPORT_GETQ_MAX; i++)
+		ck_assert_uint_eq(out[i].user_data, i);
+	ck_assert_int_eq(pool_fdinfo(&port, "pool_running"), 1);
+	ck_assert_int_eq(KEEP_ERRNO(cport_pool_leave(&port)), 0);
+	ck_assert_int_eq(pool_fdinfo(&port, "pool_running"), 0);
+	ck_assert_int_eq(cport_get_queued_completion(&port, out, 0), 0);
+	ck_assert_uint_eq(out[0].user_data, CPORT_GETQ_MAX);
+	ck_assert_int_eq(pool_fdinfo(&port, "pool_running"), 1);
+	ck_assert_int_eq(cport_pool_leave(&port), 0);
+	ck_assert_int_eq(cport_pool_leave(&port), 0);
+	cport_queue_exit(&port);
+}
+END_TEST
+
+struct pool_getter {
+	struct cport *port;
+	int64_t timeout_ns;
+	int ret;
+	bool done;	/* atomic */
+	struct cport_cqe cqe;
+};
+
+static void *pool_getter_main(void *arg)
+{
+	struct pool_getter *g = arg;
+
+	g->ret = cport_get_queued_completion(g->port, &g->cqe, g->timeout_ns);
+	cport_pool_leave(g->port);
+	__atomic_store_n(&g->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Wait for @g without blocking: a running pool thread that blocks lends
+ * its slot (preempt notifiers), which would let @g in.
+ */
+static void pool_getter_spin(struct pool_getter *g, pthread_t tid)
+{
+	while (!__atomic_load_n(&g->done, __ATOMIC_ACQUIRE))
+		;
+	pthread_join(tid, NULL);
+}
+
+START_TEST(get_queued_waits_for_a_slot)
+{
+	struct cport_params p = { .concurrency = 1 };
+	struct pool_getter g = { .timeout_ns = 30 * MS };
+	struct cport_cqe out;
+	struct cport port;
+	pthread_t tid;
+
+	ck_assert_int_eq(cport_queue_init_params(4, &port, &p), 0);
+	g.port = &port;
+	ck_assert_int_eq(cport_post(&port, 1, 1), 0);
+	ck_assert_int_eq(cport_post(&port, 2, 2), 0);
+	ck_assert_int_eq(cport_get_queued_completion(&port, &out, 0), 0);
+	ck_assert_uint_eq(out.user_data, 1);
+	/* we run: another thread finds the CQE but no slot */
+	ck_assert_int_eq(pthread_create(&tid, NULL, pool_getter_main, &g), 0);
+	pool_getter_spin(&g, tid);
+	ck_assert_int_eq(g.ret, -ETIME);
+	ck_assert_uint_eq(cport_cq_ready(&port), 1);
+	/* once we leave, it gets it */
+	ck_assert_int_eq(cport_pool_leave(&port), 0);
+	g.timeout_ns = 10000 * MS;
+	g.done = false;
+	ck_assert_int_eq(pthread_create(&tid, NULL, pool_getter_main, &g), 0);
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(g.ret, 0);
+	ck_assert_uint_eq(g.cqe.user_data, 2);
+	ck_assert_int_eq(g.cqe.res, 2);
+	cport_queue_exit(&port);
+}
+END_TEST
+
 Suite *iocp_host_suite(void)
 {
 	Suite *s = suite_create("iocp");
@@ -628,6 +775,9 @@ Suite *iocp_host_suite(void)
 	ADD_TESTS(s, tc, n,
 		  get_queued_threads_take_each_cqe_once_fake,
 		  get_queued_threads_race_on_full_ring_fake);
+
+	ADD_TESTS(s, tcase_create("pool"), 0,
+		  pool_calls_without_the_feature);
 	return s;
 }
 
@@ -650,5 +800,9 @@ Suite *iocp_device_suite(void)
 	ADD_TESTS(s, tcase_device("get_queued_threads"), 0,
 		  get_queued_threads_take_each_cqe_once,
 		  get_queued_threads_reap_timer_shots);
+	ADD_TESTS(s, tcase_device("pool"), 0,
+		  concurrency_is_reported,
+		  get_queued_counts_the_caller_until_leave,
+		  get_queued_waits_for_a_slot);
 	return s;
 }

@@ -162,6 +162,8 @@ START_TEST(struct_cport_keeps_its_layout)
 	ck_assert_uint_eq(_Alignof(struct cport), lp64 ? 8 : 4);
 	ck_assert_uint_eq(offsetof(struct cport, features), lp64 ? 176 : 120);
 	ck_assert_uint_eq(offsetof(struct cport, pad), lp64 ? 180 : 124);
+	ck_assert_uint_eq(offsetof(struct cport, concurrency),
+			  lp64 ? 180 : 124);
 	ck_assert_uint_eq(offsetof(struct cport, flag_page), lp64 ? 184 : 128);
 	ck_assert_uint_eq(offsetof(struct cport, pad2), lp64 ? 184 : 128);
 }
