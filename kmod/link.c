@@ -140,6 +140,7 @@ bool cport_sqe_has_fd(const struct cport_sqe *sqe)
 	case CPORT_OP_READ ... CPORT_OP_FSYNC:
 	case CPORT_OP_READ_FIXED:
 	case CPORT_OP_WRITE_FIXED:
+	case CPORT_OP_POLL_ADD:
 		return true;
 	case CPORT_OP_CANCEL:
 		return sqe->op_flags & CPORT_CANCEL_FD;

@@ -10,6 +10,7 @@
 #include "link.h"
 #include "nop.h"
 #include "opdef.h"
+#include "poll.h"
 #include "post.h"
 #include "rw.h"
 #include "timeout.h"
@@ -78,5 +79,13 @@ const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
 	[CPORT_OP_FLAG_CLEAR] = {
 		.prep	= cport_flag_change_prep,
 		.issue	= cport_flag_change_issue,
+	},
+	[CPORT_OP_POLL_ADD] = {
+		.prep	= cport_poll_add_prep,
+		.issue	= cport_poll_add_issue,
+	},
+	[CPORT_OP_POLL_REMOVE] = {
+		.prep	= cport_poll_remove_prep,
+		.issue	= cport_poll_remove_issue,
 	},
 };

@@ -51,7 +51,8 @@ void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
 
 /*
  * Only the file I/O ops take flags: ORDERED and FIXED_FILE. CANCEL takes
- * FIXED_FILE too (with CPORT_CANCEL_FD, which its prep checks).
+ * FIXED_FILE too (with CPORT_CANCEL_FD, which its prep checks), and so
+ * does POLL_ADD.
  */
 static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 {
@@ -70,6 +71,7 @@ static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 		return !(flags & ~(CPORT_SQE_F_ORDERED |
 					CPORT_SQE_F_FIXED_FILE));
 	case CPORT_OP_CANCEL:
+	case CPORT_OP_POLL_ADD:
 		return flags == CPORT_SQE_F_FIXED_FILE;
 	default:
 		return false;
