@@ -18,6 +18,7 @@ int main(int argc, char **argv)
 		version_host_suite(),
 		register_host_suite(),
 		flags_host_suite(),
+		loop_host_suite(),
 	};
 
 	return run_suites(suites, sizeof(suites) / sizeof(suites[0]),
