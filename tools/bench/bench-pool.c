@@ -126,7 +126,14 @@ static void cp_setup(struct pool *p)
 		bench_die(p->head, "CQ of %u entries, want %u", params.cq_entries,
 			  p->producers * p->burst + p->workers);
 	if (params.features & CPORT_FEAT_CONCURRENCY) {
-		snprintf(conc, sizeof(conc), "%u", params.concurrency);
+		/* The value in effect, as the setup reported it. */
+		ret = cport_concurrency(&p->port);
+		if (ret < 1 || (unsigned int)ret != params.concurrency ||
+		    (p->conc && ret != p->conc))
+			bench_die(p->head, "cport_concurrency() %d, setup "
+				  "said %u, asked for %d", ret,
+				  params.concurrency, p->conc);
+		snprintf(conc, sizeof(conc), "%d", ret);
 		getq = "ioctl";
 	} else {
 		snprintf(conc, sizeof(conc), "none");
