@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include "cport_test.h"
@@ -1011,6 +1012,147 @@ TEST_F(pl, close_polled_fd_while_armed)
 	close(p[1]);
 	EXPECT_CQE(&self->pt, 0xd0, EPOLLIN | EPOLLHUP, 0);
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/*
+ * A signalfd's wait queue is its poller's signal handlers: the child that
+ * polls it exits, the queue goes away (POLLFREE), and its polls end with
+ * -ECANCELED; the port, still open in the parent, is fine.
+ */
+static int pollfree_child(void *arg)
+{
+	struct port *pt = arg;
+	struct cport_sqe s[2];
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK);
+	if (sfd < 0)
+		return 1;
+	s[0] = sqe_poll(sfd, EPOLLIN, 0, 0x180);
+	s[1] = sqe_poll(sfd, EPOLLIN, CPORT_POLL_MULTISHOT, 0x181);
+	return submit_n(pt, s, 2) == 2 ? 0 : 2;
+}
+
+TEST_F(pl, pollfree_when_signalfd_queue_goes_away)
+{
+	struct cport_cqe c[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, child_run(pollfree_child, &self->pt));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
+	EXPECT_EQ(0x180 + 0x181, c[0].user_data + c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(0, c[0].flags | c[1].flags);
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "inflight", 0, 20000));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	EXPECT_EQ(1, run_one(_metadata, &self->pt,
+			     sqe_timeout(0, 0, 0, 0, 0x182)));
+}
+
+/* Removals, cancels and hang-ups racing a writer's wake-ups. */
+struct hammer {
+	int efd;
+	int pfd;
+	volatile int stop;
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+	char b[64];
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		efd_write(h->efd, 1);
+		if (write(h->pfd, "x", 1) != 1 &&
+		    read(h->pfd, b, sizeof(b)) < 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Count a poll's terminal CQE (user_data 1 to 3). */
+#define COUNT_END(c, ends) do {						\
+	if ((c).user_data <= 3 && !((c).flags & MORE))			\
+		(ends)++;						\
+} while (0)
+
+/* Submit one SQE; while the CQ is full, reap (counting ends) and retry. */
+#define SUBMIT_REAPING(pt, sqe, c, ends) do {				\
+	struct cport_sqe __q = (sqe);					\
+	int __r;							\
+									\
+	ASSERT_EQ(0, sq_push((pt), &__q));				\
+	while ((__r = sys_enter((pt)->fd, 1, 0, 0, 0)) == -EBUSY)	\
+		while (cq_pop((pt), &(c)))				\
+			COUNT_END(c, ends);				\
+	ASSERT_EQ(1, __r);						\
+} while (0)
+
+TEST_F(pl, remove_and_cancel_race_wakeups)
+{
+	struct hammer h = { .stop = 0 };
+	struct cport_cqe c;
+	int s[2], i, ends;
+	pthread_t th;
+	__u64 v;
+
+	CPORT_SKIP_IF_ABSENT();
+	h.efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, h.efd);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s));
+	h.pfd = s[1];
+	ASSERT_EQ(0, pthread_create(&th, NULL, hammer_fn, &h));
+	for (i = 0; i < 200; i++) {
+		__u64 last;
+
+		ends = 0;
+		SUBMIT_REAPING(&self->pt, sqe_poll(h.efd, EPOLLIN,
+						   CPORT_POLL_MULTISHOT, 1),
+			       c, ends);
+		SUBMIT_REAPING(&self->pt, sqe_poll(s[0], EPOLLIN | EPOLLOUT,
+						   CPORT_POLL_MULTISHOT, 2),
+			       c, ends);
+		SUBMIT_REAPING(&self->pt, sqe_poll(s[0], EPOLLIN, 0, 3),
+			       c, ends);
+		/* Remove one (maybe completed already), or cancel them all. */
+		if (i & 1)
+			SUBMIT_REAPING(&self->pt,
+				       sqe_poll_remove(1 + i % 3, 0, 0, 0, 4),
+				       c, ends);
+		else
+			SUBMIT_REAPING(&self->pt,
+				       sqe_cancel(0, CPORT_CANCEL_ANY |
+						  CPORT_CANCEL_ALL, 4),
+				       c, ends);
+		if (read(h.efd, &v, sizeof(v)) < 0)
+			v = 0;
+		drain(s[0]);
+		/* Then cancel whatever is left. */
+		SUBMIT_REAPING(&self->pt,
+			       sqe_cancel(0, CPORT_CANCEL_ANY | CPORT_CANCEL_ALL,
+					  5), c, ends);
+		do {
+			NEXT(&self->pt, &c);
+			COUNT_END(c, ends);
+			last = c.user_data;
+		} while (last != 5);
+		/* Each of the three polls ended exactly once. */
+		ASSERT_EQ(3, ends);
+		ASSERT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+		while (cq_pop(&self->pt, &c))
+			ASSERT_EQ(0, c.flags & MORE);
+	}
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(h.efd);
+	close(s[0]);
+	close(s[1]);
 }
 
 /* ----------------------------------------------------------------- */
