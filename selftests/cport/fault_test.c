@@ -31,6 +31,7 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <sys/epoll.h>
 #include <sys/uio.h>
 
 #include "cport_test.h"
@@ -455,6 +456,47 @@ TEST_F(fault, multishot_timeout_completes_with_enomem)
 	EXPECT_LT(0, enomem);
 	expect_nop_works(_metadata, &pt, 1);
 	port_fini(&pt);
+}
+
+/*
+ * A one-shot POLL_ADD on a readable pipe: it allocates its request, then
+ * finds the pipe ready and completes at once.
+ */
+TEST_F(fault, poll_add_sqe_completes_with_enomem)
+{
+	struct cport_sqe s = { .opcode = CPORT_OP_POLL_ADD, .len = EPOLLIN };
+	unsigned int n, enomem = 0;
+	struct port pt;
+	bool fired;
+	int res, p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	s.fd = p[0];
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
+					 &fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			EXPECT_EQ(EPOLLIN, res) TH_LOG("fault %u: res %d", n,
+						      res);
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* ----------------------------------------------------------------- */

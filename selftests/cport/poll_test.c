@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include "cport_test.h"
@@ -258,6 +259,44 @@ TEST_F(pl, tcp_loopback_oneshot_accept_in_out)
 	close(l);
 	close(c[0]);
 	close(c[1]);
+}
+
+/* A pipe opened read-write waits on both its queues: two entries. */
+TEST_F(pl, pipe_on_two_wait_queues)
+{
+	char path[64];
+	int p[2], rw;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	rw = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, rw);
+	/* One-shot, ended by the worker (the callback holds one queue). */
+	SUBMIT(&self->pt, sqe_poll(rw, EPOLLIN, 0, 0x38));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	write1(p[1]);
+	EXPECT_CQE(&self->pt, 0x38, EPOLLIN, 0);
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "inflight", 0, 20000));
+	EXPECT_EQ(1, drain(rw));
+	/* Multishot on both: writable at once, then each write. */
+	SUBMIT(&self->pt, sqe_poll(rw, EPOLLIN | EPOLLOUT,
+				   CPORT_POLL_MULTISHOT, 0x39));
+	EXPECT_CQE(&self->pt, 0x39, EPOLLOUT, MORE);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	write1(p[1]);
+	EXPECT_CQE(&self->pt, 0x39, EPOLLIN, MORE);
+	/* A pipe wakes its writers only when a read frees a full one. */
+	EXPECT_EQ(1, drain(rw));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	SUBMIT(&self->pt, sqe_poll_remove(0x39, 0, 0, 0, 0x3a));
+	EXPECT_CQE(&self->pt, 0x39, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x3a, 0, 0);
+	write1(p[1]);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	close(rw);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* ----------------------------------------------------------------- */
@@ -1013,6 +1052,147 @@ TEST_F(pl, close_polled_fd_while_armed)
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
 }
 
+/*
+ * A signalfd's wait queue is its poller's signal handlers: the child that
+ * polls it exits, the queue goes away (POLLFREE), and its polls end with
+ * -ECANCELED; the port, still open in the parent, is fine.
+ */
+static int pollfree_child(void *arg)
+{
+	struct port *pt = arg;
+	struct cport_sqe s[2];
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK);
+	if (sfd < 0)
+		return 1;
+	s[0] = sqe_poll(sfd, EPOLLIN, 0, 0x180);
+	s[1] = sqe_poll(sfd, EPOLLIN, CPORT_POLL_MULTISHOT, 0x181);
+	return submit_n(pt, s, 2) == 2 ? 0 : 2;
+}
+
+TEST_F(pl, pollfree_when_signalfd_queue_goes_away)
+{
+	struct cport_cqe c[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, child_run(pollfree_child, &self->pt));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
+	EXPECT_EQ(0x180 + 0x181, c[0].user_data + c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(0, c[0].flags | c[1].flags);
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "inflight", 0, 20000));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	EXPECT_EQ(1, run_one(_metadata, &self->pt,
+			     sqe_timeout(0, 0, 0, 0, 0x182)));
+}
+
+/* Removals, cancels and hang-ups racing a writer's wake-ups. */
+struct hammer {
+	int efd;
+	int pfd;
+	volatile int stop;
+};
+
+static void *hammer_fn(void *arg)
+{
+	struct hammer *h = arg;
+	char b[64];
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		efd_write(h->efd, 1);
+		if (write(h->pfd, "x", 1) != 1 &&
+		    read(h->pfd, b, sizeof(b)) < 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+/* Count a poll's terminal CQE (user_data 1 to 3). */
+#define COUNT_END(c, ends) do {						\
+	if ((c).user_data <= 3 && !((c).flags & MORE))			\
+		(ends)++;						\
+} while (0)
+
+/* Submit one SQE; while the CQ is full, reap (counting ends) and retry. */
+#define SUBMIT_REAPING(pt, sqe, c, ends) do {				\
+	struct cport_sqe __q = (sqe);					\
+	int __r;							\
+									\
+	ASSERT_EQ(0, sq_push((pt), &__q));				\
+	while ((__r = sys_enter((pt)->fd, 1, 0, 0, 0)) == -EBUSY)	\
+		while (cq_pop((pt), &(c)))				\
+			COUNT_END(c, ends);				\
+	ASSERT_EQ(1, __r);						\
+} while (0)
+
+TEST_F(pl, remove_and_cancel_race_wakeups)
+{
+	struct hammer h = { .stop = 0 };
+	struct cport_cqe c;
+	int s[2], i, ends;
+	pthread_t th;
+	__u64 v;
+
+	CPORT_SKIP_IF_ABSENT();
+	h.efd = eventfd(0, EFD_NONBLOCK);
+	ASSERT_LE(0, h.efd);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, s));
+	h.pfd = s[1];
+	ASSERT_EQ(0, pthread_create(&th, NULL, hammer_fn, &h));
+	for (i = 0; i < 200; i++) {
+		__u64 last;
+
+		ends = 0;
+		SUBMIT_REAPING(&self->pt, sqe_poll(h.efd, EPOLLIN,
+						   CPORT_POLL_MULTISHOT, 1),
+			       c, ends);
+		SUBMIT_REAPING(&self->pt, sqe_poll(s[0], EPOLLIN | EPOLLOUT,
+						   CPORT_POLL_MULTISHOT, 2),
+			       c, ends);
+		SUBMIT_REAPING(&self->pt, sqe_poll(s[0], EPOLLIN, 0, 3),
+			       c, ends);
+		/* Remove one (maybe completed already), or cancel them all. */
+		if (i & 1)
+			SUBMIT_REAPING(&self->pt,
+				       sqe_poll_remove(1 + i % 3, 0, 0, 0, 4),
+				       c, ends);
+		else
+			SUBMIT_REAPING(&self->pt,
+				       sqe_cancel(0, CPORT_CANCEL_ANY |
+						  CPORT_CANCEL_ALL, 4),
+				       c, ends);
+		if (read(h.efd, &v, sizeof(v)) < 0)
+			v = 0;
+		drain(s[0]);
+		/* Then cancel whatever is left. */
+		SUBMIT_REAPING(&self->pt,
+			       sqe_cancel(0, CPORT_CANCEL_ANY | CPORT_CANCEL_ALL,
+					  5), c, ends);
+		do {
+			NEXT(&self->pt, &c);
+			COUNT_END(c, ends);
+			last = c.user_data;
+		} while (last != 5);
+		/* Each of the three polls ended exactly once. */
+		ASSERT_EQ(3, ends);
+		ASSERT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+		while (cq_pop(&self->pt, &c))
+			ASSERT_EQ(0, c.flags & MORE);
+	}
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(h.efd);
+	close(s[0]);
+	close(s[1]);
+}
+
 /* ----------------------------------------------------------------- */
 /* the port in epoll, ports polling ports */
 
@@ -1080,6 +1260,54 @@ TEST_F(pl, port_polls_port)
 	SUBMIT(&self->pt, sqe_poll_remove(0xf2, 0, 0, 0, 0xf3));
 	EXPECT_CQE(&self->pt, 0xf2, -ECANCELED, 0);
 	EXPECT_CQE(&self->pt, 0xf3, 0, 0);
+	port_fini(&b);
+}
+
+/*
+ * Through epoll: A polls an epoll instance that watches port B, or A
+ * itself. B's post wakes the instance with B's ->cq_lock held, A's with
+ * A's own: A's poll must not take its ->cq_lock there.
+ */
+TEST_F(pl, port_polls_epoll_watching_ports)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct cport_cqe c;
+	struct port b;
+	int ep, i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&b, 8, 16, 0));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, b.fd, &ev));
+	SUBMIT(&self->pt, sqe_poll(ep, EPOLLIN, CPORT_POLL_MULTISHOT, 0x130));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, sys_post(b.fd, 1, 0));
+		EXPECT_CQE(&self->pt, 0x130, EPOLLIN, MORE);
+		ASSERT_TRUE(cq_pop(&b, &c));
+		/* Consume the instance's readiness: the next post is new. */
+		EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+		EXPECT_TRUE(quiet_for(&self->pt, 10));
+	}
+	/* B's timer posts from hard IRQ, under B's ->cq_lock. */
+	SUBMIT(&b, sqe_timeout(NSEC_PER_MSEC, 0, 0, 0, 2));
+	EXPECT_CQE(&self->pt, 0x130, EPOLLIN, MORE);
+	SUBMIT(&self->pt, sqe_poll_remove(0x130, 0, 0, 0, 0x131));
+	EXPECT_CQE(&self->pt, 0x130, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x131, 0, 0);
+
+	/* The instance watches A itself: a one-shot ends the loop. */
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_DEL, b.fd, NULL));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	SUBMIT(&self->pt, sqe_poll(ep, EPOLLIN, 0, 0x132));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, sys_post(self->pt.fd, 0x133, 0));
+	EXPECT_CQE(&self->pt, 0x133, 0, 0);
+	EXPECT_CQE(&self->pt, 0x132, EPOLLIN, 0);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(ep);
 	port_fini(&b);
 }
 
