@@ -261,6 +261,44 @@ TEST_F(pl, tcp_loopback_oneshot_accept_in_out)
 	close(c[1]);
 }
 
+/* A pipe opened read-write waits on both its queues: two entries. */
+TEST_F(pl, pipe_on_two_wait_queues)
+{
+	char path[64];
+	int p[2], rw;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	rw = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, rw);
+	/* One-shot, ended by the worker (the callback holds one queue). */
+	SUBMIT(&self->pt, sqe_poll(rw, EPOLLIN, 0, 0x38));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	write1(p[1]);
+	EXPECT_CQE(&self->pt, 0x38, EPOLLIN, 0);
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "inflight", 0, 20000));
+	EXPECT_EQ(1, drain(rw));
+	/* Multishot on both: writable at once, then each write. */
+	SUBMIT(&self->pt, sqe_poll(rw, EPOLLIN | EPOLLOUT,
+				   CPORT_POLL_MULTISHOT, 0x39));
+	EXPECT_CQE(&self->pt, 0x39, EPOLLOUT, MORE);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	write1(p[1]);
+	EXPECT_CQE(&self->pt, 0x39, EPOLLIN, MORE);
+	/* A pipe wakes its writers only when a read frees a full one. */
+	EXPECT_EQ(1, drain(rw));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	SUBMIT(&self->pt, sqe_poll_remove(0x39, 0, 0, 0, 0x3a));
+	EXPECT_CQE(&self->pt, 0x39, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x3a, 0, 0);
+	write1(p[1]);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	close(rw);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ----------------------------------------------------------------- */
 /* multishot: edge-triggered */
 
