@@ -566,7 +566,7 @@ START_TEST(wait_is_interrupted_by_signal)
 	ck_assert_int_eq(KEEP_ERRNO(cport_flag_wait(&port, 0, BIT(0), 0,
 						     CPORT_INFINITE, &v)),
 			 -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	ck_assert_uint_eq(v, 0);
 	cport_queue_exit(&port);
 }
@@ -1194,7 +1194,7 @@ START_TEST(wait_cqe_flags_is_interrupted_by_signal)
 							  BIT(0), 0,
 							  CPORT_INFINITE,
 							  NULL)), -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	ck_assert_ptr_null(cqe);
 	cport_queue_exit(&port);
 }
@@ -1214,7 +1214,7 @@ START_TEST(wait_cqe_flags_after_submitting_is_interrupted_by_signal)
 	arm_sigalrm_ms(50);
 	ck_assert_int_eq(cport_wait_cqe_flags(&port, &cqe, 0, BIT(0), 0,
 					      CPORT_INFINITE, NULL), -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	ck_assert_uint_eq(cport_sq_ready(&port), 0);
 	ck_assert_ptr_null(cqe);
 	cport_queue_exit(&port);

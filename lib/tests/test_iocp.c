@@ -512,12 +512,12 @@ START_TEST(get_queued_is_interrupted_by_signal)
 	ck_assert_int_eq(KEEP_ERRNO(cport_get_queued_completions(&port, out, 4,
 								  CPORT_INFINITE)),
 			 -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	arm_sigalrm_ms(50);
 	ck_assert_int_eq(KEEP_ERRNO(cport_get_queued_completion(&port, out,
 								 10000 * MS)),
 			 -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 2);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	cport_queue_exit(&port);
 }
 END_TEST

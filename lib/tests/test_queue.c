@@ -639,16 +639,16 @@ START_TEST(wait_cqe_is_interrupted_by_signal)
 	port_init(&port, 8);
 	arm_sigalrm_ms(50);
 	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe(&port, &cqe)), -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 1);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	ck_assert_ptr_null(cqe);
 	arm_sigalrm_ms(50);
 	ck_assert_int_eq(KEEP_ERRNO(cport_wait_cqe_timeout(&port, &cqe,
 							    10000 * MS)),
 			 -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 2);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	arm_sigalrm_ms(50);
 	ck_assert_int_eq(KEEP_ERRNO(cport_submit_and_wait(&port, 1)), -EINTR);
-	ck_assert_int_eq(sigalrm_count(), 3);
+	ck_assert_int_ge(sigalrm_stop(), 1);
 	cport_queue_exit(&port);
 }
 END_TEST

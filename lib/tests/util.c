@@ -84,15 +84,19 @@ static void on_sigalrm(int sig)
 	sigalrm_seen++;
 }
 
+/*
+ * SIGALRM every @ms until sigalrm_stop(): not just one, because on a loaded
+ * VM the first may come before the call under test sleeps, which would
+ * then sleep for ever.
+ */
 void arm_sigalrm_ms(unsigned int ms)
 {
 	struct sigaction sa;
-	struct itimerval it = {
-		.it_value = {
-			.tv_sec = ms / 1000,
-			.tv_usec = (ms % 1000) * 1000,
-		},
+	struct timeval tv = {
+		.tv_sec = ms / 1000,
+		.tv_usec = (ms % 1000) * 1000,
 	};
+	struct itimerval it = { .it_interval = tv, .it_value = tv };
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigalrm;	/* no SA_RESTART */
@@ -104,6 +108,18 @@ void arm_sigalrm_ms(unsigned int ms)
 int sigalrm_count(void)
 {
 	return sigalrm_seen;
+}
+
+/* Disarm the SIGALRMs; return how many came since the count was reset. */
+int sigalrm_stop(void)
+{
+	const struct itimerval off = { 0 };
+	int n;
+
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &off, NULL), 0);
+	n = sigalrm_seen;
+	sigalrm_seen = 0;
+	return n;
 }
 
 void port_init(struct cport *port, unsigned int entries)

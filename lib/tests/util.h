@@ -55,6 +55,7 @@ void hide_device(void);
 /* SIGALRM, without SA_RESTART, after ms: interrupts a wait in the kernel. */
 void arm_sigalrm_ms(unsigned int ms);
 int sigalrm_count(void);
+int sigalrm_stop(void);
 
 /* Set up a real port, failing the test if it cannot. */
 void port_init(struct cport *port, unsigned int entries);
