@@ -538,6 +538,40 @@ void cport_pool_release(struct cport_port *port)
 	cport_pool_put(pool);
 }
 
+/* CQEs copied per chunk through the stack. */
+#define CPORT_POOL_CHUNK	8
+
+/*
+ * Copy @n CQEs from index @head of the CQ to @ucqes. A slot may be
+ * rewritten meanwhile if another consumer took it and the kernel reused
+ * it: the caller's compare-and-swap then fails and the copy is dropped,
+ * so the racy reads are marked as such.
+ * Context: process context, may fault.
+ * Return: 0 or -EFAULT.
+ */
+static int cport_pool_copy(struct cport_port *port,
+			   struct cport_cqe __user *ucqes, u32 head, u32 n)
+{
+	struct cport_cqe buf[CPORT_POOL_CHUNK];
+	u32 mask = port->cq_entries - 1;
+	u32 i, done, k;
+
+	for (done = 0; done < n; done += k) {
+		k = min_t(u32, n - done, CPORT_POOL_CHUNK);
+		for (i = 0; i < k; i++) {
+			const struct cport_cqe *c =
+				&port->cq->cqes[(head + done + i) & mask];
+
+			buf[i].user_data = READ_ONCE(c->user_data);
+			buf[i].res = READ_ONCE(c->res);
+			buf[i].flags = READ_ONCE(c->flags);
+		}
+		if (copy_to_user(ucqes + done, buf, k * sizeof(*buf)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 /*
  * Take 1 to @nr CQEs from the CQ head, as the library's multi-consumer
  * reaping does: copy them out, then claim them by moving the head with a
@@ -552,8 +586,7 @@ static int cport_pool_take(struct cport_port *port,
 			   struct cport_cqe __user *ucqes, u32 nr)
 {
 	struct cport_cq_ring *cq = port->cq;
-	u32 mask = port->cq_entries - 1;
-	u32 head, tail, ready, n, first;
+	u32 head, tail, ready, n;
 
 	/* Pairs with the release of other consumers' head updates. */
 	head = smp_load_acquire(&cq->head);
@@ -576,11 +609,7 @@ static int cport_pool_take(struct cport_port *port,
 			continue;
 		}
 		n = min(ready, nr);
-		first = min(n, port->cq_entries - (head & mask));
-		if (copy_to_user(ucqes, &cq->cqes[head & mask],
-				 first * sizeof(*ucqes)) ||
-		    copy_to_user(ucqes + first, &cq->cqes[0],
-				 (n - first) * sizeof(*ucqes)))
+		if (cport_pool_copy(port, ucqes, head, n))
 			return -EFAULT;
 		/*
 		 * Fully ordered: the copies are complete before the slots go
