@@ -20,24 +20,6 @@
 #define COUNT		5
 #define UD_TIMER	0x7417
 
-/* The "inflight:" value of the port in /proc/self/fdinfo, or -1. */
-static long fdinfo_inflight(int fd)
-{
-	char path[64], line[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "inflight: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 int main(void)
 {
 	unsigned int cqes = 0, shots = 0, terminal = 0;
@@ -62,8 +44,7 @@ int main(void)
 	ex_say("main", "submitted one multishot timer: period %d ms, count %d (ret %d)",
 	       PERIOD_MS, COUNT, ret);
 	EX_CHECK(ret == 1, "cport_submit: %d", ret);
-	inflight = fdinfo_inflight(port.ring_fd);
-	if (inflight >= 0) {
+	if (!ex_fdinfo(port.ring_fd, "inflight", &inflight)) {
 		ex_say("main", "fdinfo says inflight: %ld", inflight);
 		EX_CHECK(inflight == 1, "inflight %ld, want 1", inflight);
 	}
@@ -107,8 +88,7 @@ int main(void)
 	       ret == -ETIME ? "no CQE (ETIME), the timer is finished" :
 	       "unexpected CQE!");
 	EX_CHECK(ret == -ETIME, "wait after terminal returned %d", ret);
-	inflight = fdinfo_inflight(port.ring_fd);
-	if (inflight >= 0) {
+	if (!ex_fdinfo(port.ring_fd, "inflight", &inflight)) {
 		ex_say("main", "fdinfo says inflight: %ld", inflight);
 		EX_CHECK(inflight == 0, "inflight %ld, want 0", inflight);
 	}
