@@ -35,10 +35,12 @@
  * After a warm-up, the clients' round trips during -t ms give one line:
  *
  *   bench=echo impl=cport-reactor conns=4 size=64 rounds=... secs=...
- *   rps=... us_per_rt=...
+ *   rps=... us_per_rt=... vcsw=... ivcsw=... cs_per_rt=...
  *
  * (on one line; rps is round trips per second over all connections,
- * us_per_rt the mean time of one round trip of one connection). At
+ * us_per_rt the mean time of one round trip of one connection, and
+ * cs_per_rt the context switches of all the process's threads per round
+ * trip, counted as bench-pool counts them). At
  * the end the clients close their connections and the server returns once
  * it has seen all of them close. Exit status 2 ("skip=") if /dev/cport is
  * missing or the module has no poll ops.
@@ -589,7 +591,7 @@ int main(int argc, char **argv)
 {
 	static struct echo e = { .ms = 1000, .nconns = 4, .size = 64 };
 	pthread_t st, ct[MAX_CONNS];
-	uint64_t r0, r1, t0, t1;
+	uint64_t r0, r1, t0, t1, v0, i0, v1, i1;
 	const char *name = NULL;
 	unsigned int i;
 	int c;
@@ -635,9 +637,11 @@ int main(int argc, char **argv)
 	}
 
 	sleep_ms(BENCH_WARMUP_MS);
+	bench_ctxt_switches(e.head, &v0, &i0);
 	r0 = rounds(&e);
 	t0 = mono_ns();
 	sleep_ms(e.ms);
+	bench_ctxt_switches(e.head, &v1, &i1);
 	r1 = rounds(&e);
 	t1 = mono_ns();
 
@@ -649,9 +653,12 @@ int main(int argc, char **argv)
 	if (r1 == r0)
 		bench_die(e.head, "no round trip in %u ms", e.ms);
 	/* us_per_rt: the mean round trip of one connection */
-	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f\n", e.head,
+	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f vcsw=%llu "
+	       "ivcsw=%llu cs_per_rt=%.3f\n", e.head,
 	       (unsigned long long)(r1 - r0), (t1 - t0) / 1e9,
 	       (r1 - r0) * 1e9 / (t1 - t0),
-	       (double)e.nconns * (t1 - t0) / 1e3 / (r1 - r0));
+	       (double)e.nconns * (t1 - t0) / 1e3 / (r1 - r0),
+	       (unsigned long long)(v1 - v0), (unsigned long long)(i1 - i0),
+	       (double)(v1 - v0 + i1 - i0) / (r1 - r0));
 	return 0;
 }

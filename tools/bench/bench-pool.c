@@ -53,7 +53,6 @@
  */
 #include "bench.h"
 
-#include <dirent.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
@@ -341,44 +340,6 @@ static void *producer(void *arg)
 	return NULL;
 }
 
-/*
- * Context switches of all threads of the process so far: voluntary in
- * *@vol, nonvoluntary in *@invol.
- */
-static void ctxt_switches(struct pool *p, uint64_t *vol, uint64_t *invol)
-{
-	char path[300], line[128];
-	unsigned long long v;
-	struct dirent *d;
-	DIR *dir;
-	FILE *f;
-
-	*vol = *invol = 0;
-	dir = opendir("/proc/self/task");
-	if (!dir)
-		bench_die(p->head, "/proc/self/task: %s", strerror(errno));
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
-			 d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			bench_die(p->head, "%s: %s", path, strerror(errno));
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "voluntary_ctxt_switches: %llu",
-				   &v) == 1)
-				*vol += v;
-			else if (sscanf(line,
-					"nonvoluntary_ctxt_switches: %llu",
-					&v) == 1)
-				*invol += v;
-		}
-		fclose(f);
-	}
-	closedir(dir);
-}
-
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -472,11 +433,11 @@ int main(int argc, char **argv)
 	}
 
 	sleep_ms(BENCH_WARMUP_MS);
-	ctxt_switches(&p, &v0, &i0);
+	bench_ctxt_switches(p.head, &v0, &i0);
 	d0 = atomic_load(&p.done);
 	t0 = mono_ns();
 	sleep_ms(p.ms);
-	ctxt_switches(&p, &v1, &i1);
+	bench_ctxt_switches(p.head, &v1, &i1);
 	d1 = atomic_load(&p.done);
 	t1 = mono_ns();
 
