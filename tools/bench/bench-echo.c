@@ -43,7 +43,8 @@
  * trip, counted as bench-pool counts them). At
  * the end the clients close their connections and the server returns once
  * it has seen all of them close. Exit status 2 ("skip=") if /dev/cport is
- * missing or the module has no poll ops.
+ * missing or the module has no poll ops or no event flags (which
+ * cport_loop needs).
  *
  * Usage: bench-echo -i cport-reactor|cport-proactor|epoll [-t MS] [-c CONNS]
  *                   [-s SIZE]
@@ -348,6 +349,9 @@ static void loop_setup(struct echo *e)
 	if (ret == -ENOENT || ret == -ENODEV)
 		bench_skip(e->head, "%s: %s", CPORT_DEVICE_PATH,
 			   strerror(-ret));
+	if (ret == -EOPNOTSUPP)
+		bench_skip(e->head, "cport_loop_new: %s (no event flags in "
+			   "this module)", strerror(-ret));
 	loop_check(e, "cport_loop_new", ret);
 	port = cport_loop_port(e->loop);
 	if (!(port->features & CPORT_FEAT_POLL))
