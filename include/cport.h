@@ -16,7 +16,8 @@
  *
  *  - thread-safe, callable from any number of threads at once:
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
- *    cport_get_queued_completion(), cport_enter() with to_submit == 0,
+ *    cport_get_queued_completion(), cport_pool_leave(),
+ *    cport_concurrency(), cport_enter() with to_submit == 0,
  *    the register calls, the version calls, the event flag calls
  *    (cport_flag_*(), cport_flags_local(), cport_cluster_*());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),

@@ -938,6 +938,77 @@ TEST_F(fault, cluster_create_fails_with_enomem_then_succeeds)
 	close(fd);
 }
 
+/* ----------------------------------------------------------------- */
+/* CPORT_IOC_GETQ */
+
+/* GETQ of one CQE without sleeping, or (@flags) LEAVE. */
+static int fault_getq(int fd, struct cport_cqe *c, __u32 flags)
+{
+	struct cport_getq q = {
+		.cqes = flags ? 0 : (__u64)(uintptr_t)c,
+		.nr = flags ? 0 : 1,
+		.flags = flags ? flags : CPORT_GETQ_TIMEOUT,
+	};
+	int ret = ioctl(fd, CPORT_IOC_GETQ, &q);
+
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * A pool thread's registration is allocated at its first GETQ (with
+ * preempt notifiers) or at every GETQ (without): a failure takes nothing
+ * and leaves the thread uncounted.
+ */
+TEST_F(fault, getq_fails_with_enomem_takes_nothing)
+{
+	unsigned int n, enomem = 0;
+	struct cport_params p;
+	struct cport_cqe c;
+	struct port pt;
+	bool fired;
+	int ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		memset(&pt, 0, sizeof(pt));
+		pt.fd = cport_open();
+		ASSERT_LE(0, pt.fd);
+		memset(&p, 0, sizeof(p));
+		p.sq_entries = variant->sq_entries;
+		p.concurrency = 1;
+		ASSERT_EQ(0, sys_setup(pt.fd, &p));
+		pt.p = p;
+		ASSERT_EQ(0, port_map(&pt));
+		ASSERT_EQ(0, sys_post(pt.fd, n, 0));
+
+		fault_arm(self->nth, n);
+		ret = fault_getq(pt.fd, &c, 0);
+		fired = fault_fired(self->nth);
+		if (ret < 0) {
+			ASSERT_EQ(-ENOMEM, ret);
+			ASSERT_TRUE(fired);
+			enomem++;
+			EXPECT_EQ(1, cq_ready(&pt));
+			EXPECT_EQ(0, fdinfo(pt.fd, "pool_running"));
+			ASSERT_EQ(1, fault_getq(pt.fd, &c, 0))
+				TH_LOG("GETQ after fault %u", n);
+		} else {
+			ASSERT_EQ(1, ret);
+		}
+		EXPECT_EQ(n, c.user_data);
+		EXPECT_EQ(1, fdinfo(pt.fd, "pool_running"));
+		EXPECT_EQ(0, fault_getq(pt.fd, NULL, CPORT_GETQ_LEAVE));
+		EXPECT_EQ(0, fdinfo(pt.fd, "pool_running"));
+		port_fini(&pt);
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u made GETQ fail with ENOMEM", n - 1,
+	       enomem);
+	EXPECT_LT(0, enomem);
+}
+
 TEST_F(fault, post_and_nop_never_allocate)
 {
 	struct port pt, target;

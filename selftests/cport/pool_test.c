@@ -250,6 +250,28 @@ TEST(getq_etime)
 	port_fini(&pt);
 }
 
+TEST(getq_eio_on_a_scribbled_head)
+{
+	struct cport_cqe c;
+	struct port pt;
+	__u32 tail;
+
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	ASSERT_EQ(0, pool_port(&pt, 4, 1));
+	ASSERT_EQ(0, sys_post(pt.fd, 1, 0));
+	tail = load_acquire(pt.cq_tail);
+	store_release(pt.cq_head, tail + 5);	/* beyond the tail */
+	EXPECT_EQ(-EIO, sys_getq(pt.fd, &c, 1, CPORT_GETQ_TIMEOUT, 0));
+	EXPECT_EQ(tail + 5, load_acquire(pt.cq_head));
+	EXPECT_EQ(0, fdinfo(pt.fd, "pool_running"));
+	/* put right, the CQE is there */
+	store_release(pt.cq_head, tail - 1);
+	ASSERT_EQ(1, sys_getq(pt.fd, &c, 1, CPORT_GETQ_TIMEOUT, 0));
+	EXPECT_EQ(1, c.user_data);
+	port_fini(&pt);
+}
+
 /* A thread in CPORT_IOC_GETQ, with its result. */
 struct getq_thread {
 	pthread_t thr;
@@ -814,6 +836,40 @@ TEST(counted_in_a_closed_port_moves_on)
 	EXPECT_EQ(1, m.ret_b);
 	EXPECT_TRUE(fdinfo_wait_eq(b.fd, "pool_running", 0, 10000));
 	port_fini(&b);
+}
+
+/*
+ * With preempt notifiers a pool thread's registration holds the module
+ * (its callbacks are module text) until the thread exits, port or not.
+ */
+TEST(unload_refused_while_a_pool_thread_lives)
+{
+	struct spinner s = { 0 };
+	struct port pt;
+	int ret;
+
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	ASSERT_EQ(0, pool_port(&pt, 4, 1));
+	if (!block_release(pt.fd)) {
+		port_fini(&pt);
+		SKIP(return, "kernel without preempt notifiers");
+	}
+	ASSERT_EQ(0, sys_post(pt.fd, 1, 0));
+	s.fd = pt.fd;
+	ASSERT_EQ(0, pthread_create(&s.thr, NULL, spinner_fn, &s));
+	while (!atomic_load(&s.took))
+		sched_yield();
+	ASSERT_EQ(1, s.ret);
+	port_fini(&pt);		/* no port, no mapping left */
+	ret = syscall(SYS_delete_module, "cport", O_NONBLOCK) ? -errno : 0;
+	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EAGAIN)
+		TH_LOG("delete_module returned %d", ret);
+	atomic_store(&s.go, true);
+	pthread_join(s.thr, NULL);
+	EXPECT_TRUE(cport_present());
 }
 
 TEST_HARNESS_MAIN
