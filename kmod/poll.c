@@ -53,7 +53,9 @@
  * CQ wake-up may run with the target's ->cq_lock held, so taking our
  * ->cq_lock there would nest two locks of one class. The callback only
  * records the events and queues an irq_work, which posts with no other
- * lock held. Polling the port itself is -EINVAL; a cycle of ports polling
+ * lock held. So it does for an epoll or io_uring instance, whose wake-ups
+ * may come from a port's (the instance watches a port) with that port's
+ * ->cq_lock held (->defer). Polling the port itself is -EINVAL; a cycle of ports polling
  * each other could wake itself for ever, so a POLL_ADD on a port that has
  * a POLL_ADD on a port in flight itself fails with -ELOOP (checked under
  * cport_poll_mutex, which guards cport_poll_ports). Chains (A polls B
@@ -67,6 +69,8 @@
  * Copyright (C) 2026 The cport authors
  */
 #include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
 #include <linux/irq_work.h>
 #include <linux/mutex.h>
 #include <linux/poll.h>
@@ -131,6 +135,8 @@ struct cport_poll_wait {
  * @pollfree: a queue announced POLLFREE while ARMING, under ->cq_lock.
  * @file: the polled file (a reference, dropped with the last @refs).
  * @target: the port @file is, or NULL.
+ * @defer: @file's wake-ups may come with a port's ->cq_lock held: post
+ *         from @iw.
  * @port_node: entry in cport_poll_ports while @target is set.
  * @pt: poll table used to add the entries.
  * @waits: the wait queue entries.
@@ -154,6 +160,7 @@ struct cport_pollreq {
 	bool			pollfree;
 	struct file		*file;
 	struct cport_port	*target;
+	bool			defer;
 	struct list_head	port_node;
 	poll_table		pt;
 	struct cport_poll_wait	waits[CPORT_POLL_WAITS];
@@ -182,7 +189,10 @@ static void cport_poll_put(struct cport_pollreq *p)
 	kfree(p);
 }
 
-/* ->cq_lock held: let the work run, with its own reference. */
+/*
+ * ->cq_lock held: let the work run, with its own reference.
+ * Context: any, hard IRQ included.
+ */
 static void __cport_poll_queue_work(struct cport_pollreq *p)
 {
 	lockdep_assert_held(&p->req.port->cq_lock);
@@ -194,8 +204,9 @@ static void __cport_poll_queue_work(struct cport_pollreq *p)
 }
 
 /*
- * ->cq_lock held, ARMED or ENDING: post the terminal CQE, unlink, wake.
- * The caller drops the poll's reference after unlocking.
+ * ->cq_lock held, ARMED or ENDING, on no wait queue: post the terminal
+ * CQE, unlink, wake. The caller drops the poll's reference after
+ * unlocking. Context: any, hard IRQ included.
  */
 static void __cport_poll_finish(struct cport_pollreq *p, s32 res)
 {
@@ -219,7 +230,10 @@ static void __cport_poll_finish(struct cport_pollreq *p, s32 res)
 	__cport_cq_wake(port, 1, false);
 }
 
-/* ->cq_lock held, a slot free: report the pending events. */
+/*
+ * ->cq_lock held, a slot free: report the pending events.
+ * Context: any, hard IRQ included.
+ */
 static void __cport_poll_post_pending(struct cport_pollreq *p)
 {
 	__cport_cqe_post(p->req.port, p->req.user_data, p->pending,
@@ -228,7 +242,7 @@ static void __cport_poll_post_pending(struct cport_pollreq *p)
 	list_del_init(&p->req.pending_node);
 }
 
-/* ->cq_lock held: do events @mask end the poll? */
+/* ->cq_lock held: do events @mask end the poll? Context: any. */
 static bool __cport_poll_ends(struct cport_pollreq *p, __poll_t mask)
 {
 	__poll_t ready = mask & p->events;
@@ -315,8 +329,8 @@ static int cport_poll_wake(struct wait_queue_entry *wqe, unsigned int mode,
 	/* A first filter; the events are looked at again under the lock. */
 	if (mask && !(mask & READ_ONCE(p->events)))
 		return 0;
-	if (p->target) {
-		/* Another port's wake-up, maybe under its ->cq_lock. */
+	if (p->defer) {
+		/* Maybe a port's wake-up, under its ->cq_lock. */
 		atomic_or((__force int)mask, &p->iw_events);
 		irq_work_queue(&p->iw);
 		return 1;
@@ -416,7 +430,7 @@ static void cport_poll_disarm(struct cport_pollreq *p)
 		spin_unlock_irqrestore(&head->lock, flags);
 	}
 	rcu_read_unlock();
-	if (p->target)
+	if (p->defer)
 		irq_work_sync(&p->iw);
 }
 
@@ -571,6 +585,19 @@ static int cport_poll_port_add(struct cport_pollreq *p)
 	return ret;
 }
 
+/*
+ * An epoll or io_uring instance wakes its pollers from the wake-ups of the
+ * files it watches, which may be ports posting under their ->cq_lock.
+ */
+static bool cport_poll_file_nests(struct file *file)
+{
+	const char *name = (const char *)file->f_path.dentry->d_name.name;
+
+	if (file_inode(file)->i_sb->s_magic != ANON_INODE_FS_MAGIC)
+		return false;
+	return !strcmp(name, "[eventpoll]") || !strcmp(name, "[io_uring]");
+}
+
 static struct cport_pollreq *cport_poll_alloc(struct cport_port *port,
 					      const struct cport_sqe *sqe,
 					      struct file *file)
@@ -594,6 +621,7 @@ static struct cport_pollreq *cport_poll_alloc(struct cport_port *port,
 	p->multishot = sqe->op_flags & CPORT_POLL_MULTISHOT;
 	p->file = file;
 	p->target = cport_port_from_file(file);
+	p->defer = p->target || cport_poll_file_nests(file);
 	INIT_WORK(&p->work, cport_poll_work);
 	init_irq_work(&p->iw, cport_poll_iw);
 	return p;

@@ -261,6 +261,44 @@ TEST_F(pl, tcp_loopback_oneshot_accept_in_out)
 	close(c[1]);
 }
 
+/* A pipe opened read-write waits on both its queues: two entries. */
+TEST_F(pl, pipe_on_two_wait_queues)
+{
+	char path[64];
+	int p[2], rw;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	rw = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, rw);
+	/* One-shot, ended by the worker (the callback holds one queue). */
+	SUBMIT(&self->pt, sqe_poll(rw, EPOLLIN, 0, 0x38));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	write1(p[1]);
+	EXPECT_CQE(&self->pt, 0x38, EPOLLIN, 0);
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "inflight", 0, 20000));
+	EXPECT_EQ(1, drain(rw));
+	/* Multishot on both: writable at once, then each write. */
+	SUBMIT(&self->pt, sqe_poll(rw, EPOLLIN | EPOLLOUT,
+				   CPORT_POLL_MULTISHOT, 0x39));
+	EXPECT_CQE(&self->pt, 0x39, EPOLLOUT, MORE);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	write1(p[1]);
+	EXPECT_CQE(&self->pt, 0x39, EPOLLIN, MORE);
+	/* A pipe wakes its writers only when a read frees a full one. */
+	EXPECT_EQ(1, drain(rw));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	SUBMIT(&self->pt, sqe_poll_remove(0x39, 0, 0, 0, 0x3a));
+	EXPECT_CQE(&self->pt, 0x39, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x3a, 0, 0);
+	write1(p[1]);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	close(rw);
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ----------------------------------------------------------------- */
 /* multishot: edge-triggered */
 
@@ -1222,6 +1260,54 @@ TEST_F(pl, port_polls_port)
 	SUBMIT(&self->pt, sqe_poll_remove(0xf2, 0, 0, 0, 0xf3));
 	EXPECT_CQE(&self->pt, 0xf2, -ECANCELED, 0);
 	EXPECT_CQE(&self->pt, 0xf3, 0, 0);
+	port_fini(&b);
+}
+
+/*
+ * Through epoll: A polls an epoll instance that watches port B, or A
+ * itself. B's post wakes the instance with B's ->cq_lock held, A's with
+ * A's own: A's poll must not take its ->cq_lock there.
+ */
+TEST_F(pl, port_polls_epoll_watching_ports)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct cport_cqe c;
+	struct port b;
+	int ep, i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&b, 8, 16, 0));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, b.fd, &ev));
+	SUBMIT(&self->pt, sqe_poll(ep, EPOLLIN, CPORT_POLL_MULTISHOT, 0x130));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, sys_post(b.fd, 1, 0));
+		EXPECT_CQE(&self->pt, 0x130, EPOLLIN, MORE);
+		ASSERT_TRUE(cq_pop(&b, &c));
+		/* Consume the instance's readiness: the next post is new. */
+		EXPECT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+		EXPECT_TRUE(quiet_for(&self->pt, 10));
+	}
+	/* B's timer posts from hard IRQ, under B's ->cq_lock. */
+	SUBMIT(&b, sqe_timeout(NSEC_PER_MSEC, 0, 0, 0, 2));
+	EXPECT_CQE(&self->pt, 0x130, EPOLLIN, MORE);
+	SUBMIT(&self->pt, sqe_poll_remove(0x130, 0, 0, 0, 0x131));
+	EXPECT_CQE(&self->pt, 0x130, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x131, 0, 0);
+
+	/* The instance watches A itself: a one-shot ends the loop. */
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_DEL, b.fd, NULL));
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, self->pt.fd, &ev));
+	SUBMIT(&self->pt, sqe_poll(ep, EPOLLIN, 0, 0x132));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, sys_post(self->pt.fd, 0x133, 0));
+	EXPECT_CQE(&self->pt, 0x133, 0, 0);
+	EXPECT_CQE(&self->pt, 0x132, EPOLLIN, 0);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(ep);
 	port_fini(&b);
 }
 
