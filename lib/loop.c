@@ -271,8 +271,8 @@ static void __cport_loop_stamp(struct cport_loop *loop)
  * Return: 0, -EFAULT (@loopp NULL), -EINVAL, -ENOMEM, -EOPNOTSUPP (the
  * module has no event flags), or an error of cport_queue_init_params().
  */
-int cport_loop_new(struct cport_loop **loopp, unsigned int entries,
-		   unsigned int flags)
+__cport_cold int cport_loop_new(struct cport_loop **loopp,
+				 unsigned int entries, unsigned int flags)
 {
 	struct cport_params p;
 	struct cport_loop *loop;
@@ -332,7 +332,7 @@ err_free:
  *
  * Context: the loop's thread.
  */
-void cport_loop_free(struct cport_loop *loop)
+__cport_cold void cport_loop_free(struct cport_loop *loop)
 {
 	struct __cport_loop_post *p, *next;
 
@@ -389,7 +389,8 @@ static struct cport_sqe *__cport_loop_sqe(struct cport_loop *loop)
  *
  * Prepare the SQE with a cport_prep_*() helper, but leave its user_data
  * alone: the loop sets it when it submits, at its next pass. When the SQ
- * is full, the SQEs in it are submitted first.
+ * is full, the SQEs in it are submitted first. The user_data of the CQEs
+ * @cb gets names the op: cport_prep_cancel() of it cancels the op.
  *
  * Context: the loop's thread (in a callback or between passes).
  * Return: the SQE; NULL if @loop is NULL, the loop has

@@ -251,6 +251,46 @@ START_TEST(loop_multishot_op_calls_until_last_cqe)
 }
 END_TEST
 
+/* A periodic op's callback cancels it, by the user_data of its CQE. */
+static void on_cancel_self(struct cport_loop *loop,
+			   const struct cport_cqe *cqe, void *arg)
+{
+	struct cport_sqe *sqe;
+
+	on_cqe(loop, cqe, arg);
+	if (seen.calls != 1)
+		return;
+	sqe = cport_loop_get_sqe(loop, NULL, NULL);
+	if (!sqe) {
+		seen.ret = -1;
+		return;
+	}
+	cport_prep_cancel(sqe, cqe->user_data, 0);
+}
+
+START_TEST(loop_multishot_op_cancelled_by_its_user_data)
+{
+	struct cport_loop *loop = loop_new(8);
+	struct cport_sqe *sqe = cport_loop_get_sqe(loop, on_cancel_self,
+						   (void *)3);
+	unsigned int i, last;
+
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_timer(sqe, MS, MS, 0, 0);
+	while (!seen.calls || (seen.cqes[seen.calls - 1].flags &
+			       CPORT_CQE_F_MORE))
+		ck_assert_int_ge(cport_loop_run_once(loop, 1000 * MS), 0);
+	ck_assert_int_eq(seen.ret, 1);
+	last = seen.calls - 1;
+	ck_assert_int_eq(seen.cqes[last].res, -ECANCELED);
+	for (i = 0; i < last; i++)
+		ck_assert_uint_eq(seen.cqes[i].flags, CPORT_CQE_F_MORE);
+	ck_assert_int_eq(cport_loop_run_once(loop, 5 * MS), 0);
+	ck_assert_uint_eq(seen.calls, last + 1);
+	cport_loop_free(loop);
+}
+END_TEST
+
 /* Each NOP's callback submits the next one until 64 ran. */
 static void on_chain(struct cport_loop *loop, const struct cport_cqe *cqe,
 		     void *arg)
@@ -496,6 +536,51 @@ START_TEST(loop_post_works_with_full_cq)
 	ck_assert_int_eq(cport_loop_run_once(loop, 1000 * MS), 1);
 	ck_assert_uint_eq(seen.order[0], 3);
 	ck_assert_int_eq(cport_cq_ready(cport_loop_port(loop)), 0);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_get_sqe_with_full_sq_and_cq_is_null)
+{
+	struct cport_loop *loop = loop_new(4);
+	struct cport_sqe *sqe;
+	unsigned int i;
+
+	fill_cq(loop);
+	for (i = 0; i < 4; i++) {
+		sqe = cport_loop_get_sqe(loop, on_cqe, (void *)(uintptr_t)i);
+		ck_assert_ptr_nonnull(sqe);
+		cport_prep_nop(sqe);
+	}
+	/* The SQ is full and the kernel cannot take it: the CQ is full. */
+	ck_assert_ptr_null(cport_loop_get_sqe(loop, on_cqe, (void *)9));
+	/* The loop reaps, then submits; nothing was lost. */
+	run_until(loop, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_uint_eq(seen.order[i], i);
+		ck_assert_int_eq(seen.cqes[i].res, 0);
+	}
+	sqe = cport_loop_get_sqe(loop, on_cqe, (void *)4);
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_nop(sqe);
+	run_until(loop, 5);
+	ck_assert_uint_eq(seen.order[4], 4);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_pass_runs_cqes_then_posts)
+{
+	struct cport_loop *loop = loop_new(4);
+	struct cport_sqe *sqe;
+
+	ck_assert_int_eq(cport_loop_post(loop, on_call, (void *)2), 0);
+	sqe = cport_loop_get_sqe(loop, on_cqe, (void *)1);
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_nop(sqe);
+	ck_assert_int_eq(cport_loop_run_once(loop, 1000 * MS), 2);
+	ck_assert_uint_eq(seen.order[0], 1);
+	ck_assert_uint_eq(seen.order[1], 2);
 	cport_loop_free(loop);
 }
 END_TEST
@@ -1125,6 +1210,7 @@ Suite *loop_device_suite(void)
 		  loop_ops_call_back_in_order_on_loop_thread,
 		  loop_op_result_reaches_callback,
 		  loop_multishot_op_calls_until_last_cqe,
+		  loop_multishot_op_cancelled_by_its_user_data,
 		  loop_callback_submits_next_op,
 		  loop_get_sqe_submits_full_sq_then_limits_ops,
 		  loop_op_without_callback_is_dropped,
@@ -1134,7 +1220,9 @@ Suite *loop_device_suite(void)
 	ADD_TESTS(s, tcase_device("post"), 0,
 		  loop_posts_run_once_in_order,
 		  loop_posts_from_four_threads_run_exactly_once,
-		  loop_post_works_with_full_cq);
+		  loop_post_works_with_full_cq,
+		  loop_get_sqe_with_full_sq_and_cq_is_null,
+		  loop_pass_runs_cqes_then_posts);
 	ADD_TESTS(s, tcase_device("stop"), 0,
 		  loop_stop_from_other_thread_wakes_sleeping_loop,
 		  loop_stop_works_with_full_cq,
