@@ -46,8 +46,13 @@
  * missing or the module has no poll ops or no event flags (which
  * cport_loop needs).
  *
+ * With -1 every thread is pinned to CPU 0: a wake-up is then a switch
+ * between tasks of one CPU, with no IPI and no idle vCPU to wake, which
+ * under TCG costs more than the system calls around it and varies most
+ * when the host is busy (bench-flags -s does the same).
+ *
  * Usage: bench-echo -i cport-reactor|cport-proactor|epoll [-t MS] [-c CONNS]
- *                   [-s SIZE]
+ *                   [-s SIZE] [-1]
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -88,6 +93,7 @@ struct client {
 struct echo {
 	const struct mech *m;	/* -i */
 	unsigned int ms, nconns, size;
+	int one_cpu;		/* -1 */
 	char head[128];
 	atomic_int stop;
 
@@ -488,6 +494,8 @@ static void *server(void *arg)
 {
 	struct echo *e = arg;
 
+	if (e->one_cpu)
+		bench_pin(0);
 	e->m->serve(e);
 	server_free(e);
 	return NULL;
@@ -537,6 +545,8 @@ static void *client(void *arg)
 	int fd, one = 1;
 	unsigned int i;
 
+	if (e->one_cpu)
+		bench_pin(0);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		bench_die(e->head, "socket: %s", strerror(errno));
@@ -583,10 +593,11 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s -i cport-reactor|cport-proactor|epoll [-t MS]\n"
-		"          [-c CONNS] [-s SIZE]\n"
+		"          [-c CONNS] [-s SIZE] [-1]\n"
 		"  -c  connections, one client thread each (default 4, at most "
 		"%d)\n"
-		"  -s  bytes per request and answer (default 64, at most %d)\n",
+		"  -s  bytes per request and answer (default 64, at most %d)\n"
+		"  -1  pin every thread to CPU 0\n",
 		prog, MAX_CONNS, MAX_SIZE);
 	exit(1);
 }
@@ -600,7 +611,7 @@ int main(int argc, char **argv)
 	unsigned int i;
 	int c;
 
-	while ((c = getopt(argc, argv, "i:t:c:s:h")) != -1) {
+	while ((c = getopt(argc, argv, "i:t:c:s:1h")) != -1) {
 		switch (c) {
 		case 'i':
 			name = optarg;
@@ -614,6 +625,9 @@ int main(int argc, char **argv)
 		case 's':
 			e.size = bench_atol(argv[0], optarg);
 			break;
+		case '1':
+			e.one_cpu = 1;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -625,9 +639,11 @@ int main(int argc, char **argv)
 			e.m = &mechs[i];
 	if (!e.m)
 		usage(argv[0]);
-	snprintf(e.head, sizeof(e.head), "bench=echo impl=%s conns=%u size=%u",
-		 name, e.nconns, e.size);
+	snprintf(e.head, sizeof(e.head), "bench=echo impl=%s conns=%u size=%u "
+		 "cpus=%s", name, e.nconns, e.size, e.one_cpu ? "0" : "all");
 
+	if (e.one_cpu)
+		bench_pin(0);
 	if (e.m->setup)
 		e.m->setup(&e);
 	listen_setup(&e);
