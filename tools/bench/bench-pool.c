@@ -180,6 +180,20 @@ static void cp_quit(struct pool *p)
 		bench_die(p->head, "cport_post (quit): %s", strerror(-ret));
 }
 
+/*
+ * A worker that took its quit item gives its slot back before it exits,
+ * as a pool thread that stops taking completions should: on a kernel
+ * without preempt notifiers an exited thread's slot comes back only when
+ * a waiter finds it exited.
+ */
+static void cp_quit_taken(struct pool *p)
+{
+	int ret = cport_pool_leave(&p->port);
+
+	if (ret < 0)
+		bench_die(p->head, "cport_pool_leave: %s", strerror(-ret));
+}
+
 /* ---- epoll + eventfd + mutex ------------------------------------------- */
 
 static void ep_setup(struct pool *p)
@@ -274,7 +288,7 @@ struct mech {
 };
 
 static const struct mech mechs[] = {
-	{ "cport", cp_setup, cp_post, cp_take, cp_quit, NULL },
+	{ "cport", cp_setup, cp_post, cp_take, cp_quit, cp_quit_taken },
 	{ "epoll", ep_setup, ep_post, ep_take, ep_quit, ep_quit_taken },
 };
 
