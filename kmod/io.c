@@ -33,8 +33,13 @@
  *   ARMING    the readiness wait is being armed (by the submitter or the
  *             worker); a wake-up only sets ->woken.
  *   POLLING   armed: a wake-up moves it to QUEUED and queues the work; a
- *             canceller moves it to CANCELLED, removes the wait entries and
- *             posts -ECANCELED.
+ *             canceller moves it to DISARM.
+ *   DISARM    a canceller took it off POLLING: after dropping ->cq_lock it
+ *             moves it to CANCELLED, removes the wait entries and posts
+ *             -ECANCELED. Wait queue locks nest outside ->cq_lock (a
+ *             poll's wake-up posts under ->cq_lock, poll.c), so the entries
+ *             cannot be removed under ->cq_lock; meanwhile a wake-up finds
+ *             no POLLING and does nothing.
  *   QUEUED    the work is queued: the worker moves it to RUNNING, a
  *             canceller to CANCELLED (posting -ECANCELED; the worker then
  *             only drops its reference).
@@ -74,6 +79,7 @@ enum {
 	CPORT_IO_RUNNING,
 	CPORT_IO_DEVICE,
 	CPORT_IO_DONE,
+	CPORT_IO_DISARM,
 	CPORT_IO_CANCELLED,
 };
 
@@ -160,7 +166,7 @@ static void cport_io_put(struct cport_io *io)
  * Take every wait queue entry off its queue. A queue that announced
  * POLLFREE may be freed after an RCU grace period: hence the RCU read
  * section, and ->head read with acquire.
- * Context: any; ->cq_lock may be held (it nests outside wait queue locks).
+ * Context: any; never under ->cq_lock (wait queue locks nest outside it).
  */
 static void cport_io_disarm(struct cport_io *io)
 {
@@ -377,7 +383,9 @@ static void cport_io_work(struct work_struct *work)
 /*
  * ->cq_lock held, IRQs off. Cancel unless a worker (or an arming) holds
  * the request. Return: 0 if cancelled (-ECANCELED posted, request
- * unlinked; the caller drops ->inflight_list's reference), 1 if not.
+ * unlinked; the caller drops ->inflight_list's reference); 2 if moved
+ * from POLLING to DISARM (cport_io_cancel_sync() ends it); 1 if busy;
+ * -EALREADY if another canceller is ending it.
  */
 static int __cport_io_cancel(struct cport_io *io)
 {
@@ -388,13 +396,8 @@ static int __cport_io_cancel(struct cport_io *io)
 		return 0;
 	}
 	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
-			   CPORT_IO_CANCELLED) == CPORT_IO_POLLING) {
-		cport_io_disarm(io);
-		__cport_io_finish(io, -ECANCELED);
-		/* The armed wait's reference; ->inflight_list's remains. */
-		refcount_dec(&io->refs);
-		return 0;
-	}
+			   CPORT_IO_DISARM) == CPORT_IO_POLLING)
+		return 2;
 	if (atomic_cmpxchg(&io->state, CPORT_IO_PARKED,
 			   CPORT_IO_CANCELLED) == CPORT_IO_PARKED) {
 		__cport_io_finish(io, -ECANCELED);
@@ -402,18 +405,26 @@ static int __cport_io_cancel(struct cport_io *io)
 		refcount_dec(&io->refs);
 		return 0;
 	}
-	return 1;
+	switch (atomic_read(&io->state)) {
+	case CPORT_IO_DISARM:
+	case CPORT_IO_CANCELLED:
+		return -EALREADY;
+	default:
+		return 1;
+	}
 }
 
 /* See struct cport_req_ops. Context: ->cq_lock held, IRQs off. */
 static int cport_io_try_cancel(struct cport_req *req)
 {
 	struct cport_io *io = to_io(req);
+	int ret;
 
 	lockdep_assert_held(&req->port->cq_lock);
-	if (!__cport_io_cancel(io))
-		return 0;
-	/* Running or arming: wait for it after unlocking. */
+	ret = __cport_io_cancel(io);
+	if (ret <= 0)
+		return ret;
+	/* Running or arming, or armed (DISARM): finish after unlocking. */
 	refcount_inc(&io->refs);
 	return 1;
 }
@@ -429,7 +440,19 @@ static void cport_io_cancel_sync(struct cport_req *req)
 	struct cport_port *port = req->port;
 	int ret;
 
-	do {
+	for (;;) {
+		/* Taken off POLLING by a canceller: the first here ends it. */
+		if (atomic_cmpxchg(&io->state, CPORT_IO_DISARM,
+				   CPORT_IO_CANCELLED) == CPORT_IO_DISARM) {
+			cport_io_disarm(io);
+			spin_lock_irq(&port->cq_lock);
+			__cport_io_finish(io, -ECANCELED);
+			spin_unlock_irq(&port->cq_lock);
+			/* The armed wait's reference; ->inflight_list's remains. */
+			refcount_dec(&io->refs);
+			ret = 0;
+			break;
+		}
 		flush_work(&io->work);
 		/* The device has it: wait for cport_io_device_done(). */
 		wait_var_event(&io->state,
@@ -437,7 +460,9 @@ static void cport_io_cancel_sync(struct cport_req *req)
 		spin_lock_irq(&port->cq_lock);
 		ret = list_empty(&req->node) ? -ENOENT : __cport_io_cancel(io);
 		spin_unlock_irq(&port->cq_lock);
-	} while (ret == 1);
+		if (ret != 1 && ret != 2)
+			break;
+	}
 	if (!ret)
 		cport_io_put(io);	/* ->inflight_list's reference */
 	cport_io_put(io);		/* ours */

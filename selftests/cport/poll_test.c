@@ -668,6 +668,38 @@ TEST_F(pl, cancel_by_user_data_and_by_fd)
 	close(p[1]);
 }
 
+/*
+ * A poll and a READ waiting on the same pipe: the poll's wake-up posts
+ * under the port's CQ lock with the pipe's wait queue lock held, so the
+ * READ's cancel must not take that queue lock under the CQ lock.
+ */
+TEST_F(pl, poll_and_waiting_read_on_one_pipe)
+{
+	char buf[8];
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	SUBMIT(&self->pt, sqe_poll(p[0], EPOLLIN, CPORT_POLL_MULTISHOT, 0x58));
+	for (i = 0; i < 10; i++) {
+		SUBMIT(&self->pt, sqe_rw(CPORT_OP_READ, p[0], buf, sizeof(buf),
+					 CPORT_POS_CURRENT, 0x59));
+		EXPECT_TRUE(quiet_for(&self->pt, 10));
+		SUBMIT(&self->pt, sqe_cancel(0x59, 0, 0x5a));
+		EXPECT_CQE(&self->pt, 0x59, -ECANCELED, 0);
+		EXPECT_CQE(&self->pt, 0x5a, 0, 0);
+		write1(p[1]);
+		EXPECT_CQE(&self->pt, 0x58, EPOLLIN, MORE);
+		EXPECT_EQ(1, drain(p[0]));
+	}
+	SUBMIT(&self->pt, sqe_poll_remove(0x58, 0, 0, 0, 0x5b));
+	EXPECT_CQE(&self->pt, 0x58, -ECANCELED, 0);
+	EXPECT_CQE(&self->pt, 0x5b, 0, 0);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* ----------------------------------------------------------------- */
 /* errors */
 
