@@ -35,16 +35,24 @@
  * After a warm-up, the clients' round trips during -t ms give one line:
  *
  *   bench=echo impl=cport-reactor conns=4 size=64 rounds=... secs=...
- *   rps=... us_per_rt=...
+ *   rps=... us_per_rt=... vcsw=... ivcsw=... cs_per_rt=...
  *
  * (on one line; rps is round trips per second over all connections,
- * us_per_rt the mean time of one round trip of one connection). At
+ * us_per_rt the mean time of one round trip of one connection, and
+ * cs_per_rt the context switches of all the process's threads per round
+ * trip, counted as bench-pool counts them). At
  * the end the clients close their connections and the server returns once
  * it has seen all of them close. Exit status 2 ("skip=") if /dev/cport is
- * missing or the module has no poll ops.
+ * missing or the module has no poll ops or no event flags (which
+ * cport_loop needs).
+ *
+ * With -1 every thread is pinned to CPU 0: a wake-up is then a switch
+ * between tasks of one CPU, with no IPI and no idle vCPU to wake, which
+ * under TCG costs more than the system calls around it and varies most
+ * when the host is busy (bench-flags -s does the same).
  *
  * Usage: bench-echo -i cport-reactor|cport-proactor|epoll [-t MS] [-c CONNS]
- *                   [-s SIZE]
+ *                   [-s SIZE] [-1]
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -85,6 +93,7 @@ struct client {
 struct echo {
 	const struct mech *m;	/* -i */
 	unsigned int ms, nconns, size;
+	int one_cpu;		/* -1 */
 	char head[128];
 	atomic_int stop;
 
@@ -346,6 +355,9 @@ static void loop_setup(struct echo *e)
 	if (ret == -ENOENT || ret == -ENODEV)
 		bench_skip(e->head, "%s: %s", CPORT_DEVICE_PATH,
 			   strerror(-ret));
+	if (ret == -EOPNOTSUPP)
+		bench_skip(e->head, "cport_loop_new: %s (no event flags in "
+			   "this module)", strerror(-ret));
 	loop_check(e, "cport_loop_new", ret);
 	port = cport_loop_port(e->loop);
 	if (!(port->features & CPORT_FEAT_POLL))
@@ -482,6 +494,8 @@ static void *server(void *arg)
 {
 	struct echo *e = arg;
 
+	if (e->one_cpu)
+		bench_pin(0);
 	e->m->serve(e);
 	server_free(e);
 	return NULL;
@@ -531,6 +545,8 @@ static void *client(void *arg)
 	int fd, one = 1;
 	unsigned int i;
 
+	if (e->one_cpu)
+		bench_pin(0);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		bench_die(e->head, "socket: %s", strerror(errno));
@@ -577,10 +593,11 @@ static void usage(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s -i cport-reactor|cport-proactor|epoll [-t MS]\n"
-		"          [-c CONNS] [-s SIZE]\n"
+		"          [-c CONNS] [-s SIZE] [-1]\n"
 		"  -c  connections, one client thread each (default 4, at most "
 		"%d)\n"
-		"  -s  bytes per request and answer (default 64, at most %d)\n",
+		"  -s  bytes per request and answer (default 64, at most %d)\n"
+		"  -1  pin every thread to CPU 0\n",
 		prog, MAX_CONNS, MAX_SIZE);
 	exit(1);
 }
@@ -589,12 +606,12 @@ int main(int argc, char **argv)
 {
 	static struct echo e = { .ms = 1000, .nconns = 4, .size = 64 };
 	pthread_t st, ct[MAX_CONNS];
-	uint64_t r0, r1, t0, t1;
+	uint64_t r0, r1, t0, t1, v0, i0, v1, i1;
 	const char *name = NULL;
 	unsigned int i;
 	int c;
 
-	while ((c = getopt(argc, argv, "i:t:c:s:h")) != -1) {
+	while ((c = getopt(argc, argv, "i:t:c:s:1h")) != -1) {
 		switch (c) {
 		case 'i':
 			name = optarg;
@@ -608,6 +625,9 @@ int main(int argc, char **argv)
 		case 's':
 			e.size = bench_atol(argv[0], optarg);
 			break;
+		case '1':
+			e.one_cpu = 1;
+			break;
 		default:
 			usage(argv[0]);
 		}
@@ -619,9 +639,11 @@ int main(int argc, char **argv)
 			e.m = &mechs[i];
 	if (!e.m)
 		usage(argv[0]);
-	snprintf(e.head, sizeof(e.head), "bench=echo impl=%s conns=%u size=%u",
-		 name, e.nconns, e.size);
+	snprintf(e.head, sizeof(e.head), "bench=echo impl=%s conns=%u size=%u "
+		 "cpus=%s", name, e.nconns, e.size, e.one_cpu ? "0" : "all");
 
+	if (e.one_cpu)
+		bench_pin(0);
 	if (e.m->setup)
 		e.m->setup(&e);
 	listen_setup(&e);
@@ -635,9 +657,11 @@ int main(int argc, char **argv)
 	}
 
 	sleep_ms(BENCH_WARMUP_MS);
+	bench_ctxt_switches(e.head, &v0, &i0);
 	r0 = rounds(&e);
 	t0 = mono_ns();
 	sleep_ms(e.ms);
+	bench_ctxt_switches(e.head, &v1, &i1);
 	r1 = rounds(&e);
 	t1 = mono_ns();
 
@@ -649,9 +673,12 @@ int main(int argc, char **argv)
 	if (r1 == r0)
 		bench_die(e.head, "no round trip in %u ms", e.ms);
 	/* us_per_rt: the mean round trip of one connection */
-	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f\n", e.head,
+	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f vcsw=%llu "
+	       "ivcsw=%llu cs_per_rt=%.3f\n", e.head,
 	       (unsigned long long)(r1 - r0), (t1 - t0) / 1e9,
 	       (r1 - r0) * 1e9 / (t1 - t0),
-	       (double)e.nconns * (t1 - t0) / 1e3 / (r1 - r0));
+	       (double)e.nconns * (t1 - t0) / 1e3 / (r1 - r0),
+	       (unsigned long long)(v1 - v0), (unsigned long long)(i1 - i0),
+	       (double)(v1 - v0 + i1 - i0) / (r1 - r0));
 	return 0;
 }

@@ -53,7 +53,6 @@
  */
 #include "bench.h"
 
-#include <dirent.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
@@ -181,6 +180,20 @@ static void cp_quit(struct pool *p)
 		bench_die(p->head, "cport_post (quit): %s", strerror(-ret));
 }
 
+/*
+ * A worker that took its quit item gives its slot back before it exits,
+ * as a pool thread that stops taking completions should: on a kernel
+ * without preempt notifiers an exited thread's slot comes back only when
+ * a waiter finds it exited.
+ */
+static void cp_quit_taken(struct pool *p)
+{
+	int ret = cport_pool_leave(&p->port);
+
+	if (ret < 0)
+		bench_die(p->head, "cport_pool_leave: %s", strerror(-ret));
+}
+
 /* ---- epoll + eventfd + mutex ------------------------------------------- */
 
 static void ep_setup(struct pool *p)
@@ -275,7 +288,7 @@ struct mech {
 };
 
 static const struct mech mechs[] = {
-	{ "cport", cp_setup, cp_post, cp_take, cp_quit, NULL },
+	{ "cport", cp_setup, cp_post, cp_take, cp_quit, cp_quit_taken },
 	{ "epoll", ep_setup, ep_post, ep_take, ep_quit, ep_quit_taken },
 };
 
@@ -339,44 +352,6 @@ static void *producer(void *arg)
 			futex(&pr->pending, FUTEX_WAIT_PRIVATE, v);
 	}
 	return NULL;
-}
-
-/*
- * Context switches of all threads of the process so far: voluntary in
- * *@vol, nonvoluntary in *@invol.
- */
-static void ctxt_switches(struct pool *p, uint64_t *vol, uint64_t *invol)
-{
-	char path[300], line[128];
-	unsigned long long v;
-	struct dirent *d;
-	DIR *dir;
-	FILE *f;
-
-	*vol = *invol = 0;
-	dir = opendir("/proc/self/task");
-	if (!dir)
-		bench_die(p->head, "/proc/self/task: %s", strerror(errno));
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
-			 d->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			bench_die(p->head, "%s: %s", path, strerror(errno));
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "voluntary_ctxt_switches: %llu",
-				   &v) == 1)
-				*vol += v;
-			else if (sscanf(line,
-					"nonvoluntary_ctxt_switches: %llu",
-					&v) == 1)
-				*invol += v;
-		}
-		fclose(f);
-	}
-	closedir(dir);
 }
 
 static void sleep_ms(unsigned int ms)
@@ -472,11 +447,11 @@ int main(int argc, char **argv)
 	}
 
 	sleep_ms(BENCH_WARMUP_MS);
-	ctxt_switches(&p, &v0, &i0);
+	bench_ctxt_switches(p.head, &v0, &i0);
 	d0 = atomic_load(&p.done);
 	t0 = mono_ns();
 	sleep_ms(p.ms);
-	ctxt_switches(&p, &v1, &i1);
+	bench_ctxt_switches(p.head, &v1, &i1);
 	d1 = atomic_load(&p.done);
 	t1 = mono_ns();
 

@@ -19,6 +19,7 @@
 #define CPORT_BENCH_H
 
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -98,6 +99,47 @@ static inline void bench_exit(int status, FILE *f, const char *head,
 	bench_exit(BENCH_EXIT_SKIP, stdout, (head), "skip=", __VA_ARGS__)
 #define bench_die(head, ...) \
 	bench_exit(1, stderr, (head), "error: ", __VA_ARGS__)
+
+/*
+ * Context switches of all threads of the process so far, from
+ * /proc/self/task/<tid>/status: voluntary in *@vol, nonvoluntary in
+ * *@invol. A thread that exits takes its counts with it: read them while
+ * the threads that matter live.
+ */
+static inline void bench_ctxt_switches(const char *head, uint64_t *vol,
+				       uint64_t *invol)
+{
+	char path[300], line[128];
+	unsigned long long v;
+	struct dirent *d;
+	DIR *dir;
+	FILE *f;
+
+	*vol = *invol = 0;
+	dir = opendir("/proc/self/task");
+	if (!dir)
+		bench_die(head, "/proc/self/task: %s", strerror(errno));
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			bench_die(head, "%s: %s", path, strerror(errno));
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "voluntary_ctxt_switches: %llu",
+				   &v) == 1)
+				*vol += v;
+			else if (sscanf(line,
+					"nonvoluntary_ctxt_switches: %llu",
+					&v) == 1)
+				*invol += v;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+}
 
 /* Parse a positive integer option value or die. */
 static inline long bench_atol(const char *prog, const char *s)
