@@ -296,12 +296,11 @@ static inline void port_unmap(struct port *pt)
 }
 
 /*
- * Open, set up and map a port. @cq_entries 0 means the default CQ size;
- * otherwise CPORT_SETUP_CQSIZE is added to @flags. Returns 0 or -errno, and
- * leaves pt->fd at -1 on failure.
+ * Open, set up with the parameters @p and map a port. Returns 0 or -errno,
+ * and leaves pt->fd at -1 on failure.
  */
-static inline int port_init(struct port *pt, __u32 sq_entries,
-			    __u32 cq_entries, __u32 flags)
+static inline int port_init_params(struct port *pt,
+				   const struct cport_params *p)
 {
 	int ret;
 
@@ -309,9 +308,7 @@ static inline int port_init(struct port *pt, __u32 sq_entries,
 	pt->fd = cport_open();
 	if (pt->fd < 0)
 		return pt->fd;
-	pt->p.sq_entries = sq_entries;
-	pt->p.cq_entries = cq_entries;
-	pt->p.flags = flags | (cq_entries ? CPORT_SETUP_CQSIZE : 0);
+	pt->p = *p;
 	ret = sys_setup(pt->fd, &pt->p);
 	if (!ret)
 		ret = port_map(pt);
@@ -320,6 +317,23 @@ static inline int port_init(struct port *pt, __u32 sq_entries,
 		pt->fd = -1;
 	}
 	return ret;
+}
+
+/*
+ * Open, set up and map a port. @cq_entries 0 means the default CQ size;
+ * otherwise CPORT_SETUP_CQSIZE is added to @flags. Returns 0 or -errno, and
+ * leaves pt->fd at -1 on failure.
+ */
+static inline int port_init(struct port *pt, __u32 sq_entries,
+			    __u32 cq_entries, __u32 flags)
+{
+	struct cport_params p = {
+		.sq_entries	= sq_entries,
+		.cq_entries	= cq_entries,
+		.flags		= flags | (cq_entries ? CPORT_SETUP_CQSIZE : 0),
+	};
+
+	return port_init_params(pt, &p);
 }
 
 static inline void port_fini(struct port *pt)

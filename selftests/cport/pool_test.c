@@ -48,22 +48,12 @@ static int sys_leave(int fd)
 /* Open and set up a port with @concurrency, mapped. */
 static int pool_port(struct port *pt, __u32 entries, __u32 concurrency)
 {
-	int ret;
+	struct cport_params p = {
+		.sq_entries	= entries,
+		.concurrency	= concurrency,
+	};
 
-	memset(pt, 0, sizeof(*pt));
-	pt->fd = cport_open();
-	if (pt->fd < 0)
-		return pt->fd;
-	pt->p.sq_entries = entries;
-	pt->p.concurrency = concurrency;
-	ret = sys_setup(pt->fd, &pt->p);
-	if (!ret)
-		ret = port_map(pt);
-	if (ret) {
-		close(pt->fd);
-		pt->fd = -1;
-	}
-	return ret;
+	return port_init_params(pt, &p);
 }
 
 static bool block_release(int fd)
