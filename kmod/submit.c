@@ -109,8 +109,6 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 		return cport_nop_prep(sqe);
 
 	def = &cport_opdefs[array_index_nospec(sqe->opcode, CPORT_OP_LAST)];
-	if (!def->prep)
-		return -EINVAL;
 	ret = def->prep(sqe);
 	if (ret)
 		return ret;
