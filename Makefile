@@ -118,7 +118,8 @@ build-examples: build-lib
 define stage-guest
 	rm -rf $(1)
 	mkdir -p $(1)/tests $(1)/bin
-	install -m 755 tools/vm/run-tests tools/vm/kmemleak $(1)/
+	install -m 755 tools/vm/run-tests tools/vm/kmemleak \
+		tools/vm/textpatch-loop $(1)/
 	$(foreach part,$(GUEST_PARTS),$(if $(call has-target,$(part),install-guest),\
 		$(MAKE) -C $(part) install-guest GUEST_DIR=$(CURDIR)/$(1)$(newline)))
 	@for f in $(1)/tests/* $(1)/bin/*; do \
@@ -279,6 +280,25 @@ vm-shell: stage
 demo: stage
 	$(VM_RUN) --timeout $(VM_TIMEOUT) -- /cport/bin/demo
 
+# The TCG text-patching hang (tools/vm/textpatch): TEXTPATCH_LOOPS unloads
+# and reloads of cport.ko under context-switch load, on the stock kernel or
+# with LANE=debug on the debug kernel. TEXTPATCH_UNSAFE=1 flips the keys
+# with every CPU online, which hangs the guest within a few hundred
+# reloads: the watchdog must then fail the run with status 123.
+TEXTPATCH_LOOPS	?= 300
+LANE		?=
+textpatch-cmd	= /cport/textpatch-loop $(if $(TEXTPATCH_UNSAFE),-u) $(TEXTPATCH_LOOPS)
+
+textpatch-loop: $(if $(LANE),lane-module-$(LANE) lane-payload,stage)
+ifeq ($(LANE),)
+	$(VM_RUN) --timeout $(VM_TIMEOUT) -- '$(textpatch-cmd)'
+else
+	tools/vm/run --bzimage --kernel $(call lane-kernel,$(LANE))/bzImage \
+		--memory $(DEBUG_VM_MEMORY) --payload $(DEBUG_DIR)/payload \
+		--module $(call lane-kmod,$(LANE))/cport.ko \
+		--timeout $(DEBUG_VM_TIMEOUT) $(VM_ARGS) -- '$(textpatch-cmd)'
+endif
+
 bench: stage
 	$(VM_RUN) --timeout $(VM_TIMEOUT) -- /cport/bin/bench-all
 
@@ -348,5 +368,5 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio $(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio textpatch-loop $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
