@@ -191,6 +191,7 @@ struct cport_efc_slot {
  * @defer_cancel_flags: a cancel being matched against the deferred SQEs
  * @defer_cancel_user_data: (its flags, user_data, file), under
  * @defer_cancel_file: ->cq_lock.
+ * @defer_cancel_opcode: and its opcode filter (-1: any), likewise.
  * @issue_ef: under ->submit_lock, while an SQE is issued: its event flag
  *            (CPORT_EF_*), which its request takes.
  * @ef_mutex: serialises association changes and the poll arm (cluster.c).
@@ -251,6 +252,7 @@ struct cport_port {
 	u32			defer_cancel_flags;
 	u64			defer_cancel_user_data;
 	struct file		*defer_cancel_file;
+	int			defer_cancel_opcode;
 	u32			issue_ef;
 	struct mutex		ef_mutex;	/* associations, poll arm */
 	struct page		*flag_page;

@@ -248,6 +248,9 @@ static bool cport_defer_match_one(struct cport_port *port,
 {
 	u32 flags = port->defer_cancel_flags;
 
+	if (port->defer_cancel_opcode >= 0 &&
+	    d->sqe.opcode != port->defer_cancel_opcode)
+		return false;
 	if (flags & CPORT_CANCEL_ANY)
 		return true;
 	if (flags & CPORT_CANCEL_FD)
