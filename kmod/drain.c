@@ -44,6 +44,8 @@
  * @sqe: kernel copy of the SQE.
  * @file: the file @sqe's fd named at submission, or NULL.
  * @has_fd: @sqe names a file by descriptor: @file stands for it.
+ * @self: that descriptor is the port's own (not held, see
+ *        cport_sqe_fget()).
  * @barrier: waits until nothing before it is outstanding.
  * @chain: the chain @sqe heads, or NULL.
  * @chain_nr: the members of @chain.
@@ -55,6 +57,7 @@ struct cport_defer {
 	struct cport_sqe	sqe;
 	struct file		*file;
 	bool			has_fd;
+	bool			self;
 	bool			barrier;
 	struct cport_chain	*chain;
 	unsigned int		chain_nr;
@@ -131,7 +134,7 @@ int cport_defer_add(struct cport_port *port, const struct cport_sqe *sqe,
 	d->chain_nr = chain_nr;
 	d->has_fd = cport_sqe_has_fd(sqe);
 	if (d->has_fd)
-		d->file = fget(sqe->fd);
+		d->file = cport_sqe_fget(port, sqe, &d->self);
 	d->cred = get_current_cred();
 	if (current->mm) {
 		d->mm = current->mm;
@@ -194,10 +197,12 @@ static void cport_defer_issue(struct cport_port *port, struct cport_defer *d)
 		port->issue_chain = d->chain;
 		port->issue_sqe = d->has_fd ? &d->sqe : NULL;
 		port->issue_file = d->file;
+		port->issue_self = d->self;
 		ret = cport_issue_sqe(port, &d->sqe, 0);
 		port->issue_chain = NULL;
 		port->issue_sqe = NULL;
 		port->issue_file = NULL;
+		port->issue_self = false;
 	}
 	if (ret != CPORT_ISSUE_QUEUED) {
 		spin_lock_irq(&port->cq_lock);

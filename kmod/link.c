@@ -67,11 +67,14 @@ enum {
  * @sqe: kernel copy of the SQE.
  * @file: the file @sqe's fd named at submission (a reference), or NULL.
  * @has_fd: @sqe names a file by descriptor: @file stands for it.
+ * @self: that descriptor is the port's own (not held, see
+ *        cport_sqe_fget()).
  */
 struct cport_chain_member {
 	struct cport_sqe	sqe;
 	struct file		*file;
 	bool			has_fd;
+	bool			self;
 };
 
 /**
@@ -334,10 +337,12 @@ static int cport_chain_issue(struct cport_chain *chain,
 	port->issue_chain = last ? NULL : chain;
 	port->issue_sqe = m->has_fd ? &m->sqe : NULL;
 	port->issue_file = m->file;
+	port->issue_self = m->self;
 	ret = cport_issue_sqe(port, &m->sqe, 0);
 	port->issue_chain = NULL;
 	port->issue_sqe = NULL;
 	port->issue_file = NULL;
+	port->issue_self = false;
 	return ret;
 }
 
@@ -604,7 +609,7 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 		cport_ef_accept(port, &m->sqe);
 		if (cport_sqe_has_fd(&m->sqe)) {
 			m->has_fd = true;
-			m->file = fget(m->sqe.fd);
+			m->file = cport_sqe_fget(port, &m->sqe, &m->self);
 		}
 	}
 	chain->req.user_data = chain->members[0].sqe.user_data;
@@ -694,6 +699,55 @@ bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		return false;
 	*file = port->issue_file ? get_file(port->issue_file) : NULL;
 	return true;
+}
+
+/**
+ * cport_sqe_fget() - look up the descriptor of an SQE issued later
+ * @port: the port the SQE was submitted to.
+ * @sqe: kernel copy of the SQE; it names a file by descriptor.
+ * @self: out: the descriptor is @port's own.
+ *
+ * A chain member or a deferred SQE holds the file its descriptor names
+ * until it is issued, in the submitter's file table at submission. It
+ * does not hold @port's own file (a POST to the port itself): that
+ * reference would keep the port alive until the SQE is issued, but only
+ * the release of the port cancels an SQE that waits for something that
+ * never comes (a FLAG_WAIT in front of it, a drain behind an endless
+ * timer), so a process that died with one would leak the port, its
+ * rings and its module reference for good. The port outlives its
+ * requests anyway: cport_post_issue() posts to it directly.
+ *
+ * Context: process context, the submitter's.
+ * Return: a new reference to the file; NULL if the descriptor is not
+ * open, or is @port's own (*@self is then true).
+ */
+struct file *cport_sqe_fget(struct cport_port *port,
+			    const struct cport_sqe *sqe, bool *self)
+{
+	struct file *file = fget(sqe->fd);
+
+	*self = file && cport_port_from_file(file) == port;
+	if (*self) {
+		/* Not the last reference: the descriptor holds one. */
+		fput(file);
+		return NULL;
+	}
+	return file;
+}
+
+/**
+ * cport_issue_self() - does the SQE being issued name the port itself?
+ * @port: the port.
+ * @sqe: the SQE.
+ *
+ * Context: process context, ->submit_lock held.
+ * Return: true if @sqe is a chain member or deferred SQE being issued whose
+ * descriptor named @port at submission (see cport_sqe_fget()).
+ */
+bool cport_issue_self(struct cport_port *port, const struct cport_sqe *sqe)
+{
+	lockdep_assert_held(&port->submit_lock);
+	return port->issue_sqe == sqe && port->issue_self;
 }
 
 /**

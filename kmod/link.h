@@ -21,5 +21,8 @@ void __cport_chain_report(struct cport_chain *chain, s32 res);
 bool cport_sqe_has_fd(const struct cport_sqe *sqe);
 bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		      struct file **file);
+struct file *cport_sqe_fget(struct cport_port *port,
+			    const struct cport_sqe *sqe, bool *self);
+bool cport_issue_self(struct cport_port *port, const struct cport_sqe *sqe);
 
 #endif /* _CPORT_LINK_H */
