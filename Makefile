@@ -11,6 +11,8 @@
 #   make check-debug-inject  prove check-debug catches a use-after-free, a
 #                         lock inversion and a leak (CPORT_INJECT=...)
 #   make check-kcsan      the VM tests on a KCSAN kernel
+#   make soak             kill storm and exactly-once run on the debug
+#                         kernel, then rmmod and kmemleak (SOAK_ARGS)
 #   make stage            assemble the guest payload in build/payload
 #   make vm-run CMD='...' run one command in the VM (module loaded)
 #   make vm-shell         interactive shell in the VM (Ctrl-A X quits)
@@ -75,7 +77,7 @@ has-target	= $(shell grep -qsE '$(call target-re,$(2))' $(1)/Makefile && echo y)
 
 SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
-GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples
+GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak
 INSTALL_PARTS	:= lib man
 
 # Cheap check before building: tools/deps runs only if one of these is
@@ -88,7 +90,8 @@ DEPS_FILES	:= .cache/ksft/kselftest.h .cache/ksft/kselftest_harness.h \
 deps-missing	= $(filter-out $(wildcard $(DEPS_FILES)),$(DEPS_FILES)) \
 		  $(if $(wildcard $(KDIR)/Makefile),,$(KDIR))
 
-all: build-kmod build-lib build-selftests build-bench build-examples
+all: build-kmod build-lib build-selftests build-bench build-examples \
+	build-soak
 
 deps:
 	tools/deps
@@ -112,6 +115,9 @@ build-bench: build-lib
 
 build-examples: build-lib
 	$(if $(call has-makefile,examples),$(MAKE) -C examples)
+
+build-soak: build-lib
+	$(if $(call has-makefile,tools/soak),$(MAKE) -C tools/soak)
 
 # $(call stage-guest,DIR): the payload in DIR, but for the module: the guest
 # has no libc, so everything staged must be linked statically.
@@ -197,7 +203,7 @@ $(LANES:%=lane-module-%): lane-module-%: lane-kernel-%
 	$(MAKE) -C $(call lane-kmod,$*) KDIR=$(call lane-kernel,$*)/tree \
 		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT))
 
-lane-payload: build-lib build-selftests build-bench build-examples
+lane-payload: build-lib build-selftests build-bench build-examples build-soak
 	$(call stage-guest,$(DEBUG_DIR)/payload)
 
 # $(call run-lane,LANE): the tests in the VM on the lane's kernel.
@@ -224,6 +230,27 @@ check-debug: lane-module-debug lane-payload
 
 check-kcsan: lane-module-kcsan lane-payload
 	$(call run-lane,kcsan)
+
+# The soak (tools/soak, Documentation/testing.rst): a kill storm and an
+# exactly-once run in one boot of the debug kernel, then rmmod and a
+# kmemleak scan. SOAK_ARGS sizes it (soak -h); the last line is
+# "soak: N processes killed, N ops, N lost, N duplicated, N leaks".
+SOAK_ARGS	?=
+SOAK_TIMEOUT	?= 1200
+SOAK_LOG	:= $(BUILD)/soak.log
+
+soak: lane-module-debug lane-payload
+	@rm -f $(SOAK_LOG)
+	@status=0; \
+	tools/vm/run --bzimage --kernel $(call lane-kernel,debug)/bzImage \
+		--memory $(DEBUG_VM_MEMORY) --payload $(DEBUG_DIR)/payload \
+		--module $(call lane-kmod,debug)/cport.ko \
+		--append '$(lane-append-debug)' \
+		--pre-cmd '/cport/kmemleak clear' \
+		--post-cmd '/cport/kmemleak check' \
+		--timeout $(SOAK_TIMEOUT) --log $(SOAK_LOG) \
+		$(VM_ARGS) -- '/cport/bin/soak $(SOAK_ARGS)' || status=$$?; \
+	tools/soak/soak-summary $(SOAK_LOG) $$status
 
 # Each injected bug must fail check-debug with its own report. Only
 # INJECT_TESTS run (the bugs fire on the first CPORT_IOC_POST), so that the
@@ -349,7 +376,8 @@ install: build-kmod build-lib
 		$(MAKE) -C $(part) install$(newline)))
 
 clean:
-	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples man,\
+	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples \
+		tools/soak man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
@@ -368,5 +396,5 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio textpatch-loop $(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
