@@ -634,6 +634,33 @@ TEST_F(reg, register_bad_buffers)
 	munmap(none, PAGE);
 }
 
+/*
+ * A buffer whose first page is there and whose second is not: the first
+ * page is pinned, the second cannot be, and the one that was pinned is
+ * let go again. EFAULT, and nothing is registered.
+ */
+TEST_F(reg, register_buffer_half_mapped)
+{
+	struct iovec iov;
+	char *two;
+
+	CPORT_SKIP_IF_ABSENT();
+	two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	memset(two, 0x5a, PAGE);	/* present and writable */
+	ASSERT_EQ(0, mprotect(two + PAGE, PAGE, PROT_NONE));
+	iov = (struct iovec){ two, 2 * PAGE };
+	EXPECT_EQ(-EFAULT, reg_bufs(self->pt.fd, &iov, 1));
+	EXPECT_EQ(-ENXIO, unreg_bufs(self->pt.fd));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "buffers"));
+	/* The first page alone is fine. */
+	iov = (struct iovec){ two, PAGE };
+	EXPECT_EQ(0, reg_bufs(self->pt.fd, &iov, 1));
+	EXPECT_EQ(0, unreg_bufs(self->pt.fd));
+	munmap(two, 2 * PAGE);
+}
+
 TEST_F(reg, register_too_many)
 {
 	static struct iovec iov[CPORT_REGISTER_MAX_BUFFERS + 1];
