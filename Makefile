@@ -13,6 +13,9 @@
 #   make check-kcsan      the VM tests on a KCSAN kernel
 #   make soak             kill storm and exactly-once run on the debug
 #                         kernel, then rmmod and kmemleak (SOAK_ARGS)
+#   make coverage         the VM tests on a gcov kernel with a profiled
+#                         module; prints "coverage: kmod lines N%, ..."
+#                         and writes build/coverage/ (html/, summary.txt)
 #   make stage            assemble the guest payload in build/payload
 #   make vm-run CMD='...' run one command in the VM (module loaded)
 #   make vm-shell         interactive shell in the VM (Ctrl-A X quits)
@@ -189,7 +192,10 @@ lane-kernel	= $(shell cat $(DEBUG_DIR)/$(1)-kernel.path)
 lane-kmod	= $(DEBUG_DIR)/kmod-$(1)$(if $(INJECT),-$(INJECT))
 lane-log	= $(BUILD)/check-$(1)$(if $(INJECT),-$(INJECT)).log
 
-LANES		:= debug kcsan
+# Extra make arguments for a lane's module (the gcov lane profiles it).
+lane-kmod-args-gcov := CPORT_GCOV=1
+
+LANES		:= debug kcsan gcov
 
 $(LANES:%=lane-kernel-%): lane-kernel-%: | deps-check
 	@mkdir -p $(DEBUG_DIR)
@@ -204,7 +210,7 @@ $(LANES:%=lane-module-%): lane-module-%: lane-kernel-%
 			cp -p $$f $(call lane-kmod,$*)/ || exit 1; \
 	done
 	$(MAKE) -C $(call lane-kmod,$*) KDIR=$(call lane-kernel,$*)/tree \
-		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT))
+		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT)) $(lane-kmod-args-$*)
 
 lane-payload: build-lib build-selftests build-bench build-examples build-soak
 	$(call stage-guest,$(DEBUG_DIR)/payload)
@@ -254,6 +260,21 @@ soak: lane-module-debug lane-payload
 		--timeout $(SOAK_TIMEOUT) --log $(SOAK_LOG) \
 		$(VM_ARGS) -- '/cport/bin/soak $(SOAK_ARGS)' || status=$$?; \
 	tools/soak/soak-summary $(SOAK_LOG) $$status
+
+# gcov of cport.ko over the whole suite: the gcov kernel
+# (tools/debug-kernel/gcov.config), the module built with CPORT_GCOV=1, the
+# tests as in check-debug; tools/coverage brings the .gcda files back and
+# writes the report. Fails if the suite failed, after the report.
+COVERAGE_DIR	:= $(BUILD)/coverage
+
+coverage: lane-module-gcov lane-payload
+	tools/coverage --kernel $(call lane-kernel,gcov) \
+		--kmod $(call lane-kmod,gcov) --payload $(DEBUG_DIR)/payload \
+		--out $(COVERAGE_DIR) --log $(call lane-log,gcov) \
+		--memory $(DEBUG_VM_MEMORY) --timeout $(DEBUG_VM_TIMEOUT) \
+		--tests '$(TESTS)' -- $(VM_ARGS)
+
+.PHONY: coverage
 
 # Each injected bug must fail check-debug with its own report. Only
 # INJECT_TESTS run (the bugs fire on the first CPORT_IOC_POST), so that the
