@@ -75,7 +75,7 @@ has-target	= $(shell grep -qsE '$(call target-re,$(2))' $(1)/Makefile && echo y)
 
 SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
-GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples
+GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/fuzz
 INSTALL_PARTS	:= lib man
 
 # Cheap check before building: tools/deps runs only if one of these is
@@ -88,7 +88,8 @@ DEPS_FILES	:= .cache/ksft/kselftest.h .cache/ksft/kselftest_harness.h \
 deps-missing	= $(filter-out $(wildcard $(DEPS_FILES)),$(DEPS_FILES)) \
 		  $(if $(wildcard $(KDIR)/Makefile),,$(KDIR))
 
-all: build-kmod build-lib build-selftests build-bench build-examples
+all: build-kmod build-lib build-selftests build-bench build-examples \
+	build-fuzz
 
 deps:
 	tools/deps
@@ -112,6 +113,9 @@ build-bench: build-lib
 
 build-examples: build-lib
 	$(if $(call has-makefile,examples),$(MAKE) -C examples)
+
+build-fuzz: | deps-check
+	$(if $(call has-makefile,tools/fuzz),$(MAKE) -C tools/fuzz)
 
 # $(call stage-guest,DIR): the payload in DIR, but for the module: the guest
 # has no libc, so everything staged must be linked statically.
@@ -197,7 +201,7 @@ $(LANES:%=lane-module-%): lane-module-%: lane-kernel-%
 	$(MAKE) -C $(call lane-kmod,$*) KDIR=$(call lane-kernel,$*)/tree \
 		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT))
 
-lane-payload: build-lib build-selftests build-bench build-examples
+lane-payload: build-lib build-selftests build-bench build-examples build-fuzz
 	$(call stage-guest,$(DEBUG_DIR)/payload)
 
 # $(call run-lane,LANE): the tests in the VM on the lane's kernel.
@@ -349,7 +353,8 @@ install: build-kmod build-lib
 		$(MAKE) -C $(part) install$(newline)))
 
 clean:
-	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples man,\
+	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio tools/fuzz \
+		examples man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
@@ -368,5 +373,6 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio textpatch-loop $(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio textpatch-loop build-fuzz \
+	$(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
