@@ -61,7 +61,7 @@
 
 #define FORKSRV_FD	198
 #define MAP_SIZE_DEF	65536U
-#define KCOV_WORDS	(1UL << 18)	/* PCs per task and execution */
+#define KCOV_WORDS	(1UL << 16)	/* PCs per task and execution */
 #define INPUT_MAX	(64 * 1024)
 #define MAX_CMDS	128		/* commands per program */
 #define MAX_SLEEP_US	30000		/* sleeps per program, in total */
@@ -79,9 +79,9 @@ static bool verbose;
 
 static void kcov_start(int which)
 {
+	/* The trace goes on where the last task of this buffer left it. */
 	if (!have_kcov)
 		return;
-	__atomic_store_n(&kcov_area[which][0], 0, __ATOMIC_RELAXED);
 	if (ioctl(kcov_fd[which], KCOV_ENABLE, KCOV_TRACE_PC))
 		if (verbose)
 			perror("cport-fuzz: KCOV_ENABLE");
@@ -281,6 +281,19 @@ static struct world {
 	unsigned int cmds;
 } w;
 
+/*
+ * Made once, before the fork server forks, and inherited: the buffers, an
+ * unmapped page, /dev/null and /dev/vda (stateless enough to share), and
+ * a page shared by every process of an execution (cleanup flags).
+ */
+static struct once {
+	uint8_t *buf;
+	uint8_t *hole;
+	int nullfd;
+	int blkfd;
+	volatile uint32_t *shared;	/* [0]: a permanent cluster was asked */
+} once;
+
 static const char *const cluster_names[] = {
 	"fz.a", "fz.b", "fz$c-9_", "", "bad name", "fz/d",
 };
@@ -417,38 +430,50 @@ static void close_port(struct port *pt, bool unmap)
 	pt->fd = -1;
 }
 
+static void world_once(void)
+{
+	once.buf = mmap(NULL, BUF_SIZE + 4096, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	once.shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (once.buf == MAP_FAILED || once.shared == MAP_FAILED)
+		abort();
+	once.hole = once.buf + BUF_SIZE;
+	munmap(once.hole, 4096);
+	once.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	once.blkfd = open("/dev/vda", O_RDWR | O_DIRECT | O_CLOEXEC);
+}
+
 static void world_init(void)
 {
-	static const char pattern[] = "cport-fuzz";
+	static char pattern[704];
 	int i;
 
 	memset(&w, 0, sizeof(w));
 	pthread_rwlock_init(&w.maplock, NULL);
 	w.port[0].fd = w.port[1].fd = -1;
 	w.child = -1;
+	w.buf = once.buf;
+	w.hole = once.hole;
+	w.nullfd = once.nullfd;
+	w.blkfd = once.blkfd;
+	once.shared[0] = 0;
 	if (pipe2(w.pipe_blk, O_CLOEXEC))
 		w.pipe_blk[0] = w.pipe_blk[1] = -1;
 	if (pipe2(w.pipe_nb, O_CLOEXEC | O_NONBLOCK))
 		w.pipe_nb[0] = w.pipe_nb[1] = -1;
 	w.memfd = memfd_create("cport-fuzz", MFD_CLOEXEC);
 	if (w.memfd >= 0) {
-		for (i = 0; i < 64; i++)
-			if (write(w.memfd, pattern, sizeof(pattern)) < 0)
-				break;
+		for (i = 0; i < (int)sizeof(pattern); i++)
+			pattern[i] = "cport-fuzz"[i % 10];
+		if (write(w.memfd, pattern, sizeof(pattern)) < 0)
+			abort();
 	}
 	w.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	w.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	w.blkfd = open("/dev/vda", O_RDWR | O_DIRECT | O_CLOEXEC);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
 		       w.sock))
 		w.sock[0] = w.sock[1] = -1;
 	w.epfd = epoll_create1(EPOLL_CLOEXEC);
-	w.buf = mmap(NULL, BUF_SIZE + 4096, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (w.buf == MAP_FAILED)
-		abort();
-	w.hole = w.buf + BUF_SIZE;
-	munmap(w.hole, 4096);
 	for (i = 0; i < 8; i++) {
 		w.iov[i].iov_base = w.buf + i * 4096;
 		w.iov[i].iov_len = 512 << (i & 3);
@@ -459,8 +484,7 @@ static void world_fini(void)
 {
 	int i, fds[] = {
 		w.pipe_blk[0], w.pipe_blk[1], w.pipe_nb[0], w.pipe_nb[1],
-		w.memfd, w.evfd, w.nullfd, w.blkfd, w.sock[0], w.sock[1],
-		w.epfd,
+		w.memfd, w.evfd, w.sock[0], w.sock[1], w.epfd,
 	};
 
 	for (i = 0; i < 2; i++)
@@ -769,6 +793,8 @@ static void cmd_cluster(struct in *in, struct port *pt)
 	name = cluster_names[((a >> 2) & 7) % 6];
 	if (c.op != CPORT_CLUSTER_DISASSOC || (b & 0x40))
 		strcpy(c.name, name);
+	if (c.flags & CPORT_CLUSTER_PERMANENT)
+		once.shared[0] = 1;
 	if ((b & 0xc0) == 0xc0)
 		memset(c.name, 'x', sizeof(c.name));	/* no NUL */
 	xioctl(pt->fd, CPORT_IOC_CLUSTER, &c, "cluster");
@@ -1256,7 +1282,7 @@ static void execute(const uint8_t *data, size_t size)
 	kcov_stop(KC_MAIN);
 
 	/* Permanent clusters outlive the program: delete the names. */
-	fd = open("/dev/cport", O_RDWR | O_CLOEXEC);
+	fd = once.shared[0] ? open("/dev/cport", O_RDWR | O_CLOEXEC) : -1;
 	if (fd >= 0) {
 		for (i = 0; i < N_GOOD_NAMES; i++) {
 			struct cport_cluster c;
@@ -1497,6 +1523,7 @@ int main(int argc, char **argv)
 	}
 	kcov_open();
 	kmsg_open();
+	world_once();
 	if (getenv("__AFL_SHM_ID") && fcntl(FORKSRV_FD, F_GETFD) != -1 &&
 	    fcntl(FORKSRV_FD + 1, F_GETFD) != -1)
 		fork_server(argv[i]);
