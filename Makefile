@@ -21,6 +21,9 @@
 #                         BENCH_FIO_ROUNDS; Documentation/benchmarks.rst)
 #   make fio-engine       the cport ioengine for fio (fio 3.33 is built
 #                         once from Debian's source, cached in FIO_CACHE)
+#   make fuzz             afl-fuzz with KCOV coverage of cport.ko on the
+#                         debug kernel for FUZZ_SECONDS (tools/fuzz/README)
+#   make fuzz-replay      replay the fuzz corpus and reproducers (debug)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
 #   make install          module, library, headers, man pages
 #                         (DESTDIR, PREFIX, KVER)
@@ -338,6 +341,25 @@ bench-fio: build-kmod fio-engine
 		--timeout $(BENCH_FIO_TIMEOUT) --runtime $(BENCH_FIO_RUNTIME) \
 		--rounds $(BENCH_FIO_ROUNDS) -- --kver $(KVER) $(VM_ARGS)
 
+# Coverage-guided fuzzing (tools/fuzz/README): afl-fuzz in the VM drives
+# tools/fuzz/cport-fuzz for FUZZ_SECONDS on the kernel and module of
+# check-debug, with KCOV coverage of cport.ko; queue, crashes, hangs and
+# stats in build/fuzz/out. The last line is "fuzz: <execs> execs, <edges>
+# edges, <crashes> crashes, <reports> kernel reports".
+# fuzz-replay: the corpus and every reproducer (tools/fuzz/corpus, repro),
+# as the fuzz_replay test of check-debug, alone.
+FUZZ_SECONDS	?= 600
+FUZZ_EXEC_TIMEOUT ?= 3000
+
+fuzz: lane-module-debug build-fuzz
+	tools/fuzz/run-fuzz --kernel $(call lane-kernel,debug)/bzImage \
+		--module $(call lane-kmod,debug)/cport.ko \
+		--seconds $(FUZZ_SECONDS) --exec-timeout $(FUZZ_EXEC_TIMEOUT) \
+		--out $(BUILD)/fuzz -- $(VM_ARGS)
+
+fuzz-replay:
+	$(MAKE) check-debug TESTS=fuzz_replay
+
 CHECKPATCH	:= .cache/checkpatch/checkpatch.pl
 CHECKPATCH_FILES = $(filter-out %.mod.c,$(wildcard kmod/*.c)) \
 		   $(wildcard kmod/*.h) include/uapi/cport.h
@@ -373,6 +395,6 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio textpatch-loop build-fuzz \
-	$(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio textpatch-loop build-fuzz fuzz \
+	fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
