@@ -126,7 +126,10 @@ define stage-guest
 	rm -rf $(1)
 	mkdir -p $(1)/tests $(1)/bin
 	install -m 755 tools/vm/run-tests tools/vm/kmemleak \
-		tools/vm/textpatch-loop $(1)/
+		tools/vm/textpatch-loop tools/vm/test-times $(1)/
+	sed -n 's/^TEST_F_TIMEOUT(\([a-z0-9_]*\), *\([a-z0-9_]*\), *\([0-9]*\)).*/\1.\2 \3/p; s/^TEST_TIMEOUT(\([a-z0-9_]*\), *\([0-9]*\)).*/global.\1 \2/p' \
+		$(wildcard $(SELFTESTS_DIR)/*.c $(SELFTESTS_DIR)/cport/*.c) \
+		> $(1)/test-timeouts
 	$(foreach part,$(GUEST_PARTS),$(if $(call has-target,$(part),install-guest),\
 		$(MAKE) -C $(part) install-guest GUEST_DIR=$(CURDIR)/$(1)$(newline)))
 	@for f in $(1)/tests/* $(1)/bin/*; do \
@@ -296,18 +299,26 @@ TEXTPATCH_LOOPS	?= 300
 LANE		?=
 textpatch-cmd	= /cport/textpatch-loop $(if $(TEXTPATCH_UNSAFE),-u) $(TEXTPATCH_LOOPS)
 
-textpatch-loop: $(if $(LANE),lane-module-$(LANE) lane-payload,stage)
-ifeq ($(LANE),)
-	$(VM_RUN) --timeout $(VM_TIMEOUT) -- '$(textpatch-cmd)'
-else
-	tools/vm/run --bzimage --kernel $(call lane-kernel,$(LANE))/bzImage \
+# $(call lane-vm,COMMAND): run COMMAND in the VM, on the stock kernel or,
+# with LANE=debug|kcsan, on that lane's kernel and module.
+lane-vm-deps	= $(if $(LANE),lane-module-$(LANE) lane-payload,stage)
+define lane-vm
+	$(if $(LANE),tools/vm/run --bzimage \
+		--kernel $(call lane-kernel,$(LANE))/bzImage \
 		--memory $(DEBUG_VM_MEMORY) --payload $(DEBUG_DIR)/payload \
 		--module $(call lane-kmod,$(LANE))/cport.ko \
-		--timeout $(DEBUG_VM_TIMEOUT) $(VM_ARGS) -- '$(textpatch-cmd)'
-endif
+		--timeout $(DEBUG_VM_TIMEOUT) $(VM_ARGS),\
+		$(VM_RUN) --timeout $(VM_TIMEOUT)) -- '$(1)'
+endef
 
-bench: stage
-	$(VM_RUN) --timeout $(VM_TIMEOUT) -- /cport/bin/bench-all
+textpatch-loop: $(lane-vm-deps)
+	$(call lane-vm,$(textpatch-cmd))
+
+# How long each kselftest takes (tools/vm/test-times), slowest first; fails
+# if one takes more than TEST_TIMES_BUDGET percent of its timeout.
+TEST_TIMES_BUDGET ?= 40
+test-times: $(lane-vm-deps)
+	$(call lane-vm,/cport/test-times -b $(TEST_TIMES_BUDGET) $(TESTS))
 
 # The fio ioengine (tools/fio/): fio is built from Debian's fio source by
 # tools/fio/build-fio (once, cached in FIO_CACHE, default /var/cache/cport),
@@ -395,6 +406,6 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio textpatch-loop build-fuzz fuzz \
-	fuzz-replay $(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio textpatch-loop test-times \
+	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
