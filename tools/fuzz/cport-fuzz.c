@@ -76,6 +76,7 @@ static bool have_kcov;
 static uint8_t *afl_map;
 static unsigned int afl_map_size = MAP_SIZE_DEF;
 static bool verbose;
+static int worker_fd[2] = { -1, -1 };	/* in a worker: its pipes */
 
 static void kcov_start(int which)
 {
@@ -1123,6 +1124,11 @@ static void cmd_fork(struct in *in)
 	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* The worker's pipes: its death must close them. */
+		if (worker_fd[0] >= 0) {
+			close(worker_fd[0]);
+			close(worker_fd[1]);
+		}
 		/* The thread may have held it at the fork. */
 		pthread_rwlock_init(&w.maplock, NULL);
 		kcov_start(KC_CHILD);
@@ -1338,13 +1344,79 @@ static void reap_all(pid_t pgid)
 
 /* ---- AFL++ fork server (fds 198 and 199) ---- */
 
+/*
+ * The fork server runs each execution in a worker, a child in a process
+ * group of its own. A worker runs up to CPORT_FUZZ_PERSIST executions
+ * (default 1), one per request, each cleaning up after itself, then
+ * exits: forking and tearing down a process costs as much as a short
+ * program on the debug kernel. AFL gets the worker's pid, which it kills
+ * on a timeout; a worker that dies (crash, timeout) reports its wait
+ * status, and the next request starts a new one.
+ */
+struct worker {
+	pid_t pid;
+	int cmd;		/* server -> worker: one byte per execution */
+	int done;		/* worker -> server: run_file()'s result */
+	unsigned int runs;
+};
+
+static void worker_start(struct worker *wk, const char *path)
+{
+	int cmd[2], done[2], ret;
+	char c;
+
+	if (pipe2(cmd, O_CLOEXEC) || pipe2(done, O_CLOEXEC))
+		exit(1);
+	wk->pid = fork();
+	if (wk->pid < 0)
+		exit(1);
+	if (wk->pid == 0) {
+		close(FORKSRV_FD);
+		close(FORKSRV_FD + 1);
+		close(cmd[1]);
+		close(done[0]);
+		worker_fd[0] = cmd[0];
+		worker_fd[1] = done[1];
+		setpgid(0, 0);
+		while (read(cmd[0], &c, 1) == 1) {
+			ret = run_file(path);
+			if (write(done[1], &ret, sizeof(ret)) != sizeof(ret))
+				break;
+		}
+		_exit(0);
+	}
+	setpgid(wk->pid, wk->pid);
+	close(cmd[0]);
+	close(done[1]);
+	wk->cmd = cmd[1];
+	wk->done = done[0];
+	wk->runs = 0;
+}
+
+/* Ends the worker and whatever it left; returns its wait status. */
+static int worker_stop(struct worker *wk)
+{
+	int status = 0;
+
+	close(wk->cmd);
+	close(wk->done);
+	while (waitpid(wk->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	reap_all(wk->pid);
+	wk->pid = -1;
+	return status;
+}
+
 static void fork_server(const char *path)
 {
 	const char *id = getenv("__AFL_SHM_ID");
 	const char *sz = getenv("AFL_MAP_SIZE");
+	const char *pe = getenv("CPORT_FUZZ_PERSIST");
+	struct worker wk = { .pid = -1 };
+	unsigned int persist = pe && atoi(pe) > 0 ? atoi(pe) : 1;
 	uint32_t msg = 0;
-	int status;
-	pid_t pid;
+	int status, ret;
+	char c = 0;
 
 	if (sz && atoi(sz) > 0)
 		afl_map_size = atoi(sz);
@@ -1362,22 +1434,22 @@ static void fork_server(const char *path)
 	for (;;) {
 		if (read(FORKSRV_FD, &msg, 4) != 4)
 			exit(0);
-		pid = fork();
-		if (pid < 0)
-			exit(1);
-		if (pid == 0) {
-			close(FORKSRV_FD);
-			close(FORKSRV_FD + 1);
-			setpgid(0, 0);
-			_exit(run_file(path));
-		}
-		setpgid(pid, pid);
-		if (write(FORKSRV_FD + 1, &pid, 4) != 4)
-			exit(1);
-		while (waitpid(pid, &status, 0) < 0)
-			if (errno != EINTR)
+		if (wk.pid > 0 && write(wk.cmd, &c, 1) != 1)
+			worker_stop(&wk);	/* died between executions */
+		if (wk.pid < 0) {
+			worker_start(&wk, path);
+			if (write(wk.cmd, &c, 1) != 1)
 				exit(1);
-		reap_all(pid);
+		}
+		if (write(FORKSRV_FD + 1, &wk.pid, 4) != 4)
+			exit(1);
+		if (read(wk.done, &ret, sizeof(ret)) == sizeof(ret)) {
+			status = W_EXITCODE(ret & 0xff, 0);
+			if (++wk.runs >= persist || ret)
+				worker_stop(&wk);
+		} else {
+			status = worker_stop(&wk);
+		}
 		kcov_collect();
 		/* No coverage at all: keep AFL from calling it uninstrumented. */
 		if (!have_kcov)
