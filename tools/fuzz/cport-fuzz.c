@@ -763,8 +763,8 @@ static void cmd_flags(struct in *in, struct port *pt)
 	uint8_t a = get8(in), b = get8(in);
 
 	memset(&f, 0, sizeof(f));
-	f.op = a % 7;
-	f.cluster = (a >> 3) % 5;
+	f.op = (a & 7) % 7;
+	f.cluster = ((a >> 3) & 7) % 5;
 	f.bit = b & 0x3f;
 	if ((a & 0xc0) == 0xc0)
 		f.bit = 64 + (b & 1);
