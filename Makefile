@@ -320,6 +320,9 @@ TEST_TIMES_BUDGET ?= 40
 test-times: $(lane-vm-deps)
 	$(call lane-vm,/cport/test-times -b $(TEST_TIMES_BUDGET) $(TESTS))
 
+bench: stage
+	$(VM_RUN) --timeout $(VM_TIMEOUT) -- /cport/bin/bench-all
+
 # The fio ioengine (tools/fio/): fio is built from Debian's fio source by
 # tools/fio/build-fio (once, cached in FIO_CACHE, default /var/cache/cport),
 # the engine against that tree. Its payload holds only cport.ko and fio/

@@ -238,10 +238,13 @@ static void cport_chain_lt_work(struct work_struct *work)
 		ret = req->ops->try_cancel(req);
 	}
 	spin_unlock_irq(&port->cq_lock);
-	if (ret == 0)
+	if (ret == 0) {
+		/* try_cancel() posted the op's -ECANCELED: wake for it. */
+		cport_cq_wake(port, 1);
 		req->ops->put(req);
-	else if (ret == 1)
+	} else if (ret == 1) {
 		req->ops->cancel_sync(req);
+	}
 }
 
 /*

@@ -531,6 +531,41 @@ TEST_F(link, link_timeout_bounds_a_timer)
 }
 
 /*
+ * The op a linked timeout cancels posts -ECANCELED from the timeout's
+ * work, and that must wake the thread already waiting for both CQEs:
+ * nothing else will (the timer is a minute long). It used not to, and the
+ * waiter slept until its own timeout, then found both CQEs and returned
+ * 0: so the check is how long the wait took, against a 10 s limit (the
+ * debug kernel under load takes well under 1 s).
+ */
+TEST_F(link, link_timeout_cancel_wakes_waiter)
+{
+	struct cport_sqe s[2] = {
+		linked(sqe_timeout(60 * NSEC_PER_SEC, 0, 0, 0, 1)),
+		sqe_link_timeout(30 * NSEC_PER_MSEC, 2),
+	};
+	struct timespec t0, t1;
+	struct cport_cqe c[2];
+	double waited;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, sys_enter(self->pt.fd, 0, 2, CPORT_ENTER_TIMEOUT,
+			       10 * NSEC_PER_SEC));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_LT(waited, 5.0)
+		TH_LOG("woken after %.3f s: the -ECANCELED woke nobody", waited);
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
+	EXPECT_EQ(2, c[0].user_data);
+	EXPECT_EQ(-ETIME, c[0].res);
+	EXPECT_EQ(1, c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
+/*
  * A LINK_TIMEOUT with nothing linked in front, a second one in a row, or
  * bad fields: -EINVAL. One with bad fields leaves its op unbounded.
  */
