@@ -179,6 +179,8 @@ struct cport_efc_slot {
  * @issue_sqe: under ->submit_lock: the SQE being issued, if its fd was
  *             looked up at submission (a chain member, a deferred SQE).
  * @issue_file: the file that fd named then, or NULL.
+ * @issue_self: @issue_file is the port's own file, held without a
+ *              reference (cport_file_unref_self()).
  * @defer_list: deferred SQEs, in submission order (drain.c), under
  *              ->cq_lock.
  * @defer_free: deferred SQEs cancelled, to free, under ->cq_lock.
@@ -241,6 +243,7 @@ struct cport_port {
 	struct cport_chain	*issue_chain;
 	const struct cport_sqe	*issue_sqe;
 	struct file		*issue_file;
+	bool			issue_self;
 	struct list_head	defer_list;
 	struct list_head	defer_free;
 	u32			defer_nr;

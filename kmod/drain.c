@@ -42,8 +42,11 @@
  * struct cport_defer - a deferred SQE
  * @node: entry in ->defer_list (or ->defer_free once cancelled).
  * @sqe: kernel copy of the SQE.
- * @file: the file @sqe's fd named at submission, or NULL.
+ * @file: the file @sqe's fd named at submission (a reference, unless
+ *        @self), or NULL.
  * @has_fd: @sqe names a file by descriptor: @file stands for it.
+ * @self: @file is the port's own file, held without a reference
+ *        (cport_file_unref_self()).
  * @barrier: waits until nothing before it is outstanding.
  * @chain: the chain @sqe heads, or NULL.
  * @chain_nr: the members of @chain.
@@ -55,6 +58,7 @@ struct cport_defer {
 	struct cport_sqe	sqe;
 	struct file		*file;
 	bool			has_fd;
+	bool			self;
 	bool			barrier;
 	struct cport_chain	*chain;
 	unsigned int		chain_nr;
@@ -64,7 +68,7 @@ struct cport_defer {
 
 static void cport_defer_free(struct cport_defer *d)
 {
-	if (d->file)
+	if (d->file && !d->self)
 		fput(d->file);
 	if (d->mm)
 		mmdrop(d->mm);
@@ -132,6 +136,7 @@ int cport_defer_add(struct cport_port *port, const struct cport_sqe *sqe,
 	d->has_fd = cport_sqe_has_fd(sqe);
 	if (d->has_fd)
 		d->file = fget(sqe->fd);
+	d->self = cport_file_unref_self(port, d->file);
 	d->cred = get_current_cred();
 	if (current->mm) {
 		d->mm = current->mm;
@@ -194,10 +199,12 @@ static void cport_defer_issue(struct cport_port *port, struct cport_defer *d)
 		port->issue_chain = d->chain;
 		port->issue_sqe = d->has_fd ? &d->sqe : NULL;
 		port->issue_file = d->file;
+		port->issue_self = d->self;
 		ret = cport_issue_sqe(port, &d->sqe, 0);
 		port->issue_chain = NULL;
 		port->issue_sqe = NULL;
 		port->issue_file = NULL;
+		port->issue_self = false;
 	}
 	if (ret != CPORT_ISSUE_QUEUED) {
 		spin_lock_irq(&port->cq_lock);

@@ -65,13 +65,17 @@ enum {
 /**
  * struct cport_chain_member - an SQE of a chain, not started yet
  * @sqe: kernel copy of the SQE.
- * @file: the file @sqe's fd named at submission (a reference), or NULL.
+ * @file: the file @sqe's fd named at submission (a reference, unless
+ *        @self), or NULL.
  * @has_fd: @sqe names a file by descriptor: @file stands for it.
+ * @self: @file is the port's own file, held without a reference
+ *        (cport_file_unref_self()).
  */
 struct cport_chain_member {
 	struct cport_sqe	sqe;
 	struct file		*file;
 	bool			has_fd;
+	bool			self;
 };
 
 /**
@@ -154,7 +158,7 @@ static void cport_chain_free(struct cport_chain *chain)
 	unsigned int i;
 
 	for (i = 0; i < chain->total; i++)
-		if (chain->members[i].file)
+		if (chain->members[i].file && !chain->members[i].self)
 			fput(chain->members[i].file);
 	if (chain->mm)
 		mmdrop(chain->mm);
@@ -337,10 +341,12 @@ static int cport_chain_issue(struct cport_chain *chain,
 	port->issue_chain = last ? NULL : chain;
 	port->issue_sqe = m->has_fd ? &m->sqe : NULL;
 	port->issue_file = m->file;
+	port->issue_self = m->self;
 	ret = cport_issue_sqe(port, &m->sqe, 0);
 	port->issue_chain = NULL;
 	port->issue_sqe = NULL;
 	port->issue_file = NULL;
+	port->issue_self = false;
 	return ret;
 }
 
@@ -608,6 +614,7 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 		if (cport_sqe_has_fd(&m->sqe)) {
 			m->has_fd = true;
 			m->file = fget(m->sqe.fd);
+			m->self = cport_file_unref_self(port, m->file);
 		}
 	}
 	chain->req.user_data = chain->members[0].sqe.user_data;
@@ -692,10 +699,43 @@ void cport_chain_head_done(struct cport_chain *chain, s32 res)
 bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		      struct file **file)
 {
+	struct file *f = port->issue_file;
+
 	lockdep_assert_held(&port->submit_lock);
 	if (!port->issue_sqe || port->issue_sqe != sqe)
 		return false;
-	*file = port->issue_file ? get_file(port->issue_file) : NULL;
+	if (!f)
+		*file = NULL;
+	else if (!port->issue_self)
+		*file = get_file(f);
+	else	/* the port itself: only while it is not being released */
+		*file = atomic_long_inc_not_zero(&f->f_count) ? f : NULL;
+	return true;
+}
+
+/**
+ * cport_file_unref_self() - hold no reference to the port's own file
+ * @port: the port.
+ * @file: the file a deferred SQE or a chain member named at submission
+ *        (a reference), or NULL.
+ *
+ * The port is released, and the SQEs it holds back cancelled, only when
+ * the last reference to its file goes: a reference held by one of those
+ * SQEs (a POST to the port itself behind an op that never ends, say)
+ * would keep the port, its memory and the module alive forever. So the
+ * SQE keeps the pointer without the reference; cport_issue_file() takes
+ * one again when the SQE is issued, unless the port is being released.
+ * The file stays valid meanwhile: the release cancels the SQE, and waits
+ * for its issue, before it returns.
+ *
+ * Context: process context, ->submit_lock held.
+ * Return: true if @file is the port's own file (its reference dropped).
+ */
+bool cport_file_unref_self(struct cport_port *port, struct file *file)
+{
+	if (!file || cport_port_from_file(file) != port)
+		return false;
+	fput(file);	/* the submitter's descriptor still holds one */
 	return true;
 }
 
