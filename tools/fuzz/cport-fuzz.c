@@ -1463,6 +1463,34 @@ static void fork_server(const char *path)
 
 /* ---- replay ---- */
 
+/* The module's reference count: one per port (and pool thread), or -1. */
+static long module_refcnt(void)
+{
+	char buf[32] = "";
+	ssize_t n;
+	int fd = open("/sys/module/cport/refcnt", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+/* Waits up to 1 s for the count to come back to @want. */
+static long module_refcnt_settle(long want)
+{
+	long now = module_refcnt();
+	int i;
+
+	for (i = 0; i < 100 && now != want; i++) {
+		usleep(10000);
+		now = module_refcnt();
+	}
+	return now;
+}
+
+
 static int replay_one(const char *path, unsigned long *pcs,
 		      const char **report)
 {
@@ -1537,6 +1565,7 @@ static int replay(char **args, int n, bool tap)
 {
 	const char *report;
 	unsigned long pcs;
+	long base, now;
 	char **files;
 	int count, i, status, failed = 0;
 
@@ -1546,9 +1575,18 @@ static int replay(char **args, int n, bool tap)
 		if (!have_kcov)
 			printf("# no KCOV: replaying without coverage\n");
 	}
+	base = module_refcnt();
 	for (i = 0; i < count; i++) {
 		status = replay_one(files[i], &pcs, &report);
-		if (status == 0 && report) {
+		/* Everything the program opened is closed: no port may stay. */
+		now = base < 0 ? base : module_refcnt_settle(base);
+		if (status == 0 && now != base) {
+			failed++;
+			printf("%s%d - replay %s # a port outlived the program: module refcnt %ld, was %ld\n",
+			       tap ? "not ok " : "cport-fuzz: FAIL ", i + 1,
+			       files[i], now, base);
+			base = now;
+		} else if (status == 0 && report) {
 			failed++;
 			printf("%s%d - replay %s # kernel report: %s\n",
 			       tap ? "not ok " : "cport-fuzz: FAIL ", i + 1,
