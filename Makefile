@@ -11,6 +11,11 @@
 #   make check-debug-inject  prove check-debug catches a use-after-free, a
 #                         lock inversion and a leak (CPORT_INJECT=...)
 #   make check-kcsan      the VM tests on a KCSAN kernel
+#   make soak             kill storm and exactly-once run on the debug
+#                         kernel, then rmmod and kmemleak (SOAK_ARGS)
+#   make coverage         the VM tests on a gcov kernel with a profiled
+#                         module; prints "coverage: kmod lines N%, ..."
+#                         and writes build/coverage/ (html/, summary.txt)
 #   make stage            assemble the guest payload in build/payload
 #   make vm-run CMD='...' run one command in the VM (module loaded)
 #   make vm-shell         interactive shell in the VM (Ctrl-A X quits)
@@ -78,7 +83,8 @@ has-target	= $(shell grep -qsE '$(call target-re,$(2))' $(1)/Makefile && echo y)
 
 SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
-GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/fuzz
+GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak \
+		   tools/fuzz
 INSTALL_PARTS	:= lib man
 
 # Cheap check before building: tools/deps runs only if one of these is
@@ -92,7 +98,7 @@ deps-missing	= $(filter-out $(wildcard $(DEPS_FILES)),$(DEPS_FILES)) \
 		  $(if $(wildcard $(KDIR)/Makefile),,$(KDIR))
 
 all: build-kmod build-lib build-selftests build-bench build-examples \
-	build-fuzz
+	build-soak build-fuzz
 
 deps:
 	tools/deps
@@ -116,6 +122,9 @@ build-bench: build-lib
 
 build-examples: build-lib
 	$(if $(call has-makefile,examples),$(MAKE) -C examples)
+
+build-soak: build-lib
+	$(if $(call has-makefile,tools/soak),$(MAKE) -C tools/soak)
 
 build-fuzz: | deps-check
 	$(if $(call has-makefile,tools/fuzz),$(MAKE) -C tools/fuzz)
@@ -190,7 +199,10 @@ lane-kernel	= $(shell cat $(DEBUG_DIR)/$(1)-kernel.path)
 lane-kmod	= $(DEBUG_DIR)/kmod-$(1)$(if $(INJECT),-$(INJECT))
 lane-log	= $(BUILD)/check-$(1)$(if $(INJECT),-$(INJECT)).log
 
-LANES		:= debug kcsan
+# Extra make arguments for a lane's module (the gcov lane profiles it).
+lane-kmod-args-gcov := CPORT_GCOV=1
+
+LANES		:= debug kcsan gcov
 
 $(LANES:%=lane-kernel-%): lane-kernel-%: | deps-check
 	@mkdir -p $(DEBUG_DIR)
@@ -205,9 +217,10 @@ $(LANES:%=lane-module-%): lane-module-%: lane-kernel-%
 			cp -p $$f $(call lane-kmod,$*)/ || exit 1; \
 	done
 	$(MAKE) -C $(call lane-kmod,$*) KDIR=$(call lane-kernel,$*)/tree \
-		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT))
+		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT)) $(lane-kmod-args-$*)
 
-lane-payload: build-lib build-selftests build-bench build-examples build-fuzz
+lane-payload: build-lib build-selftests build-bench build-examples build-soak \
+	build-fuzz
 	$(call stage-guest,$(DEBUG_DIR)/payload)
 
 # $(call run-lane,LANE): the tests in the VM on the lane's kernel.
@@ -234,6 +247,42 @@ check-debug: lane-module-debug lane-payload
 
 check-kcsan: lane-module-kcsan lane-payload
 	$(call run-lane,kcsan)
+
+# The soak (tools/soak, Documentation/testing.rst): a kill storm and an
+# exactly-once run in one boot of the debug kernel, then rmmod and a
+# kmemleak scan. SOAK_ARGS sizes it (soak -h); the last line is
+# "soak: N processes killed, N ops, N lost, N duplicated, N leaks".
+SOAK_ARGS	?=
+SOAK_TIMEOUT	?= 1200
+SOAK_LOG	:= $(BUILD)/soak.log
+
+soak: lane-module-debug lane-payload
+	@rm -f $(SOAK_LOG)
+	@status=0; \
+	tools/vm/run --bzimage --kernel $(call lane-kernel,debug)/bzImage \
+		--memory $(DEBUG_VM_MEMORY) --payload $(DEBUG_DIR)/payload \
+		--module $(call lane-kmod,debug)/cport.ko \
+		--append '$(lane-append-debug)' \
+		--pre-cmd '/cport/kmemleak clear' \
+		--post-cmd '/cport/kmemleak check' \
+		--timeout $(SOAK_TIMEOUT) --log $(SOAK_LOG) \
+		$(VM_ARGS) -- '/cport/bin/soak $(SOAK_ARGS)' || status=$$?; \
+	tools/soak/soak-summary $(SOAK_LOG) $$status
+
+# gcov of cport.ko over the whole suite: the gcov kernel
+# (tools/debug-kernel/gcov.config), the module built with CPORT_GCOV=1, the
+# tests as in check-debug; tools/coverage brings the .gcda files back and
+# writes the report. Fails if the suite failed, after the report.
+COVERAGE_DIR	:= $(BUILD)/coverage
+
+coverage: lane-module-gcov lane-payload
+	tools/coverage --kernel $(call lane-kernel,gcov) \
+		--kmod $(call lane-kmod,gcov) --payload $(DEBUG_DIR)/payload \
+		--out $(COVERAGE_DIR) --log $(call lane-log,gcov) \
+		--memory $(DEBUG_VM_MEMORY) --timeout $(DEBUG_VM_TIMEOUT) \
+		--tests '$(TESTS)' -- $(VM_ARGS)
+
+.PHONY: coverage
 
 # Each injected bug must fail check-debug with its own report. Only
 # INJECT_TESTS run (the bugs fire on the first CPORT_IOC_POST), so that the
@@ -389,8 +438,8 @@ install: build-kmod build-lib
 		$(MAKE) -C $(part) install$(newline)))
 
 clean:
-	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio tools/fuzz \
-		examples man,\
+	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples \
+		tools/soak tools/fuzz man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
@@ -409,6 +458,6 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio textpatch-loop test-times \
+	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \
 	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)

@@ -41,8 +41,14 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 	int ret;
 
 	spin_lock_irq(&port->cq_lock);
+	/*
+	 * The deferred SQEs are one request of no opcode: it matches those
+	 * of @opcode among them (TIMEOUT_REMOVE of a deferred timer).
+	 */
+	port->defer_cancel_opcode = opcode;
 	list_for_each_entry_safe(req, tmp, &port->inflight_list, node) {
-		if (opcode >= 0 && req->opcode != opcode)
+		if (opcode >= 0 && req->opcode != opcode &&
+		    req != &port->defer_req)
 			continue;
 		if (req->ops->match) {
 			if (!req->ops->match(req, flags, user_data, file))

@@ -179,8 +179,8 @@ struct cport_efc_slot {
  * @issue_sqe: under ->submit_lock: the SQE being issued, if its fd was
  *             looked up at submission (a chain member, a deferred SQE).
  * @issue_file: the file that fd named then, or NULL.
- * @issue_self: @issue_file is the port's own file, held without a
- *              reference (cport_file_unref_self()).
+ * @issue_self: under ->submit_lock: that fd named this port itself, whose
+ *              file is not held (see cport_sqe_fget()).
  * @defer_list: deferred SQEs, in submission order (drain.c), under
  *              ->cq_lock.
  * @defer_free: deferred SQEs cancelled, to free, under ->cq_lock.
@@ -193,6 +193,7 @@ struct cport_efc_slot {
  * @defer_cancel_flags: a cancel being matched against the deferred SQEs
  * @defer_cancel_user_data: (its flags, user_data, file), under
  * @defer_cancel_file: ->cq_lock.
+ * @defer_cancel_opcode: and its opcode filter (-1: any), likewise.
  * @issue_ef: under ->submit_lock, while an SQE is issued: its event flag
  *            (CPORT_EF_*), which its request takes.
  * @ef_mutex: serialises association changes and the poll arm (cluster.c).
@@ -254,6 +255,7 @@ struct cport_port {
 	u32			defer_cancel_flags;
 	u64			defer_cancel_user_data;
 	struct file		*defer_cancel_file;
+	int			defer_cancel_opcode;
 	u32			issue_ef;
 	struct mutex		ef_mutex;	/* associations, poll arm */
 	struct page		*flag_page;

@@ -42,11 +42,10 @@
  * struct cport_defer - a deferred SQE
  * @node: entry in ->defer_list (or ->defer_free once cancelled).
  * @sqe: kernel copy of the SQE.
- * @file: the file @sqe's fd named at submission (a reference, unless
- *        @self), or NULL.
+ * @file: the file @sqe's fd named at submission, or NULL.
  * @has_fd: @sqe names a file by descriptor: @file stands for it.
- * @self: @file is the port's own file, held without a reference
- *        (cport_file_unref_self()).
+ * @self: that descriptor is the port's own (not held, see
+ *        cport_sqe_fget()).
  * @barrier: waits until nothing before it is outstanding.
  * @chain: the chain @sqe heads, or NULL.
  * @chain_nr: the members of @chain.
@@ -68,7 +67,7 @@ struct cport_defer {
 
 static void cport_defer_free(struct cport_defer *d)
 {
-	if (d->file && !d->self)
+	if (d->file)
 		fput(d->file);
 	if (d->mm)
 		mmdrop(d->mm);
@@ -135,8 +134,7 @@ int cport_defer_add(struct cport_port *port, const struct cport_sqe *sqe,
 	d->chain_nr = chain_nr;
 	d->has_fd = cport_sqe_has_fd(sqe);
 	if (d->has_fd)
-		d->file = fget(sqe->fd);
-	d->self = cport_file_unref_self(port, d->file);
+		d->file = cport_sqe_fget(port, sqe, &d->self);
 	d->cred = get_current_cred();
 	if (current->mm) {
 		d->mm = current->mm;
@@ -255,6 +253,9 @@ static bool cport_defer_match_one(struct cport_port *port,
 {
 	u32 flags = port->defer_cancel_flags;
 
+	if (port->defer_cancel_opcode >= 0 &&
+	    d->sqe.opcode != port->defer_cancel_opcode)
+		return false;
 	if (flags & CPORT_CANCEL_ANY)
 		return true;
 	if (flags & CPORT_CANCEL_FD)

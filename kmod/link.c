@@ -65,11 +65,10 @@ enum {
 /**
  * struct cport_chain_member - an SQE of a chain, not started yet
  * @sqe: kernel copy of the SQE.
- * @file: the file @sqe's fd named at submission (a reference, unless
- *        @self), or NULL.
+ * @file: the file @sqe's fd named at submission (a reference), or NULL.
  * @has_fd: @sqe names a file by descriptor: @file stands for it.
- * @self: @file is the port's own file, held without a reference
- *        (cport_file_unref_self()).
+ * @self: that descriptor is the port's own (not held, see
+ *        cport_sqe_fget()).
  */
 struct cport_chain_member {
 	struct cport_sqe	sqe;
@@ -158,7 +157,7 @@ static void cport_chain_free(struct cport_chain *chain)
 	unsigned int i;
 
 	for (i = 0; i < chain->total; i++)
-		if (chain->members[i].file && !chain->members[i].self)
+		if (chain->members[i].file)
 			fput(chain->members[i].file);
 	if (chain->mm)
 		mmdrop(chain->mm);
@@ -613,8 +612,7 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 		cport_ef_accept(port, &m->sqe);
 		if (cport_sqe_has_fd(&m->sqe)) {
 			m->has_fd = true;
-			m->file = fget(m->sqe.fd);
-			m->self = cport_file_unref_self(port, m->file);
+			m->file = cport_sqe_fget(port, &m->sqe, &m->self);
 		}
 	}
 	chain->req.user_data = chain->members[0].sqe.user_data;
@@ -699,44 +697,60 @@ void cport_chain_head_done(struct cport_chain *chain, s32 res)
 bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		      struct file **file)
 {
-	struct file *f = port->issue_file;
-
 	lockdep_assert_held(&port->submit_lock);
 	if (!port->issue_sqe || port->issue_sqe != sqe)
 		return false;
-	if (!f)
-		*file = NULL;
-	else if (!port->issue_self)
-		*file = get_file(f);
-	else	/* the port itself: only while it is not being released */
-		*file = atomic_long_inc_not_zero(&f->f_count) ? f : NULL;
+	*file = port->issue_file ? get_file(port->issue_file) : NULL;
 	return true;
 }
 
 /**
- * cport_file_unref_self() - hold no reference to the port's own file
- * @port: the port.
- * @file: the file a deferred SQE or a chain member named at submission
- *        (a reference), or NULL.
+ * cport_sqe_fget() - look up the descriptor of an SQE issued later
+ * @port: the port the SQE was submitted to.
+ * @sqe: kernel copy of the SQE; it names a file by descriptor.
+ * @self: out: the descriptor is @port's own.
  *
- * The port is released, and the SQEs it holds back cancelled, only when
- * the last reference to its file goes: a reference held by one of those
- * SQEs (a POST to the port itself behind an op that never ends, say)
- * would keep the port, its memory and the module alive forever. So the
- * SQE keeps the pointer without the reference; cport_issue_file() takes
- * one again when the SQE is issued, unless the port is being released.
- * The file stays valid meanwhile: the release cancels the SQE, and waits
- * for its issue, before it returns.
+ * A chain member or a deferred SQE holds the file its descriptor names
+ * until it is issued, in the submitter's file table at submission. It
+ * does not hold @port's own file (a POST to the port itself): that
+ * reference would keep the port alive until the SQE is issued, but only
+ * the release of the port cancels an SQE that waits for something that
+ * never comes (a FLAG_WAIT in front of it, a drain behind an endless
+ * timer), so a process that died with one would leak the port, its
+ * rings and its module reference for good. The port outlives its
+ * requests anyway: cport_post_issue() posts to it directly.
+ *
+ * Context: process context, the submitter's.
+ * Return: a new reference to the file; NULL if the descriptor is not
+ * open, or is @port's own (*@self is then true).
+ */
+struct file *cport_sqe_fget(struct cport_port *port,
+			    const struct cport_sqe *sqe, bool *self)
+{
+	struct file *file = fget(sqe->fd);
+
+	*self = file && cport_port_from_file(file) == port;
+	if (*self) {
+		/* Not the last reference: the descriptor holds one. */
+		fput(file);
+		return NULL;
+	}
+	return file;
+}
+
+/**
+ * cport_issue_self() - does the SQE being issued name the port itself?
+ * @port: the port.
+ * @sqe: the SQE.
  *
  * Context: process context, ->submit_lock held.
- * Return: true if @file is the port's own file (its reference dropped).
+ * Return: true if @sqe is a chain member or deferred SQE being issued whose
+ * descriptor named @port at submission (see cport_sqe_fget()).
  */
-bool cport_file_unref_self(struct cport_port *port, struct file *file)
+bool cport_issue_self(struct cport_port *port, const struct cport_sqe *sqe)
 {
-	if (!file || cport_port_from_file(file) != port)
-		return false;
-	fput(file);	/* the submitter's descriptor still holds one */
-	return true;
+	lockdep_assert_held(&port->submit_lock);
+	return port->issue_sqe == sqe && port->issue_self;
 }
 
 /**

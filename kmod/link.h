@@ -22,5 +22,8 @@ bool cport_sqe_has_fd(const struct cport_sqe *sqe);
 bool cport_file_unref_self(struct cport_port *port, struct file *file);
 bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		      struct file **file);
+struct file *cport_sqe_fget(struct cport_port *port,
+			    const struct cport_sqe *sqe, bool *self);
+bool cport_issue_self(struct cport_port *port, const struct cport_sqe *sqe);
 
 #endif /* _CPORT_LINK_H */

@@ -13,6 +13,7 @@
 
 #include "cq.h"
 #include "inject.h"
+#include "link.h"
 #include "opdef.h"
 #include "post.h"
 #include "register.h"
@@ -51,6 +52,10 @@ int cport_post_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	struct file *file;
 	int ret;
 
+	/* Chain members and deferred SQEs do not hold their port's file. */
+	if (cport_issue_self(port, sqe))
+		return cport_cq_post(port, sqe->addr, (s32)sqe->len,
+				     issue_flags & CPORT_ISSUE_F_SYNC);
 	file = cport_file_get(port, sqe);
 	if (!file)
 		return -EBADF;

@@ -181,6 +181,89 @@ TEST_F(drain, cancel_is_not_held_up)
 	close(p[1]);
 }
 
+/*
+ * TIMEOUT_REMOVE is not held up either, and removes a deferred timer; it
+ * matches timers only. Found by make soak: the timer ran its full time.
+ */
+TEST_F(drain, timeout_remove_cancels_a_deferred_timer)
+{
+	struct cport_sqe s[4], rs;
+	struct cport_cqe c[3];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = pipe_read(p[0], buf, 1);
+	s[1] = with(sqe_nop(2), CPORT_SQE_F_DRAIN);
+	s[2] = sqe_timeout(10 * NSEC_PER_SEC, 0, 0, 0, 3);
+	s[3] = sqe_nop(4);
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	rs = sqe_timeout_remove(3, 100);
+	ASSERT_EQ(1, submit_n(&self->pt, &rs, 1));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
+	EXPECT_ORDER(c, 3, 100);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	EXPECT_EQ(0, c[1].res);
+	/* A deferred NOP is not a timer. */
+	rs = sqe_timeout_remove(4, 101);
+	ASSERT_EQ(1, submit_n(&self->pt, &rs, 1));
+	ASSERT_EQ(1, reap_n(&self->pt, c, 1));
+	EXPECT_EQ(101, c[0].user_data);
+	EXPECT_EQ(-ENOENT, c[0].res);
+	ASSERT_EQ(1, write(p[1], "t", 1));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
+	EXPECT_ORDER(c, 1, 2, 4);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * CANCEL with CPORT_CANCEL_FD finds a deferred SQE by its file: the
+ * drained read of the second pipe is cancelled, the NOP deferred behind
+ * it (no file) is not, nor is the read of the first pipe it waits for.
+ */
+TEST_F(drain, cancel_by_fd_finds_a_deferred_sqe)
+{
+	struct cport_sqe s[3], cs;
+	struct cport_cqe c[2];
+	char buf[2], buf2[2];
+	int p[2], q[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(q, O_NONBLOCK | O_CLOEXEC));
+	s[0] = pipe_read(p[0], buf, 1);
+	s[1] = with(pipe_read(q[0], buf2, 2), CPORT_SQE_F_DRAIN);
+	s[2] = sqe_nop(3);
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	cs = sqe_cancel(0, CPORT_CANCEL_FD, 100);
+	cs.fd = q[0];
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
+	EXPECT_ORDER(c, 2, 100);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	EXPECT_EQ(0, c[1].res);
+	EXPECT_EQ(2, fdinfo(self->pt.fd, "inflight"));
+	/* The first read ends; the NOP was never cancelled. */
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	ASSERT_EQ(2, reap_n(&self->pt, c, 2));
+	/* In either order: the NOP may start when the drain was cancelled. */
+	i = c[0].user_data == 1 ? 0 : 1;
+	EXPECT_EQ(1, c[i].user_data);
+	EXPECT_EQ(1, c[i].res);
+	EXPECT_EQ(3, c[1 - i].user_data);
+	EXPECT_EQ(0, c[1 - i].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+}
+
 /* A drain heading a chain: the chain starts after what came before. */
 TEST_F(drain, drain_heading_a_chain)
 {

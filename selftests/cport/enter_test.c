@@ -821,4 +821,39 @@ TEST_F(bad_sqe, completes_with_expected_res)
 	EXPECT_EQ(0, fdinfo(pt->fd, "reserved"));
 }
 
+/*
+ * Inline CQEs are posted in batches of a fixed size (32 in the module):
+ * 100 NOPs in one ENTER fill several batches, and every CQE still comes
+ * out once, in submission order; a NOP with a reserved field set fails in
+ * its place without breaking the batch it is in.
+ */
+PORT_FIXTURE(big, 128, 0)
+
+TEST_F(big, hundred_nops_in_order_across_batches)
+{
+	struct port *pt = &self->pt;
+	struct cport_cqe c;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 100; i++) {
+		struct cport_sqe s = sqe_nop(0x5000 + i);
+
+		if (i % 33 == 32)
+			s.resv0 = 1;
+		ASSERT_EQ(0, sq_push(pt, &s));
+	}
+	ASSERT_EQ(100, sys_enter(pt->fd, 100, 100, 0, 0));
+	ASSERT_EQ(100, cq_ready(pt));
+	for (i = 0; i < 100; i++) {
+		ASSERT_TRUE(cq_pop(pt, &c));
+		EXPECT_EQ(0x5000 + i, c.user_data);
+		EXPECT_EQ(i % 33 == 32 ? -EINVAL : 0, c.res);
+		EXPECT_EQ(0, c.flags);
+	}
+	EXPECT_FALSE(cq_pop(pt, &c));
+	EXPECT_EQ(100, fdinfo(pt->fd, "posted"));
+	EXPECT_EQ(0, fdinfo(pt->fd, "reserved"));
+}
+
 TEST_HARNESS_MAIN

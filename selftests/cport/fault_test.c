@@ -549,6 +549,48 @@ TEST_F(fault, readv_sqe_completes_with_enomem)
 	unlink("fault_rw.tmp");
 }
 
+/* FSYNC allocates its request only: -ENOMEM in its CQE, else 0. */
+TEST_F(fault, fsync_sqe_completes_with_enomem)
+{
+	static unsigned char data[4096];
+	unsigned int n, enomem = 0;
+	struct cport_sqe s;
+	struct port pt;
+	bool fired;
+	int f, res;
+
+	CPORT_SKIP_IF_ABSENT();
+	f = open("fault_fsync.tmp", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+		 0600);
+	ASSERT_LE(0, f);
+	ASSERT_EQ(4096, pwrite(f, data, sizeof(data), 0));
+	memset(&s, 0, sizeof(s));
+	s.opcode = CPORT_OP_FSYNC;
+	s.fd = f;
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
+					&fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+		} else {
+			EXPECT_EQ(0, res) TH_LOG("fault %u: res %d", n, res);
+		}
+		if (!fired)
+			break;
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LE(1, enomem);	/* the request */
+	expect_nop_works(_metadata, &pt, 1);
+	port_fini(&pt);
+	close(f);
+	unlink("fault_fsync.tmp");
+}
+
 /* ----------------------------------------------------------------- */
 /* CPORT_IOC_REGISTER, and READ_FIXED */
 

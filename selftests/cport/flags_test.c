@@ -787,6 +787,39 @@ TEST_F(ef, wait_with_the_longest_timeout_sleeps)
 	EXPECT_EQ(BIT64(2), e.ef_result);
 }
 
+/*
+ * A consuming composite wait whose result cannot be written back (the
+ * argument is in a read-only page: it can be read, not written) fails with
+ * EFAULT and gives the flags it took back: a consumed flag is never lost.
+ * The same wait with a writable argument takes them.
+ */
+TEST_F(ef, enter_consume_unwritable_result_gives_flags_back)
+{
+	const __u64 mask = BIT64(3) | BIT64(5);
+	struct cport_enter *e;
+	__u64 taken;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 3));
+	ASSERT_EQ(0, flag_set(self->pt.fd, CPORT_LOCAL, 5));
+	e = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e);
+	*e = enter_ef(0, 0, CPORT_ENTER_FLAGS_CONSUME | CPORT_ENTER_TIMEOUT,
+		      0, CPORT_LOCAL, mask);
+	ASSERT_EQ(0, mprotect(e, getpagesize(), PROT_READ));
+	EXPECT_EQ(-EFAULT, sys_enter_raw(self->pt.fd, e));
+	EXPECT_EQ(mask, flags_of(self->pt.fd, CPORT_LOCAL));
+
+	ASSERT_EQ(0, mprotect(e, getpagesize(), PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, sys_enter_raw(self->pt.fd, e));
+	taken = e->ef_result;
+	EXPECT_NE(0, taken);
+	EXPECT_EQ(0, taken & ~mask);
+	EXPECT_EQ(mask & ~taken, flags_of(self->pt.fd, CPORT_LOCAL));
+	munmap(e, getpagesize());
+}
+
 /* All 64 flags: bit 63 is no sign bit anywhere. */
 TEST_F(ef, wait_all_of_all_64_flags)
 {

@@ -700,6 +700,87 @@ TEST(close_with_link_timeouts_armed)
  * read that got its byte never shows -ECANCELED, and -ECANCELED on the
  * timeout means the read completed first.
  */
+/* A member posting to its own port posts there, as an SQE on its own would. */
+TEST_F(link, member_posts_to_its_own_port)
+{
+	struct cport_sqe s[2] = {
+		linked(sqe_flag_wait(0, 1ULL << 5, 0, 1)),
+		sqe_post(self->pt.fd, 77, 7, 2),
+	};
+	struct cport_cqe c[3];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(2, submit_n(&self->pt, s, 2));
+	EXPECT_TRUE(quiet_for(&self->pt, 20));
+	ASSERT_EQ(0, flag_set(self->pt.fd, 0, 5));
+	ASSERT_EQ(3, reap_n(&self->pt, c, 3));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ(5, c[0].res);
+	/* The post is in the CQ before the POST op's own CQE. */
+	EXPECT_EQ(77, c[1].user_data);
+	EXPECT_EQ(7, c[1].res);
+	EXPECT_EQ(2, c[2].user_data);
+	EXPECT_EQ(0, c[2].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+}
+
+/* The module's reference count: one per open port, -1 if unknown. */
+static int module_refs(void)
+{
+	FILE *f = fopen("/sys/module/cport/refcnt", "re");
+	int n = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * A chain that waits for a flag nobody will set, then posts to its own
+ * port, and a deferred post to the port: the members and the deferred SQE
+ * must not hold the port's own file, or closing it would never release
+ * it (the release is what cancels them). Found by make soak: processes
+ * SIGKILLed with such a chain left their ports and module references.
+ */
+TEST(close_with_posts_to_itself_waiting)
+{
+	int refs, p[2], i;
+	struct port pt;
+	char buf[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	refs = module_refs();
+	if (refs < 0)
+		SKIP(return, "no /sys/module/cport/refcnt");
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	ASSERT_EQ(0, port_init(&pt, 16, 0, 0));
+	{
+		struct cport_sqe s[5] = {
+			linked(sqe_flag_wait(0, 1ULL << 5, 0, 1)),
+			sqe_post(pt.fd, 77, 0, 2),
+			sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			       3),
+			sqe_nop(4),
+			sqe_post(pt.fd, 78, 0, 5),
+		};
+
+		s[3].flags |= CPORT_SQE_F_DRAIN;
+		ASSERT_EQ(5, submit_n(&pt, s, 5));
+	}
+	EXPECT_EQ(refs + 1, module_refs());
+	port_fini(&pt);
+	/* The last fput may be deferred to a worker: wait a little. */
+	for (i = 0; i < 200 && module_refs() != refs; i++)
+		usleep(10000);
+	EXPECT_EQ(refs, module_refs());
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_F_TIMEOUT(link, link_timeout_races_completion, 300)
 {
 	int rounds = 300 * stress_factor();

@@ -262,6 +262,40 @@ TEST(getq_eio_on_a_scribbled_head)
 	port_fini(&pt);
 }
 
+/*
+ * The shared CQ tail is the kernel's to write, but user space can scribble
+ * on it: GETQ trusts only the kernel's own tail, and takes no more than
+ * was posted. The next post writes the shared tail right again.
+ */
+TEST(getq_ignores_a_scribbled_tail)
+{
+	struct cport_cqe c[8];
+	struct port pt;
+	__u32 tail;
+
+	if (!cport_present())
+		SKIP(return, CPORT_SKIP_MSG);
+	ASSERT_EQ(0, pool_port(&pt, 4, 1));
+	ASSERT_EQ(0, sys_post(pt.fd, 1, 10));
+	ASSERT_EQ(0, sys_post(pt.fd, 2, 20));
+	tail = load_acquire(pt.cq_tail);
+	ASSERT_EQ(2, tail);
+	store_release(pt.cq_tail, tail + 5);	/* beyond what was posted */
+	ASSERT_EQ(2, sys_getq(pt.fd, c, 8, CPORT_GETQ_TIMEOUT, 0));
+	EXPECT_EQ(1, c[0].user_data);
+	EXPECT_EQ(10, c[0].res);
+	EXPECT_EQ(2, c[1].user_data);
+	EXPECT_EQ(20, c[1].res);
+	EXPECT_EQ(2, load_acquire(pt.cq_head));
+	EXPECT_EQ(-ETIME, sys_getq(pt.fd, c, 8, CPORT_GETQ_TIMEOUT, 0));
+	ASSERT_EQ(0, sys_post(pt.fd, 3, 30));
+	EXPECT_EQ(3, load_acquire(pt.cq_tail));
+	ASSERT_EQ(1, sys_getq(pt.fd, c, 8, CPORT_GETQ_TIMEOUT, 0));
+	EXPECT_EQ(3, c[0].user_data);
+	EXPECT_EQ(0, sys_leave(pt.fd));
+	port_fini(&pt);
+}
+
 /* A thread in CPORT_IOC_GETQ, with its result. */
 struct getq_thread {
 	pthread_t thr;

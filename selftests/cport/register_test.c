@@ -577,6 +577,78 @@ TEST_F(reg, register_twice_is_ebusy)
 	EXPECT_EQ(0, reg_files(self->pt.fd, fds, 1));
 }
 
+/*
+ * Two threads register at the same moment: both may pass the early
+ * "already registered?" check and build a table, but only one table is
+ * installed; the other is freed and its caller gets EBUSY. Exactly one
+ * wins each round, whichever check stops the loser.
+ */
+#define RACE_ROUNDS	20
+#define RACE_BUFS	256
+#define RACE_FILES	1000
+
+struct reg_racer {
+	pthread_barrier_t *go;
+	int fd;
+	bool files;
+	const void *data;
+	int ret;
+};
+
+static void *reg_racer_fn(void *arg)
+{
+	struct reg_racer *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->ret = r->files ? reg_files(r->fd, r->data, RACE_FILES) :
+			    reg_bufs(r->fd, r->data, RACE_BUFS);
+	return NULL;
+}
+
+static void reg_race(struct __test_metadata *_metadata, int fd, bool files,
+		     const void *data)
+{
+	struct reg_racer r[2];
+	pthread_barrier_t go;
+	pthread_t thr[2];
+	int round, i;
+
+	for (round = 0; round < RACE_ROUNDS; round++) {
+		ASSERT_EQ(0, pthread_barrier_init(&go, NULL, 2));
+		for (i = 0; i < 2; i++) {
+			r[i] = (struct reg_racer){ &go, fd, files, data, 1 };
+			ASSERT_EQ(0, pthread_create(&thr[i], NULL,
+						    reg_racer_fn, &r[i]));
+		}
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_join(thr[i], NULL));
+		pthread_barrier_destroy(&go);
+		EXPECT_TRUE((r[0].ret == 0 && r[1].ret == -EBUSY) ||
+			    (r[0].ret == -EBUSY && r[1].ret == 0))
+			TH_LOG("round %d: %d and %d", round, r[0].ret,
+			       r[1].ret);
+		EXPECT_EQ(0, files ? unreg_files(fd) : unreg_bufs(fd));
+	}
+}
+
+TEST_F(reg, racing_registrations_one_wins)
+{
+	static struct iovec iov[RACE_BUFS];
+	static int fds[RACE_FILES];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_LE(RACE_BUFS * 16, AREA_SIZE);
+	for (i = 0; i < RACE_BUFS; i++)
+		iov[i] = (struct iovec){ self->area + i * 16, 16 };
+	for (i = 0; i < RACE_FILES; i++)
+		fds[i] = i % 2 ? self->file : -1;
+	reg_race(_metadata, self->pt.fd, false, iov);
+	reg_race(_metadata, self->pt.fd, true, fds);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "buffers"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "files"));
+}
+
 TEST_F(reg, register_bad_buffers)
 {
 	struct iovec iov[2];
@@ -632,6 +704,33 @@ TEST_F(reg, register_bad_buffers)
 
 	munmap(ro, PAGE);
 	munmap(none, PAGE);
+}
+
+/*
+ * A buffer whose first page is there and whose second is not: the first
+ * page is pinned, the second cannot be, and the one that was pinned is
+ * let go again. EFAULT, and nothing is registered.
+ */
+TEST_F(reg, register_buffer_half_mapped)
+{
+	struct iovec iov;
+	char *two;
+
+	CPORT_SKIP_IF_ABSENT();
+	two = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	memset(two, 0x5a, PAGE);	/* present and writable */
+	ASSERT_EQ(0, mprotect(two + PAGE, PAGE, PROT_NONE));
+	iov = (struct iovec){ two, 2 * PAGE };
+	EXPECT_EQ(-EFAULT, reg_bufs(self->pt.fd, &iov, 1));
+	EXPECT_EQ(-ENXIO, unreg_bufs(self->pt.fd));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "buffers"));
+	/* The first page alone is fine. */
+	iov = (struct iovec){ two, PAGE };
+	EXPECT_EQ(0, reg_bufs(self->pt.fd, &iov, 1));
+	EXPECT_EQ(0, unreg_bufs(self->pt.fd));
+	munmap(two, 2 * PAGE);
 }
 
 TEST_F(reg, register_too_many)

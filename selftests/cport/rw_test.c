@@ -11,6 +11,7 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -350,6 +351,60 @@ TEST_F(rw, read_outlives_submitting_thread)
 	EXPECT_EQ(0, memcmp(out, "late", 4));
 	close(p[0]);
 	close(p[1]);
+}
+
+/*
+ * A read of a signalfd waits on its creator's signal handlers, which go
+ * away when that process is reaped (POLLFREE): the read leaves the queue
+ * and ends. Its buffer's address space went with the process before, so
+ * it ends with -EFAULT, and the port, open in the parent, is fine.
+ * signalfd has ->read_iter only since 6.8: before, the read fails at once
+ * with -EINVAL and the test skips.
+ */
+static int signalfd_read_child(void *arg)
+{
+	static struct signalfd_siginfo si;
+	struct port *pt = arg;
+	struct cport_sqe s;
+	sigset_t set;
+	int sfd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_NONBLOCK);
+	if (sfd < 0)
+		return 1;
+	s = sqe_rw(CPORT_OP_READ, sfd, &si, sizeof(si), CPORT_POS_CURRENT,
+		   0x3a0);
+	if (sq_submit_one(pt, &s) != 1)
+		return 2;
+	/* Waiting, not failed at once, unless signalfd cannot be read so. */
+	if (cq_ready(pt)) {
+		struct cport_cqe c = { .res = 0 };
+
+		cq_pop(pt, &c);
+		return c.res == -EINVAL ? 4 : 3;
+	}
+	return 0;
+}
+
+TEST_F(rw, signalfd_read_ends_when_its_queue_goes_away)
+{
+	struct cport_cqe c;
+	int ret;
+
+	CPORT_SKIP_IF_ABSENT();
+	ret = child_run(signalfd_read_child, &self->pt);
+	if (ret == 4)
+		SKIP(return, "signalfd has no read_iter (before 6.8)");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, WAIT_NS));
+	EXPECT_EQ(0x3a0, c.user_data);
+	EXPECT_EQ(-EFAULT, c.res);
+	EXPECT_EQ(0, c.flags);
+	EXPECT_TRUE(fdinfo_wait_eq(self->pt.fd, "inflight", 0, 20000));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
 }
 
 /* ----------------------------------------------------------------- */
