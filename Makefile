@@ -26,6 +26,9 @@
 #                         BENCH_FIO_ROUNDS; Documentation/benchmarks.rst)
 #   make fio-engine       the cport ioengine for fio (fio 3.33 is built
 #                         once from Debian's source, cached in FIO_CACHE)
+#   make fuzz             afl-fuzz with KCOV coverage of cport.ko on the
+#                         debug kernel for FUZZ_SECONDS (tools/fuzz/README)
+#   make fuzz-replay      replay the fuzz corpus and reproducers (debug)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
 #   make install          module, library, headers, man pages
 #                         (DESTDIR, PREFIX, KVER)
@@ -80,7 +83,8 @@ has-target	= $(shell grep -qsE '$(call target-re,$(2))' $(1)/Makefile && echo y)
 
 SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
-GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak
+GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak \
+		   tools/fuzz
 INSTALL_PARTS	:= lib man
 
 # Cheap check before building: tools/deps runs only if one of these is
@@ -94,7 +98,7 @@ deps-missing	= $(filter-out $(wildcard $(DEPS_FILES)),$(DEPS_FILES)) \
 		  $(if $(wildcard $(KDIR)/Makefile),,$(KDIR))
 
 all: build-kmod build-lib build-selftests build-bench build-examples \
-	build-soak
+	build-soak build-fuzz
 
 deps:
 	tools/deps
@@ -121,6 +125,9 @@ build-examples: build-lib
 
 build-soak: build-lib
 	$(if $(call has-makefile,tools/soak),$(MAKE) -C tools/soak)
+
+build-fuzz: | deps-check
+	$(if $(call has-makefile,tools/fuzz),$(MAKE) -C tools/fuzz)
 
 # $(call stage-guest,DIR): the payload in DIR, but for the module: the guest
 # has no libc, so everything staged must be linked statically.
@@ -212,7 +219,8 @@ $(LANES:%=lane-module-%): lane-module-%: lane-kernel-%
 	$(MAKE) -C $(call lane-kmod,$*) KDIR=$(call lane-kernel,$*)/tree \
 		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT)) $(lane-kmod-args-$*)
 
-lane-payload: build-lib build-selftests build-bench build-examples build-soak
+lane-payload: build-lib build-selftests build-bench build-examples build-soak \
+	build-fuzz
 	$(call stage-guest,$(DEBUG_DIR)/payload)
 
 # $(call run-lane,LANE): the tests in the VM on the lane's kernel.
@@ -396,6 +404,25 @@ bench-fio: build-kmod fio-engine
 		--timeout $(BENCH_FIO_TIMEOUT) --runtime $(BENCH_FIO_RUNTIME) \
 		--rounds $(BENCH_FIO_ROUNDS) -- --kver $(KVER) $(VM_ARGS)
 
+# Coverage-guided fuzzing (tools/fuzz/README): afl-fuzz in the VM drives
+# tools/fuzz/cport-fuzz for FUZZ_SECONDS on the kernel and module of
+# check-debug, with KCOV coverage of cport.ko; queue, crashes, hangs and
+# stats in build/fuzz/out. The last line is "fuzz: <execs> execs, <edges>
+# edges, <crashes> crashes, <reports> kernel reports".
+# fuzz-replay: the corpus and every reproducer (tools/fuzz/corpus, repro),
+# as the fuzz_replay test of check-debug, alone.
+FUZZ_SECONDS	?= 600
+FUZZ_EXEC_TIMEOUT ?= 3000
+
+fuzz: lane-module-debug build-fuzz
+	tools/fuzz/run-fuzz --kernel $(call lane-kernel,debug)/bzImage \
+		--module $(call lane-kmod,debug)/cport.ko \
+		--seconds $(FUZZ_SECONDS) --exec-timeout $(FUZZ_EXEC_TIMEOUT) \
+		--out $(BUILD)/fuzz -- $(VM_ARGS)
+
+fuzz-replay:
+	$(MAKE) check-debug TESTS=fuzz_replay
+
 CHECKPATCH	:= .cache/checkpatch/checkpatch.pl
 CHECKPATCH_FILES = $(filter-out %.mod.c,$(wildcard kmod/*.c)) \
 		   $(wildcard kmod/*.h) include/uapi/cport.h
@@ -412,7 +439,7 @@ install: build-kmod build-lib
 
 clean:
 	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples \
-		tools/soak man,\
+		tools/soak tools/fuzz man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
@@ -431,5 +458,6 @@ endef
 .PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
-	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times $(LANES:%=lane-kernel-%) \
+	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \
+	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)

@@ -757,6 +757,38 @@ static inline int submit_n(struct port *pt, const struct cport_sqe *s, int n)
 	return sys_enter(pt->fd, n, 0, 0, 0);
 }
 
+/*
+ * The module's reference count (/sys/module/cport/refcnt): every port
+ * holds one, so it tells whether a closed port was really released.
+ * -1 if it cannot be read.
+ */
+static inline long cport_module_refcnt(void)
+{
+	char buf[32] = "";
+	ssize_t n;
+	int fd;
+
+	fd = open("/sys/module/cport/refcnt", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? strtol(buf, NULL, 10) : -1;
+}
+
+/* Waits up to 2 s for the module's reference count to be @want. */
+static inline long cport_module_refcnt_wait(long want)
+{
+	long now = cport_module_refcnt();
+	int i;
+
+	for (i = 0; i < 200 && now != want; i++) {
+		usleep(10000);
+		now = cport_module_refcnt();
+	}
+	return now;
+}
+
 /* Reap @n CQEs into @c, in posting order; returns how many came. */
 static inline int reap_n(struct port *pt, struct cport_cqe *c, int n)
 {

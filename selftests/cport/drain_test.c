@@ -311,6 +311,29 @@ TEST_F(drain, drain_on_chain_member_einval)
 }
 
 /* Close and exit with SQEs deferred: nothing left behind. */
+/*
+ * A deferred SQE that names the port itself (a POST to it, behind a
+ * DRAIN waiting for a timer that never fires in time) must not keep the
+ * port alive once its fd is closed. Found by the fuzzer (tools/fuzz).
+ */
+TEST(deferred_post_to_own_port_does_not_pin_it)
+{
+	struct cport_sqe s[3];
+	struct port pt;
+	long before;
+
+	CPORT_SKIP_IF_ABSENT();
+	before = cport_module_refcnt();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, port_init(&pt, 16, 0, 0));
+	s[0] = sqe_timeout(60 * NSEC_PER_SEC, 0, 0, 0, 1);
+	s[1] = with(sqe_nop(2), CPORT_SQE_F_DRAIN);
+	s[2] = sqe_post(pt.fd, 7, 0, 3);
+	ASSERT_EQ(3, submit_n(&pt, s, 3));
+	port_fini(&pt);
+	EXPECT_EQ(before, cport_module_refcnt_wait(before));
+}
+
 TEST(close_and_exit_with_sqes_deferred)
 {
 	int round, status, p[2];

@@ -322,6 +322,58 @@ TEST_F(link, chains_are_independent)
 }
 
 /* Closing the port, or exiting, with chains waiting leaves nothing. */
+/*
+ * A member that names the port itself (a POST to it) behind an op that
+ * never ends must not keep the port alive once its fd is closed: the
+ * release cancels the chain. Found by the fuzzer (tools/fuzz): the
+ * member held a reference to the port's own file, so the port, and the
+ * module, were never released.
+ */
+TEST(member_posting_to_own_port_does_not_pin_it)
+{
+	struct cport_sqe s[3];
+	struct port pt;
+	long before;
+
+	CPORT_SKIP_IF_ABSENT();
+	before = cport_module_refcnt();
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, port_init(&pt, 16, 0, 0));
+	s[0] = linked(sqe_timeout(60 * NSEC_PER_SEC, 0, 0, 0, 1));
+	s[1] = linked(sqe_post(pt.fd, 7, 0, 2));
+	s[2] = sqe_nop(3);
+	ASSERT_EQ(3, submit_n(&pt, s, 3));
+	port_fini(&pt);
+	EXPECT_EQ(before, cport_module_refcnt_wait(before));
+}
+
+/* The members that name the port run as before: the POST lands. */
+TEST(member_posting_to_own_port_posts)
+{
+	struct cport_sqe s[2];
+	struct cport_cqe c;
+	struct port pt;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, 16, 0, 0));
+	s[0] = linked(sqe_timeout(NSEC_PER_MSEC, 0, 0, 0, 1));
+	s[1] = sqe_post(pt.fd, 7, 5, 2);
+	ASSERT_EQ(2, submit_n(&pt, s, 2));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, cq_wait(&pt, &c, 20 * NSEC_PER_SEC));
+		if (c.user_data == 7) {
+			EXPECT_EQ(5, c.res);
+		} else if (c.user_data == 2) {
+			EXPECT_EQ(0, c.res);
+		} else {
+			EXPECT_EQ(1, c.user_data);
+			EXPECT_EQ(1, c.res);
+		}
+	}
+	port_fini(&pt);
+}
+
 TEST(close_and_exit_with_chains_waiting)
 {
 	int round, status, p[2];
