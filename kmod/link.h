@@ -19,7 +19,6 @@ int cport_link_timeout_issue(struct cport_port *port,
 			     unsigned int issue_flags);
 void __cport_chain_report(struct cport_chain *chain, s32 res);
 bool cport_sqe_has_fd(const struct cport_sqe *sqe);
-bool cport_file_unref_self(struct cport_port *port, struct file *file);
 bool cport_issue_file(struct cport_port *port, const struct cport_sqe *sqe,
 		      struct file **file);
 struct file *cport_sqe_fget(struct cport_port *port,
