@@ -19,7 +19,10 @@
  * struct cport_sqe - submission queue entry
  * @opcode: CPORT_OP_*.
  * @flags: CPORT_SQE_F_*.
- * @resv0: reserved, must be 0.
+ * @buf_group: with CPORT_SQE_F_BUFFER_SELECT: the provided buffer group
+ *             (CPORT_REGISTER_BUF_RING) the op takes its buffer from;
+ *             otherwise must be 0. Old name: @resv0.
+ * @resv0: @buf_group under its old name.
  * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
  *      the I/O ops: the file; CPORT_OP_CANCEL with CPORT_CANCEL_FD: the
  *      file whose ops to cancel; CPORT_OP_POLL_ADD: the file polled),
@@ -73,7 +76,10 @@
 struct cport_sqe {
 	__u8	opcode;
 	__u8	flags;
-	__u16	resv0;
+	union {
+		__u16	buf_group;
+		__u16	resv0;
+	};
 	__s32	fd;
 	__u64	off;
 	__u64	addr;
@@ -133,9 +139,21 @@ struct cport_cqe {
  * flag must be in a cluster the port may set (-EACCES otherwise).
  */
 #define CPORT_SQE_F_EVENT_FLAG	(1U << 4)
+/*
+ * BUFFER_SELECT (CPORT_OP_RECV, CPORT_OP_RECVMSG): the op has no buffer of
+ * its own; when data arrives it takes the next buffer of provided buffer
+ * group @buf_group and names it in the CQE (CPORT_CQE_F_BUFFER).
+ */
+#define CPORT_SQE_F_BUFFER_SELECT	(1U << 5)
 
 /* More CQEs will follow for this op (multishot): this one is not terminal. */
 #define CPORT_CQE_F_MORE	(1U << 0)
+/*
+ * The op took a provided buffer: its id is flags >> CPORT_CQE_BUFFER_SHIFT.
+ * The buffer is the user's again once the CQE is seen.
+ */
+#define CPORT_CQE_F_BUFFER	(1U << 1)
+#define CPORT_CQE_BUFFER_SHIFT	16
 
 /* Opcodes */
 enum cport_op {
@@ -157,6 +175,14 @@ enum cport_op {
 	CPORT_OP_FLAG_CLEAR,	/* 15: clears one event flag */
 	CPORT_OP_POLL_ADD,	/* 16: a CQE when the file at @fd is ready */
 	CPORT_OP_POLL_REMOVE,	/* 17: removes or updates a POLL_ADD */
+	CPORT_OP_ACCEPT,	/* 18: accept4() on a listening socket */
+	CPORT_OP_CONNECT,	/* 19: connect() */
+	CPORT_OP_SEND,		/* 20: send() */
+	CPORT_OP_RECV,		/* 21: recv() */
+	CPORT_OP_SENDMSG,	/* 22: sendmsg() */
+	CPORT_OP_RECVMSG,	/* 23: recvmsg() */
+	CPORT_OP_SHUTDOWN,	/* 24: shutdown() */
+	CPORT_OP_CLOSE,		/* 25: close(), or empties a file slot */
 
 	CPORT_OP_LAST,		/* not an opcode: first invalid value */
 };
@@ -218,6 +244,105 @@ enum cport_op {
 
 /* The events a POLL_ADD may ask for (values of <sys/epoll.h>). */
 #define CPORT_POLL_EVENTS	0x00002fffU /* EPOLLIN..EPOLLMSG, EPOLLRDHUP */
+
+/*
+ * Socket ops. Fields of the SQE (all others must be 0):
+ *
+ * CPORT_OP_ACCEPT: @fd the listening socket; @op_flags SOCK_NONBLOCK,
+ *   SOCK_CLOEXEC (accept4() flags) of the new descriptor; @addr a struct
+ *   sockaddr for the peer's address and @addr2 a socklen_t in/out (as
+ *   accept4()), both 0 or both set; @off CPORT_NET_* (MULTISHOT: not with
+ *   @addr). res: the new descriptor.
+ * CPORT_OP_CONNECT: @fd the socket; @addr the struct sockaddr, @len its
+ *   length (1 to 128). res: 0.
+ * CPORT_OP_SEND, CPORT_OP_RECV: @fd the socket; @addr the buffer and @len
+ *   its length (RECV with CPORT_SQE_F_BUFFER_SELECT: @addr 0, @len 0 or
+ *   the most bytes to take); @op_flags MSG_* flags (CPORT_SEND_MSG_FLAGS,
+ *   CPORT_RECV_MSG_FLAGS); @off CPORT_NET_* flags; with
+ *   CPORT_NET_FIXED_BUF, @addr2 the index of the registered buffer that
+ *   holds @addr..@addr+@len. res: bytes sent or received (0: the peer
+ *   shut down its side).
+ * CPORT_OP_SENDMSG, CPORT_OP_RECVMSG: @fd the socket; @addr a struct
+ *   msghdr (read when the op is submitted; RECVMSG writes back
+ *   msg_namelen, msg_controllen and msg_flags when it completes); @op_flags
+ *   MSG_* flags. RECVMSG with CPORT_SQE_F_BUFFER_SELECT: msg_iov and
+ *   msg_iovlen must be 0; the data goes to the provided buffer.
+ * CPORT_OP_SHUTDOWN: @fd the socket; @len SHUT_RD, SHUT_WR or SHUT_RDWR.
+ * CPORT_OP_CLOSE: @fd the descriptor to close; with CPORT_SQE_F_FIXED_FILE
+ *   the registered file slot to empty.
+ *
+ * See Documentation/userspace-api.rst for each op's errors.
+ */
+/* @off of CPORT_OP_ACCEPT and CPORT_OP_RECV */
+#define CPORT_NET_MULTISHOT	(1ULL << 0) /* a CQE per connection/arrival */
+/* @off of CPORT_OP_SEND and CPORT_OP_RECV: @addr2 is a registered buffer */
+#define CPORT_NET_FIXED_BUF	(1ULL << 1)
+
+/* MSG_* flags each op accepts in @op_flags (values of <sys/socket.h>). */
+#define CPORT_SEND_MSG_FLAGS	0x0000c9c5U /* OOB DONTROUTE DONTWAIT EOR
+					     * WAITALL CONFIRM NOSIGNAL MORE */
+#define CPORT_RECV_MSG_FLAGS	0x40000163U /* OOB PEEK TRUNC DONTWAIT
+					     * WAITALL CMSG_CLOEXEC */
+/* accept4() flags CPORT_OP_ACCEPT accepts (SOCK_NONBLOCK, SOCK_CLOEXEC). */
+#define CPORT_ACCEPT_FLAGS	0x00080800U
+
+/* Longest ancillary data (msg_controllen) of a SENDMSG or RECVMSG. */
+#define CPORT_NET_CONTROL_MAX	4096U
+
+/**
+ * struct cport_buf_entry - one buffer of a provided buffer ring
+ * @addr: user address of the buffer.
+ * @len: its length in bytes, > 0.
+ * @bid: its id, returned in the CQE of the op that fills it.
+ * @resv: reserved, ignored.
+ */
+struct cport_buf_entry {
+	__u64	addr;
+	__u32	len;
+	__u16	bid;
+	__u16	resv;
+};
+
+/**
+ * struct cport_buf_ring - a provided buffer ring in user memory
+ * @tail: written by the user (store-release) after filling entries: the
+ *        count of entries ever added, modulo 2^32.
+ * @head: written by the kernel: the count of entries ever taken.
+ * @resv: reserved, ignored.
+ * @bufs: the ring's entries; entry i is @bufs[i & (ring_entries - 1)].
+ *
+ * The entries from @head to @tail are the kernel's to take, in order; an
+ * op that takes one names its @bid in its CQE. An entry the kernel has
+ * taken is the user's again once its CQE is seen.
+ */
+struct cport_buf_ring {
+	__u32	tail;
+	__u32	head;
+	__u64	resv;
+	struct cport_buf_entry bufs[];
+};
+
+/**
+ * struct cport_buf_reg - argument of CPORT_REGISTER_BUF_RING and
+ * CPORT_UNREGISTER_BUF_RING (pointed to by struct cport_register @data)
+ * @ring_addr: REGISTER: user address of the struct cport_buf_ring, 8-byte
+ *             aligned; must be 0 for UNREGISTER.
+ * @ring_entries: REGISTER: entries of the ring, a power of two, 1 to
+ *                CPORT_BUF_RING_MAX_ENTRIES; must be 0 for UNREGISTER.
+ * @bgid: the buffer group, 0 to CPORT_BUF_GROUPS_MAX - 1.
+ * @flags: reserved, must be 0.
+ * @resv: reserved, must be 0.
+ */
+struct cport_buf_reg {
+	__u64	ring_addr;
+	__u32	ring_entries;
+	__u16	bgid;
+	__u16	flags;
+	__u64	resv[2];
+};
+
+#define CPORT_BUF_RING_MAX_ENTRIES	32768U
+#define CPORT_BUF_GROUPS_MAX		64U
 
 /**
  * struct cport_sqring_offsets - layout of the SQ ring mapping
@@ -316,6 +441,7 @@ struct cport_params {
 #define CPORT_FEAT_FLAGS	(1U << 8) /* event flags and clusters */
 #define CPORT_FEAT_POLL		(1U << 9) /* POLL_ADD, POLL_REMOVE */
 #define CPORT_FEAT_CONCURRENCY	(1U << 10) /* @concurrency, CPORT_IOC_GETQ */
+#define CPORT_FEAT_NET		(1U << 11) /* socket ops, provided buffers */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
@@ -388,8 +514,11 @@ struct cport_post {
  * @nr: CPORT_REGISTER_BUFFERS: number of struct iovec at @data (1 to
  *      CPORT_REGISTER_MAX_BUFFERS); CPORT_REGISTER_FILES: number of int
  *      file descriptors at @data (1 to CPORT_REGISTER_MAX_FILES, -1 is an
- *      empty slot); the unregister ops: must be 0.
- * @data: user pointer to the array; must be 0 for the unregister ops.
+ *      empty slot); CPORT_REGISTER_BUF_RING, CPORT_UNREGISTER_BUF_RING
+ *      and the other unregister ops: must be 0.
+ * @data: user pointer to the array; CPORT_REGISTER_BUF_RING and
+ *        CPORT_UNREGISTER_BUF_RING: to a struct cport_buf_reg; must be 0
+ *        for the other unregister ops.
  * @resv: reserved, must be 0.
  */
 struct cport_register {
@@ -404,6 +533,8 @@ struct cport_register {
 #define CPORT_UNREGISTER_BUFFERS	1
 #define CPORT_REGISTER_FILES		2
 #define CPORT_UNREGISTER_FILES		3
+#define CPORT_REGISTER_BUF_RING		4	/* a provided buffer group */
+#define CPORT_UNREGISTER_BUF_RING	5
 
 /* Bounds of a registration. */
 #define CPORT_REGISTER_MAX_BUFFERS	1024U
