@@ -395,6 +395,7 @@ static bool res_allowed(__s32 res)
 	case -ENOENT: case -EALREADY: case -ECANCELED:
 	case -EFAULT: case -ESPIPE: case -EOPNOTSUPP:	/* the I/O ops */
 	case -ENXIO:	/* the FIXED ops: no buffers registered */
+	case -ENOTSOCK: case -ENOBUFS: case -EMSGSIZE:	/* the socket ops */
 		return true;
 	default:
 		return res >= 0;
@@ -441,6 +442,10 @@ static void valid_random_sqe(__u64 *seed, struct cport_sqe *s, int sink_fd,
 		s->op_flags = r & (CPORT_CANCEL_ALL | CPORT_CANCEL_ANY);
 		if (!(s->op_flags & CPORT_CANCEL_ANY))
 			s->addr = base + ((r >> 4) & 63);
+		break;
+	case CPORT_OP_CLOSE:
+		/* Never a descriptor of the test itself, even with a byte changed. */
+		s->fd = -1;
 		break;
 	case CPORT_OP_LINK_TIMEOUT:
 		/* Valid fields; -EINVAL unless a random LINK flag is in front. */
