@@ -346,8 +346,8 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 		list_del_init(&io->ordered_node);
 		__cport_io_start_next(port, io->file);
 	}
-	/* Bytes moved before a cancel are reported, not lost. */
-	if (res == -ECANCELED && io->done > 0)
+	/* Bytes moved before a cancel (or a last -EAGAIN) are reported. */
+	if ((res == -ECANCELED || res == -EAGAIN) && io->done > 0)
 		res = io->done;
 	list_del_init(&io->req.node);
 	port->inflight--;

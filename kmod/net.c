@@ -827,6 +827,8 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	} else if (!n->multishot && (submitter || !n->io.in_task)) {
 		/* The first attempt, here and now. */
 		ret = fn(&n->io);
+		if (ret == -EAGAIN && n->dontwait && n->io.done)
+			ret = n->io.done;	/* MSG_WAITALL, partial */
 		if (ret != -EAGAIN || n->dontwait)
 			return cport_io_complete(&n->io, ret);
 	} else if (n->dontwait) {
