@@ -1432,6 +1432,34 @@ START_TEST(loop_socket_helpers_reject_bad_arguments)
 }
 END_TEST
 
+/* Without CPORT_FEAT_NET the helpers refuse at once, and queue nothing. */
+START_TEST(loop_socket_helpers_need_feat_net)
+{
+	struct cport_loop *loop = loop_new(8);
+	struct cport *port = cport_loop_port(loop);
+	char buf[4];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	/* Whatever the module has: the library decides by the bit. */
+	port->features &= ~CPORT_FEAT_NET;
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_accept(loop, sv[0], 0, on_cqe,
+						      NULL)), -EOPNOTSUPP);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_recv(loop, sv[0], buf,
+						    sizeof(buf), 0, on_cqe,
+						    NULL)), -EOPNOTSUPP);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_send(loop, sv[1], buf,
+						    sizeof(buf), 0, NULL,
+						    NULL)), -EOPNOTSUPP);
+	ck_assert_int_eq(cport_loop_run_once(loop, 10 * MS), 0);
+	ck_assert_uint_eq(seen.calls, 0);
+	cport_loop_free(loop);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 /* The socket ops are loop ops: they count against the same limit. */
 START_TEST(loop_socket_ops_count_against_the_op_limit)
 {
@@ -1604,6 +1632,7 @@ Suite *loop_device_suite(void)
 		  loop_socket_helpers_echo_over_tcp,
 		  loop_send_waitall_moves_everything,
 		  loop_socket_helpers_reject_bad_arguments,
+		  loop_socket_helpers_need_feat_net,
 		  loop_socket_ops_count_against_the_op_limit);
 	ADD_TESTS(s, tcase_device("free"), 0,
 		  loop_free_with_work_in_flight_leaks_nothing);
