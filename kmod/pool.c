@@ -808,6 +808,8 @@ static int cport_pool_wait_take(struct cport_port *port,
 	/* A slot handed to us on our way out is not ours: pass it on. */
 	if (cport_pool_dequeue(&w))
 		cport_pool_slot_put(pool);
+	/* Work offered to us while we were queued (task.c) is ours. */
+	cport_task_run(port);
 	if (ret < 0 && slot)
 		cport_pool_slot_put(pool);
 	return ret;
