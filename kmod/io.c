@@ -594,6 +594,9 @@ static void cport_io_prepare(struct cport_io *io, cport_io_fn fn,
 		mmgrab(io->mm);
 	}
 	io->req.ops = &cport_io_ops;
+	/* The port's ->flush looks for such ops when a process exits. */
+	if (io->in_task)
+		WRITE_ONCE(io->req.port->task_used, true);
 	refcount_set(&io->refs, 2);
 	INIT_WORK(&io->work, cport_io_work);
 }

@@ -79,8 +79,12 @@ int cport_kbuf_register(struct cport_port *port, u64 uarg, bool reg)
 	g->ring = u64_to_user_ptr(r.ring_addr);
 	g->mask = r.ring_entries - 1;
 	g->bgid = r.bgid;
-	/* Taking starts at the ring's head: usually 0, a fresh ring. */
-	if (get_user(g->head, &g->ring->head)) {
+	/*
+	 * Taking starts at the ring's head: usually 0, a fresh ring. Written
+	 * back at once: the ring must be writable, the kernel updates head.
+	 */
+	if (get_user(g->head, &g->ring->head) ||
+	    put_user(g->head, &g->ring->head)) {
 		kfree(g);
 		return -EFAULT;
 	}

@@ -341,6 +341,8 @@ static int cport_net_recv_once(struct cport_net *n)
 	struct iovec iov;
 	int ret;
 
+	/* As recvmsg(): SCM_RIGHTS reads it here (scm_detach_fds()). */
+	msg.msg_flags = n->msg_flags & MSG_CMSG_CLOEXEC;
 	if (io->req.opcode == CPORT_OP_RECVMSG) {
 		msg.msg_name = n->uname ? &n->addr : NULL;
 		msg.msg_control_user = n->ucontrol;
@@ -461,21 +463,33 @@ static int cport_net_recv_multi(struct cport_io *io)
 }
 
 /*
- * A connect in progress: done once the socket is writable or failed.
- * Context: a worker acting for the submitter.
+ * A connect in progress: done once the socket is writable or failed. The
+ * connect is called once more, as a blocking connect() ends, so that the
+ * socket counts as connected (a later CONNECT: -EISCONN).
+ * Context: a worker acting for the submitter, or a thread of its process.
  */
 static int cport_net_connect_wait(struct cport_io *io)
 {
 	struct cport_net *n = to_net(io);
 	__poll_t mask = vfs_poll(io->file, NULL);
-	int err;
+	int ret;
 
 	if (!(mask & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 		return -EAGAIN;
-	err = sock_error(n->sock->sk);
-	if (err)
-		return err;
-	return (mask & EPOLLOUT) ? 0 : -ECONNABORTED;
+	ret = sock_error(n->sock->sk);
+	if (ret)
+		return ret;
+	ret = kernel_connect(n->sock, (struct sockaddr *)&n->addr,
+			     n->addr_len, O_NONBLOCK);
+	switch (ret) {
+	case -EISCONN:
+		return 0;
+	case -EALREADY:
+	case -EINPROGRESS:
+		return -EAGAIN;	/* not connected yet after all */
+	default:
+		return ret;
+	}
 }
 
 /* CLOSE of a descriptor. Context: a thread of the submitting process. */
@@ -819,7 +833,18 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		break;
 	}
 
-	/* An ORDERED op behind another on the socket starts when that ends. */
+	/* RECV of 0 bytes: nothing to take, nothing to wait for. */
+	if (sqe->opcode == CPORT_OP_RECV && !n->kbg &&
+	    !iov_iter_count(&n->io.iter)) {
+		ret = 0;
+		goto out_free;
+	}
+	/*
+	 * An ORDERED op behind another on the socket starts when that ends;
+	 * then, if the socket is not ready, it waits for these events.
+	 */
+	if (!n->dontwait)
+		n->io.poll_events = cport_net_events(sqe->opcode);
 	if (cport_io_park(&n->io, fn, true))
 		return CPORT_ISSUE_QUEUED;
 
