@@ -38,6 +38,7 @@
 #include "register.h"
 #include "setup.h"
 #include "submit.h"
+#include "task.h"
 #include "wait.h"
 
 static const struct file_operations cport_fops;
@@ -105,6 +106,8 @@ static int cport_release(struct inode *inode, struct file *file)
 		/* The deferral work may have issued ops meanwhile. */
 		cport_defer_release(port);
 		cport_cancel_all_sync(port);
+		/* Cancelled task items still hold their list's reference. */
+		cport_task_release(port);
 		/* Released FLAG_WAITs are posted; their irq_work may still run. */
 		cport_flags_release(port);
 		WARN_ON_ONCE(port->cq_reserved || port->inflight);
