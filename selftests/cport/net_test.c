@@ -1154,7 +1154,8 @@ static void small_buffers(int snd, int rcv)
  */
 TEST_F_TIMEOUT(st, partial_send_then_waitall_send, 120)
 {
-	const __u32 len = 1024 * 1024;
+	const __u32 len = 512 * 1024;
+	__u64 t0 = now_ns(CLOCK_MONOTONIC);
 	__u64 seed = 42;
 	struct reader r = { .fd = -1 };
 	char *tx, *tx2;
@@ -1174,7 +1175,7 @@ TEST_F_TIMEOUT(st, partial_send_then_waitall_send, 120)
 	first = net_run_one(_metadata, &self->pt,
 			sqe_send(self->s[0], tx, len, 0, 1));
 	ASSERT_LT(0, first);
-	ASSERT_GT((int)len, first) TH_LOG("a 1 MiB SEND fit in small buffers");
+	ASSERT_GT((int)len, first) TH_LOG("a 512 KiB SEND fit in small buffers");
 
 	SUBMIT(&self->pt, sqe_send(self->s[0], tx2, len, MSG_WAITALL, 2));
 	/* The peer does not read: nothing can complete. */
@@ -1203,6 +1204,8 @@ TEST_F_TIMEOUT(st, partial_send_then_waitall_send, 120)
 		EXPECT_EQ(0, c.flags);
 	}
 	pthread_join(r.thr, NULL);
+	TH_LOG("first SEND %d bytes; the MSG_WAITALL one took %.1f s", first,
+	       (now_ns(CLOCK_MONOTONIC) - t0) / 1e9);
 	ASSERT_EQ((ssize_t)r.len, r.got);
 	EXPECT_EQ(0, memcmp(r.buf, tx, first));
 	EXPECT_EQ(csum(tx2, len), csum(r.buf + first, len));
@@ -3149,9 +3152,16 @@ TEST_F_TIMEOUT(net, cancel_races_recv_arrival, 120)
 				TH_LOG("round %d: the byte was lost", i);
 			got_cancel++;
 		} else {
+			/*
+			 * The data won. The cancel found nothing, found it
+			 * completing, or found an attempt already running:
+			 * that one it waits for, and counts as cancelled
+			 * though the CQE carries the attempt's result
+			 * (userspace-api.rst, CPORT_OP_CANCEL).
+			 */
 			ASSERT_EQ(1, rc->res) TH_LOG("round %d", i);
 			ASSERT_TRUE(cc->res == -ENOENT ||
-				    cc->res == -EALREADY)
+				    cc->res == -EALREADY || cc->res == 0)
 				TH_LOG("round %d: cancel res %d", i, cc->res);
 			ASSERT_EQ(-1, recv(sp[0], &x, 1, MSG_DONTWAIT));
 			got_data++;
@@ -3386,7 +3396,7 @@ static void pending_close(struct pending *pd)
 
 /* Checks after the port holding @pd's ops is gone. */
 static void pending_check_released(struct __test_metadata *_metadata,
-				   struct pending *pd, long base)
+				   struct pending *pd, long base, bool raced)
 {
 	EXPECT_EQ(base, cport_module_refcnt_wait(base));
 	/* The ACCEPT's reference to the listener is gone. */
@@ -3401,8 +3411,13 @@ static void pending_check_released(struct __test_metadata *_metadata,
 	usleep(10000);
 	EXPECT_EQ(1, inq(pd->sp[1]));
 	EXPECT_LE(1, inq(pd->sp[0]));
-	/* And the provided buffers are untouched. */
-	EXPECT_EQ(0U, pd->b.ring ? load_acquire(&pd->b.ring->head) : 0U);
+	/*
+	 * And the provided buffers are untouched (unless data raced the
+	 * release: the multishot RECV may have taken it just before).
+	 */
+	if (!raced)
+		EXPECT_EQ(0U, pd->b.ring ? load_acquire(&pd->b.ring->head) :
+			  0U);
 }
 
 static bool net_feature(void)
@@ -3457,7 +3472,7 @@ TEST_F_TIMEOUT(bare, close_port_with_socket_ops_pending, 120)
 			EXPECT_EQ(1, write(pd.tp[1], "b", 1));
 		}
 		port_fini(&pd.pt);
-		pending_check_released(_metadata, &pd, base);
+		pending_check_released(_metadata, &pd, base, i & 1);
 		pending_close(&pd);
 	}
 }
