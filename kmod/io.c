@@ -346,8 +346,8 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 		list_del_init(&io->ordered_node);
 		__cport_io_start_next(port, io->file);
 	}
-	/* Bytes moved before a cancel are reported, not lost. */
-	if (res == -ECANCELED && io->done > 0)
+	/* Bytes moved before a cancel (or a last -EAGAIN) are reported. */
+	if ((res == -ECANCELED || res == -EAGAIN) && io->done > 0)
 		res = io->done;
 	list_del_init(&io->req.node);
 	port->inflight--;
@@ -815,6 +815,47 @@ void cport_io_task_cancel(struct cport_io *io)
 	/* The canceller posted its CQE; only the list's reference is left. */
 	WARN_ON_ONCE(atomic_read(&io->state) != CPORT_IO_CANCELLED);
 	cport_io_put(io);
+}
+
+/**
+ * cport_io_cancel_files() - cancel the ->in_task ops of a file table
+ * @port: the port.
+ * @files: the file table (a cookie) whose process is gone: no thread of it
+ *         will ever run its task items.
+ *
+ * Context: process context, ->submit_lock held (one canceller at a time).
+ */
+void cport_io_cancel_files(struct cport_port *port, void *files)
+{
+	struct cport_req *req, *tmp;
+	unsigned int posted = 0;
+	LIST_HEAD(done);
+	LIST_HEAD(sync);
+	int ret;
+
+	lockdep_assert_held(&port->submit_lock);
+	spin_lock_irq(&port->cq_lock);
+	list_for_each_entry_safe(req, tmp, &port->inflight_list, node) {
+		if (req->ops != &cport_io_ops || !to_io(req)->in_task ||
+		    to_io(req)->files != files)
+			continue;
+		ret = cport_io_try_cancel(req);
+		if (ret < 0)
+			continue;
+		if (ret == 0) {
+			list_add_tail(&req->cancel_node, &done);
+			posted++;
+		} else {
+			list_add_tail(&req->cancel_node, &sync);
+		}
+	}
+	spin_unlock_irq(&port->cq_lock);
+	if (posted)
+		cport_cq_wake(port, posted);
+	list_for_each_entry_safe(req, tmp, &done, cancel_node)
+		req->ops->put(req);
+	list_for_each_entry_safe(req, tmp, &sync, cancel_node)
+		req->ops->cancel_sync(req);
 }
 
 /**

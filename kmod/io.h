@@ -147,6 +147,7 @@ void cport_io_device_done(struct cport_io *io, s32 res, bool again);
 int cport_io_complete(struct cport_io *io, int res);
 void cport_io_task_run(struct cport_io *io);
 void cport_io_task_cancel(struct cport_io *io);
+void cport_io_cancel_files(struct cport_port *port, void *files);
 bool cport_io_more_reserve(struct cport_io *io);
 void cport_io_more_post(struct cport_io *io, s32 res, u32 cqe_flags);
 void cport_io_more_unreserve(struct cport_io *io);

@@ -121,6 +121,24 @@ static int cport_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Every close of a descriptor of the port. When the last thread of a
+ * process closes its file table (@id), ops that wait for a thread of that
+ * process (task.c) can never run: cancel them.
+ */
+static int cport_flush(struct file *file, fl_owner_t id)
+{
+	struct cport_port *port = file->private_data;
+
+	if (!(current->flags & PF_EXITING) || !cport_port_ready(port) ||
+	    !READ_ONCE(port->task_used))
+		return 0;
+	mutex_lock(&port->submit_lock);
+	cport_io_cancel_files(port, id);
+	mutex_unlock(&port->submit_lock);
+	return 0;
+}
+
 static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct cport_port *port = file->private_data;
@@ -179,6 +197,7 @@ static const struct file_operations cport_fops = {
 	.owner		= THIS_MODULE,
 	.open		= cport_open,
 	.release	= cport_release,
+	.flush		= cport_flush,
 	.unlocked_ioctl	= cport_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= cport_mmap,

@@ -577,9 +577,11 @@ static int cport_net_import_msg(struct cport_net *n,
 	n->umsg = u64_to_user_ptr(sqe->addr);
 	if (copy_from_user(&um, n->umsg, sizeof(um)))
 		return -EFAULT;
-	if (um.msg_namelen < 0 ||
-	    um.msg_namelen > (int)sizeof(struct sockaddr_storage))
-		return send ? -EINVAL : 0;
+	/* As sendmsg() and recvmsg(): negative is wrong, too long is cut. */
+	if (um.msg_namelen < 0)
+		return -EINVAL;
+	um.msg_namelen = min_t(int, um.msg_namelen,
+			       sizeof(struct sockaddr_storage));
 	if (um.msg_controllen > CPORT_NET_CONTROL_MAX)
 		return -ENOBUFS;
 
@@ -827,6 +829,8 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	} else if (!n->multishot && (submitter || !n->io.in_task)) {
 		/* The first attempt, here and now. */
 		ret = fn(&n->io);
+		if (ret == -EAGAIN && n->dontwait && n->io.done)
+			ret = n->io.done;	/* MSG_WAITALL, partial */
 		if (ret != -EAGAIN || n->dontwait)
 			return cport_io_complete(&n->io, ret);
 	} else if (n->dontwait) {
