@@ -3618,6 +3618,64 @@ TEST_F(net, accept_submitter_exits_ecanceled)
 	close(l);
 }
 
+/*
+ * The same, with a connection arriving while the child is not in ENTER:
+ * its ACCEPT's attempt waits for a thread of the child, which exits
+ * instead. -ECANCELED, and the connection is still in the listen queue
+ * (not accepted into a file table that is gone).
+ */
+struct exiter2 {
+	struct port *pt;
+	int l;
+	const struct sockaddr_storage *ss;
+	socklen_t sl;
+};
+
+static int accept_then_arrival_then_exit(void *arg)
+{
+	struct exiter2 *ex = arg;
+	struct cport_sqe s = sqe_accept(ex->l, NULL, NULL, 0, 0, 0xe3);
+	int cl;
+
+	if (sq_submit_one(ex->pt, &s) != 1)
+		return 1;
+	cl = connect_to(AF_INET, ex->ss, ex->sl);
+	if (cl < 0)
+		return 2;
+	/* Give the wake-up time to queue the attempt; then exit. */
+	usleep(20000);
+	return 0;
+}
+
+TEST_F(net, accept_submitter_exits_after_arrival_ecanceled)
+{
+	struct sockaddr_storage ss;
+	struct exiter2 ex;
+	struct cport_cqe c;
+	socklen_t sl;
+	int l, fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	l = listener(AF_INET, &ss, &sl, 8);
+	ASSERT_LE(0, l);
+	ex.pt = &self->pt;
+	ex.l = l;
+	ex.ss = &ss;
+	ex.sl = sl;
+	ASSERT_EQ(0, child_run(accept_then_arrival_then_exit, &ex));
+	ASSERT_EQ(1, net_reap_n(&self->pt, &c, 1));
+	EXPECT_EQ(0xe3, c.user_data);
+	EXPECT_EQ(-ECANCELED, c.res);
+	EXPECT_EQ(0, c.flags);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	/* The child's client is gone; its connection was never accepted. */
+	fd = accept_nb(l);
+	EXPECT_LE(0, fd);
+	if (fd >= 0)
+		close(fd);
+	close(l);
+}
+
 /* ----------------------------------------------------------------- */
 /* a thousand connections */
 
