@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <linux/sockios.h>
 
 #include "cport_test.h"
 
@@ -380,6 +381,24 @@ static int inq(int fd)
 	return ioctl(fd, FIONREAD, &n) ? -errno : n;
 }
 
+/* recv() on a descriptor that may be non-blocking: waits up to 20 s. */
+static ssize_t recv_wait(int fd, void *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 20000) != 1)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+/* Bytes @fd sent that its peer has not taken (TCP: not acknowledged). */
+static int outq(int fd)
+{
+	int n = -1;
+
+	return ioctl(fd, SIOCOUTQ, &n) ? -errno : n;
+}
+
 /* read() exactly @len bytes (blocking fd); bytes read. */
 static ssize_t read_full(int fd, void *buf, size_t len)
 {
@@ -713,9 +732,9 @@ TEST_F(acc, accept_fd_flags_and_peer_address)
 		/* The peer's address is the client's own. */
 		EXPECT_EQ(mel, alen);
 		EXPECT_EQ(0, memcmp(&me, &peer, mel));
-		/* And the descriptor is the connection. */
+		/* And the descriptor is the connection (maybe O_NONBLOCK). */
 		EXPECT_EQ(1, write(cl, "a", 1));
-		EXPECT_EQ(1, recv(fd, &c, 1, 0));
+		EXPECT_EQ(1, recv_wait(fd, &c, 1));
 		close(fd);
 		close(cl);
 	}
@@ -1284,9 +1303,15 @@ TEST_F(st, recv_waitall_cancelled_after_bytes)
 	CPORT_SKIP_IF_ABSENT();
 	SUBMIT(&self->pt, sqe_recv(self->s[0], b, sizeof(b), MSG_WAITALL, 1));
 	ASSERT_EQ(10, write(self->s[1], "0123456789", 10));
-	/* Wait until the op has taken the bytes from the socket. */
-	for (i = 0; i < 20000 && inq(self->s[0]) != 0; i++)
+	/*
+	 * Wait until the op has taken the bytes: delivered (nothing left
+	 * unacknowledged or unread on the sender's side), then not in the
+	 * receive queue either.
+	 */
+	for (i = 0; i < 20000 && (outq(self->s[1]) != 0 ||
+				  inq(self->s[0]) != 0); i++)
 		usleep(1000);
+	ASSERT_EQ(0, outq(self->s[1]));
 	ASSERT_EQ(0, inq(self->s[0]));
 	EXPECT_TRUE(quiet_for(&self->pt, 30));
 	SUBMIT(&self->pt, sqe_cancel(1, 0, 2));
