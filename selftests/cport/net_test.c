@@ -291,6 +291,8 @@ static int listener(int family, struct sockaddr_storage *ss, socklen_t *sl,
 	return fd;
 }
 
+static int listen_queue(int l);
+
 /* accept4() that does not wait, whatever the listener's mode. */
 static int accept_nb(int l)
 {
@@ -298,6 +300,18 @@ static int accept_nb(int l)
 
 	if (poll(&pfd, 1, 0) != 1) {
 		errno = EAGAIN;
+		return -1;
+	}
+	return accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+/* accept4() of a connection that is coming: waits up to 20 s. */
+static int accept_wait(int l)
+{
+	struct pollfd pfd = { .fd = l, .events = POLLIN };
+
+	if (poll(&pfd, 1, 20000) != 1) {
+		errno = ETIMEDOUT;
 		return -1;
 	}
 	return accept4(l, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -1036,7 +1050,8 @@ TEST_F(net, accept_emfile)
 	EXPECT_EQ(-EMFILE, fd);
 	if (fd >= 0)
 		close(fd);
-	fd = accept_nb(l);
+	/* The listener may see the handshake's last ACK only now. */
+	fd = accept_wait(l);
 	EXPECT_LE(0, fd);
 	if (fd >= 0)
 		close(fd);
@@ -1236,6 +1251,45 @@ TEST_F_TIMEOUT(st, partial_send_then_waitall_send, 120)
 	EXPECT_EQ(0, sigpipes);
 	free(tx);
 	free(tx2);
+	free(r.buf);
+}
+
+/*
+ * CPORT_SQE_F_ORDERED sends on one socket: each starts when the one
+ * before it ended, so big MSG_WAITALL sends do not interleave.
+ */
+TEST_F_TIMEOUT(st, ordered_sends_do_not_interleave, 120)
+{
+	const __u32 len = 192 * 1024;
+	struct reader r = { .fd = -1 };
+	struct cport_sqe s[3];
+	struct cport_cqe c[3];
+	static char tx[3][192 * 1024];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	small_buffers(self->s[0], self->s[1]);
+	for (i = 0; i < 3; i++) {
+		memset(tx[i], 'A' + i, len);
+		s[i] = sqe_send(self->s[0], tx[i], len, MSG_WAITALL, i + 1);
+		s[i].flags = CPORT_SQE_F_ORDERED;
+	}
+	r.buf = malloc(3 * (size_t)len);
+	ASSERT_NE(NULL, r.buf);
+	r.fd = self->s[1];
+	r.len = 3 * (size_t)len;
+	ASSERT_EQ(3, submit_n(&self->pt, s, 3));
+	ASSERT_EQ(0, pthread_create(&r.thr, NULL, reader_fn, &r));
+	ASSERT_EQ(3, net_reap_n(&self->pt, c, 3));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ((__u64)i + 1, c[i].user_data);
+		EXPECT_EQ((int)len, c[i].res);
+	}
+	pthread_join(r.thr, NULL);
+	ASSERT_EQ((ssize_t)r.len, r.got);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(csum(tx[i], len), csum(r.buf + (size_t)i * len, len))
+			TH_LOG("send %d interleaved", i + 1);
 	free(r.buf);
 }
 
@@ -3262,6 +3316,74 @@ TEST_F_TIMEOUT(net, cancel_races_recv_arrival, 120)
 	close(sp[1]);
 }
 
+/*
+ * Multishot RECV with provided buffers, cancelled while data arrives:
+ * CQEs with MORE and a buffer, then exactly one terminal -ECANCELED; the
+ * bytes in the CQEs and those left in the socket add up to what was sent.
+ */
+TEST_F_TIMEOUT(net, cancel_races_multishot_recv, 120)
+{
+	struct racer r = { .go = 0 };
+	int sp[2], i, rounds = 100 * stress_factor();
+	struct bring b;
+	char x[64];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp));
+	ASSERT_EQ(0, bring_init(&b, self->pt.fd, 3, 64, 64, 16, 64));
+	r.fd = sp[1];
+	ASSERT_EQ(0, pthread_create(&r.thr, NULL, write_racer, &r));
+	pin_to_cpu(0);
+	for (i = 1; i <= rounds; i++) {
+		__u64 ud = (__u64)i << 8;
+		int got = 0, cancel_res = INT_MIN, n;
+		bool terminal = false;
+		struct cport_cqe c;
+
+		SUBMIT(&self->pt, sqe_recv_bs(sp[0], 3, 0, CPORT_NET_MULTISHOT,
+					      ud | 1));
+		__atomic_store_n(&r.go, i, __ATOMIC_RELEASE);
+		spin_us((i * 53) % 300);
+		SUBMIT(&self->pt, sqe_cancel(ud | 1, 0, ud | 2));
+		while (!terminal || cancel_res == INT_MIN) {
+			NEXT(&self->pt, &c);
+			if (c.user_data == (ud | 2)) {
+				ASSERT_TRUE(terminal) TH_LOG("round %d", i);
+				cancel_res = c.res;
+				continue;
+			}
+			ASSERT_EQ(ud | 1, c.user_data) TH_LOG("round %d", i);
+			ASSERT_FALSE(terminal);
+			if (c.flags & MORE) {
+				ASSERT_EQ(MORE | FBUF, c.flags & 0xffff);
+				ASSERT_EQ(1, c.res);
+				ASSERT_EQ('r', *bring_buf(&b, cqe_bid(&c)));
+				bring_add(&b, cqe_bid(&c));
+				got += c.res;
+			} else {
+				ASSERT_EQ(-ECANCELED, c.res)
+					TH_LOG("round %d", i);
+				terminal = true;
+			}
+		}
+		EXPECT_EQ(0, cancel_res);
+		while (__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) != i)
+			sched_yield();
+		n = recv(sp[0], x, sizeof(x), MSG_DONTWAIT);
+		if (n < 0)
+			n = 0;
+		ASSERT_EQ(1, got + n)
+			TH_LOG("round %d: %d by CQE, %d left", i, got, n);
+	}
+	r.stop = 1;
+	pthread_join(r.thr, NULL);
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	close(sp[0]);
+	close(sp[1]);
+	bring_free(&b);
+}
+
 static void *connect_racer(void *arg)
 {
 	struct racer *r = arg;
@@ -3335,6 +3457,14 @@ TEST_F_TIMEOUT(net, cancel_races_multishot_accept, 120)
 			    __atomic_load_n(&r.done, __ATOMIC_ACQUIRE) != i; k++)
 			sched_yield();
 		ASSERT_EQ(i, r.done) TH_LOG("round %d: connects not done", i);
+		/*
+		 * connect() returns before the listener has seen the last ACK
+		 * of the handshake: wait (5 s at most) until every connection
+		 * is accepted or queued.
+		 */
+		for (k = 0; k < 5000 &&
+			    accepted + listen_queue(l) < r.per_round; k++)
+			usleep(1000);
 		EXPECT_TRUE(quiet_for(&self->pt, 5));
 		while ((fd = accept_nb(l)) >= 0) {
 			close(fd);
