@@ -95,13 +95,15 @@ static struct workqueue_struct *cport_io_wq;
 /*
  * Run the work of @io: on the workqueue, or, for an op that must act in
  * the submitting process (->in_task), in a thread of that process when it
- * enters the port (task.c's list). Context: any, hard IRQ included.
+ * enters the port (task.c's list); an op that may run in either
+ * (->task_pref) runs in such a thread if one waits on the port now.
+ * Context: any, hard IRQ included.
  */
 static void cport_io_dispatch(struct cport_io *io)
 {
 	if (io->in_task)
 		cport_task_queue(io);
-	else
+	else if (!io->task_pref || !cport_task_offer(io))
 		queue_work(cport_io_wq, &io->work);
 }
 
@@ -532,7 +534,7 @@ static void cport_io_cancel_sync(struct cport_req *req)
 		}
 		flush_work(&io->work);
 		/* A thread of the submitter runs it (task.c): wait for that. */
-		if (io->in_task)
+		if (io->in_task || io->task_pref)
 			wait_var_event(&io->task_running,
 				       !READ_ONCE(io->task_running));
 		/* The device has it: wait for cport_io_device_done(). */

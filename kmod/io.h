@@ -77,6 +77,8 @@ struct cport_io_wait {
  *             IRQ context.
  * @in_task: the work must run in a thread of the submitting process
  *           (one with @files and @mm), not on a worker (task.c).
+ * @task_pref: the work may run on a worker, but runs in a waiting thread
+ *             of the submitting process if there is one (task.c).
  * @files: the submitter's file table, as a cookie (never dereferenced).
  * @task_node: entry on the port's task list.
  * @task_running: a thread of the submitter runs the work (task.c).
@@ -119,6 +121,7 @@ struct cport_io {
 	struct iov_iter		saved_iter;
 	struct work_struct	free_work;
 	bool			in_task;
+	bool			task_pref;
 	void			*files;
 	struct llist_node	task_node;
 	bool			task_running;

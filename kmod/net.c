@@ -800,6 +800,8 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	if (ret)
 		goto out_free;
 	n->io.in_task = cport_net_in_task(n, sqe->opcode);
+	/* The others save a worker when a thread of the submitter waits. */
+	n->io.task_pref = !n->io.in_task;
 	n->io.files = port->issue_files ?: current->files;
 
 	switch (sqe->opcode) {

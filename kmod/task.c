@@ -15,6 +15,11 @@
  * the port polls readable while the list is not empty), which runs it and
  * goes back to waiting.
  *
+ * The other socket ops (->task_pref) may run anywhere; their work runs in
+ * a thread of the submitting process if one is waiting on the port when
+ * the socket wakes them (cport_task_offer()), which saves a worker and a
+ * wake-up per completion; otherwise on a worker.
+ *
  * The list is an llist: items are added from any context (a socket's
  * wake-up, in soft IRQ) without a lock. ->task_seq counts additions, so a
  * waiter sleeps only if nothing was added since it last ran the list.
@@ -67,6 +72,50 @@ void cport_task_queue(struct cport_io *io)
 	smp_mb__before_atomic();
 	atomic_inc(&port->task_seq);
 	cport_task_wake(port, io->files);
+}
+
+/**
+ * cport_task_offer() - let a waiting thread of the submitter run an op
+ * @io: an op whose work may run on a worker or in a thread of the
+ *      submitting process (->task_pref); the reference of its active side
+ *      goes with it if it is taken.
+ *
+ * A thread of the submitting process that sleeps in CPORT_IOC_ENTER or
+ * CPORT_IOC_GETQ on the port runs the work itself, as it wakes: no
+ * worker, and no second wake-up for the CQE. A waiter found here runs the
+ * task list before it leaves the wait (the add is under ->cq_wait.lock,
+ * which its leaving takes), so the item cannot be stranded.
+ *
+ * Context: any, hard IRQ included; the caller keeps the port alive (see
+ * cport_task_wake()).
+ * Return: true if a waiter took it; false: the caller queues the work.
+ */
+bool cport_task_offer(struct cport_io *io)
+{
+	struct cport_port *port = io->req.port;
+	struct task_struct *t = NULL;
+	struct wait_queue_entry *wqe;
+	unsigned long flags;
+
+	spin_lock_irqsave(&port->cq_wait.lock, flags);
+	list_for_each_entry(wqe, &port->cq_wait.head, entry) {
+		struct task_struct *w = wqe->private;
+
+		if (READ_ONCE(w->files) == io->files && w->mm == io->mm) {
+			t = w;
+			break;
+		}
+	}
+	if (t) {
+		WRITE_ONCE(port->task_used, true);
+		llist_add(&io->task_node, &port->task_list);
+		/* As in cport_task_queue(): the item before the count. */
+		smp_mb__before_atomic();
+		atomic_inc(&port->task_seq);
+		wake_up_process(t);
+	}
+	spin_unlock_irqrestore(&port->cq_wait.lock, flags);
+	return t;
 }
 
 /**

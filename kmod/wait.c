@@ -185,6 +185,8 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 		woken = list_empty_careful(&w.wqe.entry);
 		finish_wait(&port->cq_wait, &w.wqe);
 		atomic_dec(&port->nr_waiters);
+		/* Work offered to us while we were queued (task.c) is ours. */
+		cport_task_run(port);
 	}
 
 out_ef:
