@@ -39,6 +39,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,9 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <uapi/cport.h>
 
@@ -280,7 +284,46 @@ static struct world {
 	pid_t child;
 	unsigned int sleep_us;
 	unsigned int cmds;
+	bool fds_known;		/* the descriptors open before it ran */
+	uint8_t fd_before[4096 / 8];
 } w;
+
+/*
+ * Sockets for the socket ops, made the first time a program asks for one
+ * (most programs never do): a TCP listener with a connected pair, a UDP
+ * socket connected to itself, an AF_UNIX listener and datagram pair, an
+ * unconnected TCP socket, and the addresses and message headers the
+ * addr chooser of the socket ops points at. All non-blocking: the
+ * harness's own calls never wait.
+ */
+#define NET_CLIENTS	16
+static struct net {
+	bool on;
+	int tl, tc, ta;		/* TCP listener, client, accepted */
+	int udp;
+	int ul;			/* AF_UNIX stream listener */
+	int ud[2];		/* AF_UNIX datagram pair */
+	int fresh;		/* TCP, never connected */
+	int cl[NET_CLIENTS];	/* clients connected by C_NET */
+	unsigned int ncl;
+	struct sockaddr_in tcp_addr, udp_addr, closed_addr;
+	struct sockaddr_un unix_addr;
+	socklen_t unix_len;
+	socklen_t last_len;	/* the length of the last address chosen */
+	struct sockaddr_storage peer;
+	socklen_t alen, alen_small, alen_neg;
+	struct msghdr msg[4];
+	struct sockaddr_storage name;
+	union {
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	char bigctl[CPORT_NET_CONTROL_MAX + 64];
+} nw;
+
+/* A provided buffer ring: the entries point into w.buf. */
+#define RING_ENTRIES_MAX	CPORT_BUF_RING_MAX_ENTRIES
+#define RING_FILLED		256
 
 /*
  * Made once, before the fork server forks, and inherited: the buffers, an
@@ -290,6 +333,8 @@ static struct world {
 static struct once {
 	uint8_t *buf;
 	uint8_t *hole;
+	struct cport_buf_ring *ring;	/* 16 + 16 * RING_ENTRIES_MAX bytes */
+	uint8_t *ro;			/* a read-only page */
 	int nullfd;
 	int blkfd;
 	volatile uint32_t *shared;	/* [0]: a permanent cluster was asked */
@@ -441,8 +486,181 @@ static void world_once(void)
 		abort();
 	once.hole = once.buf + BUF_SIZE;
 	munmap(once.hole, 4096);
+	once.ring = mmap(NULL, 16 + 16 * (size_t)RING_ENTRIES_MAX,
+			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	once.ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (once.ring == MAP_FAILED || once.ro == MAP_FAILED)
+		abort();
 	once.nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	once.blkfd = open("/dev/vda", O_RDWR | O_DIRECT | O_CLOEXEC);
+}
+
+
+/*
+ * The descriptors a program may create without the harness knowing
+ * (ACCEPT, SCM_RIGHTS received, dup): whatever is open at the end that
+ * was not open at the start is closed, so that a persistent worker does
+ * not run out of them.
+ */
+static void fds_snapshot(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int fd;
+
+	memset(w.fd_before, 0, sizeof(w.fd_before));
+	w.fds_known = d != NULL;
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9' && fd < 4096)
+			w.fd_before[fd / 8] |= 1U << (fd % 8);
+	}
+	closedir(d);
+}
+
+static void fds_close_new(void)
+{
+	struct dirent *de;
+	int fd, dfd, n = 0, list[256];
+	DIR *d;
+
+	if (!w.fds_known)
+		return;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL && n < 256) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd == dfd || fd >= 4096)
+			continue;
+		if (!(w.fd_before[fd / 8] & (1U << (fd % 8))))
+			list[n++] = fd;
+	}
+	closedir(d);
+	while (n > 0)
+		close(list[--n]);
+}
+
+/* The buffer ring as a program starts with it: empty, entries valid. */
+static void ring_reset(void)
+{
+	struct cport_buf_ring *r = once.ring;
+	unsigned int i;
+
+	r->head = r->tail = 0;
+	r->resv = 0;
+	for (i = 0; i < RING_FILLED; i++) {
+		r->bufs[i].addr = (uintptr_t)(once.buf + (i % 16) * 4096);
+		r->bufs[i].len = (i & 3) == 3 ? 16 : 4096;
+		r->bufs[i].bid = i;
+		r->bufs[i].resv = 0;
+	}
+}
+
+static int nb_socket(int family, int type)
+{
+	return socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+}
+
+static pthread_mutex_t net_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void net_init_locked(void);
+
+/* The thread of a program may ask first: made once either way. */
+static void net_init(void)
+{
+	if (__atomic_load_n(&nw.on, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&net_lock);
+	if (!nw.on)
+		net_init_locked();
+	pthread_mutex_unlock(&net_lock);
+}
+
+static void net_init_locked(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len;
+	int i, t;
+
+	nw.tl = nw.tc = nw.ta = nw.udp = nw.ul = nw.fresh = -1;
+	nw.ud[0] = nw.ud[1] = -1;
+	for (i = 0; i < NET_CLIENTS; i++)
+		nw.cl[i] = -1;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+
+	/* A loopback port nobody listens on (CONNECT: refused). */
+	t = nb_socket(AF_INET, SOCK_STREAM);
+	nw.closed_addr = a;
+	len = sizeof(nw.closed_addr);
+	if (t >= 0 && !bind(t, (struct sockaddr *)&a, sizeof(a)))
+		getsockname(t, (struct sockaddr *)&nw.closed_addr, &len);
+	if (t >= 0)
+		close(t);
+
+	nw.tl = nb_socket(AF_INET, SOCK_STREAM);
+	nw.tcp_addr = a;
+	len = sizeof(nw.tcp_addr);
+	if (nw.tl >= 0 && !bind(nw.tl, (struct sockaddr *)&a, sizeof(a)) &&
+	    !listen(nw.tl, 8) &&
+	    !getsockname(nw.tl, (struct sockaddr *)&nw.tcp_addr, &len)) {
+		nw.tc = nb_socket(AF_INET, SOCK_STREAM);
+		if (nw.tc >= 0)
+			connect(nw.tc, (struct sockaddr *)&nw.tcp_addr,
+				sizeof(nw.tcp_addr));
+		/* Loopback: the handshake is done when connect() returns. */
+		nw.ta = accept4(nw.tl, NULL, NULL,
+				SOCK_CLOEXEC | SOCK_NONBLOCK);
+	}
+
+	nw.udp = nb_socket(AF_INET, SOCK_DGRAM);
+	nw.udp_addr = a;
+	len = sizeof(nw.udp_addr);
+	if (nw.udp >= 0 && !bind(nw.udp, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(nw.udp, (struct sockaddr *)&nw.udp_addr, &len))
+		connect(nw.udp, (struct sockaddr *)&nw.udp_addr,
+			sizeof(nw.udp_addr));
+
+	nw.ul = nb_socket(AF_UNIX, SOCK_STREAM);
+	nw.unix_addr.sun_family = AF_UNIX;
+	nw.unix_len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		snprintf(nw.unix_addr.sun_path + 1,
+			 sizeof(nw.unix_addr.sun_path) - 1, "cport-fuzz.%d",
+			 (int)getpid());
+	if (nw.ul >= 0 && (bind(nw.ul, (struct sockaddr *)&nw.unix_addr,
+				nw.unix_len) || listen(nw.ul, 4))) {
+		close(nw.ul);
+		nw.ul = -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+		       nw.ud))
+		nw.ud[0] = nw.ud[1] = -1;
+	nw.fresh = nb_socket(AF_INET, SOCK_STREAM);
+	__atomic_store_n(&nw.on, true, __ATOMIC_RELEASE);
+}
+
+static void net_fini(void)
+{
+	unsigned int i;
+	int fds[] = { nw.tl, nw.tc, nw.ta, nw.udp, nw.ul, nw.ud[0], nw.ud[1],
+		      nw.fresh };
+
+	if (!nw.on)
+		return;
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (i = 0; i < NET_CLIENTS; i++)
+		if (nw.cl[i] >= 0)
+			close(nw.cl[i]);
+	nw.on = false;
 }
 
 static void world_init(void)
@@ -479,6 +697,9 @@ static void world_init(void)
 		w.iov[i].iov_base = w.buf + i * 4096;
 		w.iov[i].iov_len = 512 << (i & 3);
 	}
+	fds_snapshot();
+	ring_reset();
+	memset(&nw, 0, sizeof(nw));
 }
 
 static void world_fini(void)
@@ -493,6 +714,8 @@ static void world_fini(void)
 	for (i = 0; i < (int)(sizeof(fds) / sizeof(fds[0])); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	net_fini();
+	fds_close_new();
 }
 
 /* ---- field choosers: small tables make valid values likely ---- */
@@ -582,6 +805,215 @@ static uint32_t pick_len(struct in *in)
 	return tab[s & 15];
 }
 
+
+/* ---- choosers of the socket ops (CPORT_OP_ACCEPT..CPORT_OP_CLOSE) ---- */
+
+static bool is_net_op(uint8_t op)
+{
+	return op >= CPORT_OP_ACCEPT && op <= CPORT_OP_CLOSE;
+}
+
+static int pick_net_fd(struct in *in)
+{
+	uint8_t s = get8(in);
+
+	net_init();
+	switch (s & 15) {
+	case 0: return w.port[0].fd;
+	case 1: return w.sock[0];
+	case 2: return w.sock[1];
+	case 3: return nw.tl;
+	case 4: return nw.tc;
+	case 5: return nw.ta;
+	case 6: return nw.udp;
+	case 7: return nw.ul;
+	case 8: return nw.ud[0];
+	case 9: return s >> 4;		/* a registered-file index */
+	case 10: return w.pipe_nb[0];	/* not a socket */
+	case 11: return -1;
+	case 12: return 9999;
+	case 13: return nw.fresh;
+	case 14: return nw.ud[1];
+	default: return (int)get32(in);
+	}
+}
+
+/* A struct msghdr of kind @k (0-15) in nw.msg[], built afresh. */
+static struct msghdr *net_msg(unsigned int k)
+{
+	struct msghdr *m = &nw.msg[k & 3];
+	struct cmsghdr *cm;
+	int fds[3] = { w.pipe_nb[1], w.evfd, w.memfd };
+
+	memset(m, 0, sizeof(*m));
+	m->msg_iov = w.iov;
+	m->msg_iovlen = 1 + (k & 1);
+	switch (k >> 1) {
+	case 0:			/* data only */
+		break;
+	case 1:			/* a name: the UDP socket / room for one */
+		memcpy(&nw.name, &nw.udp_addr, sizeof(nw.udp_addr));
+		m->msg_name = &nw.name;
+		m->msg_namelen = (k & 1) ? sizeof(nw.name) :
+					   sizeof(nw.udp_addr);
+		break;
+	case 2:			/* SCM_RIGHTS: 1 to 3 descriptors */
+		memset(&nw.ctl, 0, sizeof(nw.ctl));
+		m->msg_control = nw.ctl.buf;
+		m->msg_controllen = CMSG_SPACE((1 + (k & 1) * 2) * sizeof(int));
+		cm = CMSG_FIRSTHDR(m);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((1 + (k & 1) * 2) * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (1 + (k & 1) * 2) * sizeof(int));
+		break;
+	case 3:			/* SCM_CREDENTIALS / room for control */
+		memset(&nw.ctl, 0, sizeof(nw.ctl));
+		m->msg_control = nw.ctl.buf;
+		m->msg_controllen = sizeof(nw.ctl.buf);
+		if (k & 1) {
+			struct ucred uc = { getpid(), getuid(), getgid() };
+
+			cm = CMSG_FIRSTHDR(m);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_CREDENTIALS;
+			cm->cmsg_len = CMSG_LEN(sizeof(uc));
+			memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
+			m->msg_controllen = CMSG_SPACE(sizeof(uc));
+		}
+		break;
+	case 4:			/* the iovec array unmapped, or NULL */
+		m->msg_iov = (k & 1) ? (struct iovec *)w.hole : NULL;
+		break;
+	case 5:			/* too many iovecs / too much control */
+		if (k & 1) {
+			m->msg_iovlen = 1025;
+		} else {
+			m->msg_control = nw.bigctl;
+			m->msg_controllen = sizeof(nw.bigctl);
+		}
+		break;
+	case 6:			/* a name too long / unmapped */
+		m->msg_name = (k & 1) ? (void *)w.hole : (void *)&nw.name;
+		m->msg_namelen = (k & 1) ? 16 : 129;
+		break;
+	default:		/* no iovec: buffer select */
+		m->msg_iov = NULL;
+		m->msg_iovlen = 0;
+		break;
+	}
+	return m;
+}
+
+static uint64_t pick_net_addr(struct in *in)
+{
+	uint8_t s = get8(in);
+
+	net_init();
+	nw.last_len = 16;
+	switch (s & 15) {
+	case 0: return 0;
+	case 1: return (uintptr_t)w.buf;
+	case 2: return (uintptr_t)(w.buf + 512 * (s >> 4));
+	case 3: return (uintptr_t)net_msg(s >> 4);
+	case 4: return (uintptr_t)net_msg(2 + ((s >> 4) & 1));
+	case 5: return (uintptr_t)net_msg(4 + ((s >> 4) & 1));
+	case 6: return (uintptr_t)&nw.tcp_addr;
+	case 7:
+		nw.last_len = nw.unix_len;
+		return (uintptr_t)&nw.unix_addr;
+	case 8: return (uintptr_t)&nw.closed_addr;
+	case 9: return (uintptr_t)&nw.udp_addr;
+	case 10: return (uintptr_t)&nw.peer;
+	case 11: return (uintptr_t)w.hole;
+	case 12: return 0xffff888000000000ULL;
+	case 13: return (uintptr_t)w.buf + BUF_SIZE - 100;	/* straddles */
+	case 14: return ring_addr((s >> 4) % 3);
+	default: return get64(in);
+	}
+}
+
+/* @addr2: ACCEPT's socklen_t, or a registered buffer's index. */
+static uint64_t pick_net_addr2(struct in *in)
+{
+	uint8_t s = get8(in);
+
+	switch (s & 7) {
+	case 0: return 0;
+	case 1:
+		nw.alen = sizeof(nw.peer);
+		return (uintptr_t)&nw.alen;
+	case 2:
+		nw.alen_small = 4;
+		return (uintptr_t)&nw.alen_small;
+	case 3:
+		nw.alen_neg = (socklen_t)-1;
+		return (uintptr_t)&nw.alen_neg;
+	case 4: return (uintptr_t)w.hole;
+	case 5: return s >> 3;		/* a buffer index */
+	case 6: return (uintptr_t)once.ro;
+	default: return get64(in);
+	}
+}
+
+/* @len: CONNECT's address length, SHUTDOWN's how, a byte count. */
+static uint32_t pick_net_len(struct in *in, uint8_t op)
+{
+	static const uint32_t alens[8] = { 0, 1, 2, 16, 28, 110, 128, 129 };
+
+	if (op == CPORT_OP_CONNECT) {
+		uint8_t s = get8(in);
+
+		if (s & 8)
+			return alens[s & 7];
+		return nw.last_len;
+	}
+	return pick_len(in);
+}
+
+/* @op_flags: MSG_* (or accept4() flags) from one byte; bit 7: raw too. */
+static uint32_t pick_net_flags(struct in *in, uint8_t op)
+{
+	uint8_t b = get8(in);
+	uint32_t f = 0;
+
+	if (op == CPORT_OP_ACCEPT) {
+		if (b & 1)
+			f |= SOCK_NONBLOCK;
+		if (b & 2)
+			f |= SOCK_CLOEXEC;
+		if (b & 4)
+			f |= O_APPEND;			/* bad */
+	} else {
+		if (b & 1)
+			f |= MSG_DONTWAIT;
+		if (b & 2)
+			f |= MSG_WAITALL;
+		if (b & 4)
+			f |= MSG_PEEK;
+		if (b & 8)
+			f |= MSG_TRUNC;
+		if (b & 0x10)
+			f |= MSG_OOB;
+		if (b & 0x20)
+			f |= MSG_NOSIGNAL | MSG_MORE;
+		if (b & 0x40)
+			f |= (op == CPORT_OP_RECV || op == CPORT_OP_RECVMSG) ?
+			     MSG_CMSG_CLOEXEC : MSG_EOR | MSG_CONFIRM;
+	}
+	if (b & 0x80)
+		f |= get32(in);
+	return f;
+}
+
+/* @buf_group: mostly a few small groups, sometimes anything. */
+static uint16_t pick_group(uint8_t b)
+{
+	if (b & 0x80)
+		return (uint16_t)(b | (b << 8));
+	return b & 7;
+}
+
 /* ---- ring access ---- */
 
 static void sq_push(struct port *pt, const struct cport_sqe *sqe)
@@ -603,31 +1035,37 @@ static void cmd_sqe(struct in *in, struct port *pt, unsigned int copies)
 	struct cport_sqe sqe;
 	uint8_t shape;
 	unsigned int i;
+	bool net;
 
 	memset(&sqe, 0, sizeof(sqe));
 	sqe.opcode = get8(in) % (CPORT_OP_LAST + 3);
+	net = is_net_op(sqe.opcode);
 	sqe.flags = get8(in);
 	if (!(sqe.flags & 0x80))	/* mostly known flags */
-		sqe.flags &= 0x1f;
+		sqe.flags &= 0x3f;
 	shape = get8(in);		/* which fields to fill */
 	if (shape & 0x01)
-		sqe.fd = pick_fd(in);
+		sqe.fd = net ? pick_net_fd(in) : pick_fd(in);
 	if (shape & 0x02)
-		sqe.off = pick_off(in);
+		sqe.off = pick_off(in);	/* CPORT_NET_*: 1, 3, 0-15 */
 	if (shape & 0x04)
-		sqe.addr = pick_addr(in);
+		sqe.addr = net ? pick_net_addr(in) : pick_addr(in);
 	if (shape & 0x08)
-		sqe.len = pick_len(in);
+		sqe.len = net ? pick_net_len(in, sqe.opcode) : pick_len(in);
 	if (shape & 0x10)
-		sqe.op_flags = get8(in);
+		sqe.op_flags = net ? pick_net_flags(in, sqe.opcode) : get8(in);
 	if (shape & 0x20)
-		sqe.addr2 = pick_off(in);
+		sqe.addr2 = net ? pick_net_addr2(in) : pick_off(in);
 	if (shape & 0x40) {
 		sqe.ef_cluster = get8(in) % 6;
 		sqe.ef_bit = get8(in) % 66;
 	}
 	if (shape & 0x80) {
-		sqe.resv0 = get8(in);
+		/* resv0 is buf_group: a group with BUFFER_SELECT */
+		uint8_t g = get8(in);
+
+		sqe.resv0 = (sqe.flags & CPORT_SQE_F_BUFFER_SELECT) ?
+			    pick_group(g) : g;
 		sqe.resv2 = get8(in);
 	}
 	sqe.user_data = get8(in) & 7;
@@ -801,6 +1239,61 @@ static void cmd_cluster(struct in *in, struct port *pt)
 	xioctl(pt->fd, CPORT_IOC_CLUSTER, &c, "cluster");
 }
 
+
+/*
+ * CPORT_REGISTER_BUF_RING / CPORT_UNREGISTER_BUF_RING (a bits 0-2 = 4/5):
+ *   a bits 3-5: where data points (0-1 the cport_buf_reg, 2 unmapped, 3
+ *   NULL, 4-7 the cport_buf_reg); a bit 6: resv of the register; b bits
+ *   0-2: nr (must be 0). Then c: the ring (c & 7: the ring, misaligned,
+ *   unmapped, read-only, NULL, the SQ ring mapping, w.buf, raw u64; bit 3:
+ *   non-zero flags; bit 4: non-zero resv), d: entries (d & 15: 1 2 4 8 16
+ *   256 0 3 32768 65536 5 7 64 128 1024 raw u32), e: bgid (pick_group;
+ *   with UNREGISTER, bit 6 keeps ring and entries: bad).
+ */
+static void cmd_register_ring(struct in *in, struct port *pt, uint8_t a,
+			      uint8_t b)
+{
+	static const uint32_t ents[16] = {
+		1, 2, 4, 8, 16, 256, 0, 3, 32768, 65536, 5, 7, 64, 128, 1024, 0,
+	};
+	struct cport_register r;
+	struct cport_buf_reg br;
+	uint8_t c = get8(in), d = get8(in), e = get8(in);
+
+	memset(&r, 0, sizeof(r));
+	memset(&br, 0, sizeof(br));
+	r.op = a & 7;
+	r.nr = (b & 7) == 7 ? 1 : 0;
+	switch ((a >> 3) & 7) {
+	case 2: r.data = (uintptr_t)w.hole; break;
+	case 3: r.data = 0; break;
+	default: r.data = (uintptr_t)&br; break;
+	}
+	if (a & 0x40)
+		r.resv[1] = 1;
+	switch (c & 7) {
+	case 0: br.ring_addr = (uintptr_t)once.ring; break;
+	case 1: br.ring_addr = (uintptr_t)once.ring + 4; break;
+	case 2: br.ring_addr = (uintptr_t)w.hole; break;
+	case 3: br.ring_addr = (uintptr_t)once.ro; break;
+	case 4: br.ring_addr = 0; break;
+	case 5: br.ring_addr = ring_addr(0); break;
+	case 6: br.ring_addr = (uintptr_t)w.buf; break;
+	default: br.ring_addr = get64(in); break;
+	}
+	if (c & 8)
+		br.flags = 1;
+	if (c & 0x10)
+		br.resv[c & 0x20 ? 1 : 0] = 1;
+	br.ring_entries = (d & 15) == 15 ? get32(in) : ents[d & 15];
+	br.bgid = pick_group(e);
+	if (r.op == CPORT_UNREGISTER_BUF_RING && !(e & 0x40)) {
+		br.ring_addr = 0;
+		br.ring_entries = 0;
+	}
+	xioctl(pt->fd, CPORT_IOC_REGISTER, &r, "register-ring");
+}
+
 static void cmd_register(struct in *in, struct port *pt)
 {
 	struct cport_register r;
@@ -811,6 +1304,11 @@ static void cmd_register(struct in *in, struct port *pt)
 	memset(&r, 0, sizeof(r));
 	r.op = a & 7;
 	r.nr = b & 7;
+	if (r.op == CPORT_REGISTER_BUF_RING ||
+	    r.op == CPORT_UNREGISTER_BUF_RING) {
+		cmd_register_ring(in, pt, a, b);
+		return;
+	}
 	for (i = 0; i < 8; i++) {
 		fds[i] = (b & 0x80) ? pick_fd(in) : (i & 1 ? -1 : w.memfd);
 	}
@@ -979,6 +1477,97 @@ static void cmd_pipe_io(struct in *in)
 	(void)r;
 }
 
+
+/*
+ * C_NET: plain socket calls around the socket ops, a byte a:
+ *   a & 7: 0 send 1 to 57 bytes (bits 5-7) from the peer of the TCP
+ *          pair, AF_UNIX stream, UDP, AF_UNIX datagram (bits 3-4), 1
+ *          read on the other side (bits 3-4), 2 connect a
+ *          new TCP client (ACCEPT has a connection to take), 3 the same
+ *          over AF_UNIX, 4 shutdown (SHUT_WR) a peer, 5 reset the TCP
+ *          pair (SO_LINGER 0, close), 6 provided buffers: add
+ *          (a >> 3) + 1 entries at the ring's tail, or scribble the
+ *          ring (bit 7), 7 sendmsg() with SCM_RIGHTS on the AF_UNIX
+ *          pairs.
+ */
+static void cmd_net(struct in *in)
+{
+	uint8_t a = get8(in), b[64];
+	struct cport_buf_ring *ring = once.ring;
+	struct linger lg = { 1, 0 };
+	int fds[4], k = (a >> 3) & 3, fd;
+	ssize_t r = 0;
+
+	net_init();
+	memset(b, 'n', sizeof(b));
+	fds[0] = nw.ta;
+	fds[1] = w.sock[1];
+	fds[2] = nw.udp;
+	fds[3] = nw.ud[1];
+	switch (a & 7) {
+	case 0:
+		r = send(fds[k], b, ((a >> 5) & 7) * 8 + 1,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	case 1:
+		r = recv(k == 1 ? w.sock[0] : k == 3 ? nw.ud[0] : fds[k], b,
+			 sizeof(b), MSG_DONTWAIT);
+		break;
+	case 2:
+	case 3:
+		if (nw.ncl >= NET_CLIENTS)
+			break;
+		fd = nb_socket((a & 7) == 2 ? AF_INET : AF_UNIX, SOCK_STREAM);
+		if (fd < 0)
+			break;
+		if ((a & 7) == 2)
+			r = connect(fd, (struct sockaddr *)&nw.tcp_addr,
+				    sizeof(nw.tcp_addr));
+		else
+			r = connect(fd, (struct sockaddr *)&nw.unix_addr,
+				    nw.unix_len);
+		nw.cl[nw.ncl++] = fd;
+		if (a & 0x80)
+			r = send(fd, b, 8, MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	case 4:
+		r = shutdown(fds[k], SHUT_WR);
+		break;
+	case 5:
+		if (nw.tc >= 0) {
+			setsockopt(nw.tc, SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+			close(nw.tc);
+			nw.tc = -1;
+		}
+		break;
+	case 6:
+		if (a & 0x80) {
+			/* bogus: tail far ahead, an entry of length 0 */
+			if (a & 0x40)
+				__atomic_store_n(&ring->tail,
+						 ring->head + 100000,
+						 __ATOMIC_RELEASE);
+			else
+				ring->bufs[ring->tail & 7].len = 0;
+		} else {
+			__atomic_store_n(&ring->tail,
+					 ring->tail + ((a >> 3) & 15) + 1,
+					 __ATOMIC_RELEASE);
+		}
+		break;
+	default: {
+		struct msghdr *m = net_msg(4 + ((a >> 3) & 1));
+
+		r = sendmsg((a & 0x20) ? nw.ud[1] : w.sock[1], m,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	}
+	}
+	if (verbose)
+		fprintf(stderr, "  net %u -> %zd\n", a & 7, r);
+}
+
 static void cmd_poll(struct in *in, struct port *pt)
 {
 	uint8_t a = get8(in);
@@ -1063,7 +1652,7 @@ static void cmd_misc(struct in *in, struct port *pt)
 enum {
 	C_SQE, C_ENTER, C_REAP, C_POST, C_GETQ, C_FLAGS, C_CLUSTER,
 	C_REGISTER, C_SCRIBBLE, C_MMAP, C_THREAD, C_FORK, C_CLOSE, C_SETUP,
-	C_PIPE_IO, C_SLEEP, C_POLL, C_MISC, C_FILL, C_N
+	C_PIPE_IO, C_SLEEP, C_POLL, C_MISC, C_FILL, C_NET, C_N
 };
 
 #define ROLE_MAIN	0
@@ -1129,8 +1718,9 @@ static void cmd_fork(struct in *in)
 			close(worker_fd[0]);
 			close(worker_fd[1]);
 		}
-		/* The thread may have held it at the fork. */
+		/* The thread may have held them at the fork. */
 		pthread_rwlock_init(&w.maplock, NULL);
+		pthread_mutex_init(&net_lock, NULL);
 		kcov_start(KC_CHILD);
 		run_program(&sub, ROLE_CHILD);
 		kcov_stop(KC_CHILD);
@@ -1245,6 +1835,9 @@ static void run_program(struct in *in, int role)
 			break;
 		case C_MISC:
 			cmd_misc(in, pt);
+			break;
+		case C_NET:
+			cmd_net(in);
 			break;
 		}
 	}
