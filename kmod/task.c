@@ -20,6 +20,11 @@
  * the socket wakes them (cport_task_offer()), which saves a worker and a
  * wake-up per completion; otherwise on a worker.
  *
+ * A thread runs an item if it has the item's file table and mm. Both are
+ * only compared, never dereferenced; the mm is pinned by the op (mmgrab()),
+ * so no other process can have that mm while the item exists, and a file
+ * table address reused by another process never comes with that mm.
+ *
  * The list is an llist: items are added from any context (a socket's
  * wake-up, in soft IRQ) without a lock. ->task_seq counts additions, so a
  * waiter sleeps only if nothing was added since it last ran the list.

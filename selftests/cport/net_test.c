@@ -1691,7 +1691,8 @@ TEST_F(net, scm_rights_sendmsg_recvmsg)
 				     MSG_CMSG_CLOEXEC, 2)));
 	EXPECT_EQ(0, memcmp(rx, "fd!", 3));
 	EXPECT_EQ(CMSG_SPACE(sizeof(int)), rm.msg_controllen);
-	EXPECT_EQ(0, rm.msg_flags);
+	/* As recvmsg(2) writes it: the flag asked for comes back. */
+	EXPECT_EQ(MSG_CMSG_CLOEXEC, rm.msg_flags);
 	fd = msg_fd(&rm);
 	EXPECT_NE(p[1], fd);
 	EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
