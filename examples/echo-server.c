@@ -101,7 +101,7 @@ struct echo_srv {
 
 	pthread_t *threads;
 	pid_t *tids;			/* for per-thread statistics */
-	atomic_uint running;
+	atomic_uint started, running;
 
 	/* statistics */
 	unsigned long accepted, closed, arrivals, bytes, enobufs, errors;
@@ -380,10 +380,11 @@ static void *echo_thread(void *arg)
 {
 	struct echo_srv *s = arg;
 	struct cport_cqe cqes[ECHO_BATCH];
-	unsigned int me = atomic_fetch_add(&s->running, 1);
+	unsigned int me = atomic_fetch_add(&s->started, 1);
 	int n;
 
 	s->tids[me] = syscall(SYS_gettid);
+	atomic_fetch_add(&s->running, 1);
 	for (;;) {
 		n = cport_get_queued_completions(&s->port, cqes, ECHO_BATCH,
 						 CPORT_INFINITE);
