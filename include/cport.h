@@ -18,7 +18,8 @@
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_pool_leave(),
  *    cport_concurrency(), cport_enter() with to_submit == 0,
- *    the register calls, the version calls, the event flag calls
+ *    the register calls (provided buffer rings included: cport_*_buf_ring()),
+ *    the version calls, the event flag calls
  *    (cport_flag_*(), cport_flags_local(), cport_cluster_*());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
@@ -209,6 +210,22 @@ int cport_register_buffers(struct cport *port, const struct iovec *iovecs,
 int cport_unregister_buffers(struct cport *port);
 int cport_register_files(struct cport *port, const int *fds, unsigned int nr);
 int cport_unregister_files(struct cport *port);
+
+/*
+ * Provided buffer rings (net.c), thread-safe: a ring of user buffers
+ * registered with the port as buffer group bgid, from which
+ * cport_prep_recv_select() and cport_prep_recv_multishot() ops take a
+ * buffer when data arrives. cport_setup_buf_ring() maps, initialises and
+ * registers one; cport_free_buf_ring() unregisters and unmaps it.
+ */
+int cport_register_buf_ring(struct cport *port,
+			    const struct cport_buf_reg *reg);
+int cport_unregister_buf_ring(struct cport *port, unsigned int bgid);
+struct cport_buf_ring *cport_setup_buf_ring(struct cport *port,
+					    unsigned int entries,
+					    unsigned int bgid, int *err);
+int cport_free_buf_ring(struct cport *port, struct cport_buf_ring *br,
+			unsigned int entries, unsigned int bgid);
 
 /* Event flags and common clusters, thread-safe (flags.c) */
 int cport_flag_set(struct cport *port, unsigned int cluster, unsigned int bit);
@@ -842,6 +859,71 @@ CPORT_INLINE uint64_t cport_cqe_get_data64(const struct cport_cqe *cqe)
 CPORT_INLINE void *cport_cqe_get_data(const struct cport_cqe *cqe)
 {
 	return (void *)(uintptr_t)cqe->user_data;
+}
+
+/*
+ * Provided buffer rings. The user is the only writer of the tail and of
+ * the entries between the kernel's head and the tail; single-threaded per
+ * ring, or the caller's lock.
+ */
+
+/* An empty ring: head and tail 0. Before cport_register_buf_ring(). */
+CPORT_INLINE void cport_buf_ring_init(struct cport_buf_ring *br)
+{
+	br->tail = 0;
+	br->head = 0;
+}
+
+/* The index mask of a ring of entries entries (a power of two). */
+CPORT_INLINE int cport_buf_ring_mask(unsigned int entries)
+{
+	return (int)(entries - 1);
+}
+
+/*
+ * Write the entry buf_offset places past the tail: buffer addr of len
+ * bytes, named bid in the CQE that takes it. Not visible to the kernel
+ * until cport_buf_ring_advance(): add a batch at offsets 0, 1, ..., then
+ * advance by its size once.
+ */
+CPORT_INLINE void cport_buf_ring_add(struct cport_buf_ring *br, void *addr,
+				     unsigned int len, unsigned short bid,
+				     int mask, int buf_offset)
+{
+	unsigned int i = (br->tail + (unsigned int)buf_offset) &
+			 (unsigned int)mask;
+	struct cport_buf_entry *buf = &br->bufs[i];
+
+	buf->addr = (uint64_t)(uintptr_t)addr;
+	buf->len = len;
+	buf->bid = bid;
+	buf->resv = 0;
+}
+
+/* Hand count entries added with cport_buf_ring_add() to the kernel. */
+CPORT_INLINE void cport_buf_ring_advance(struct cport_buf_ring *br,
+					 int count)
+{
+	/*
+	 * Pairs with the kernel's load-acquire of the tail before it reads
+	 * an entry: the entries written above are visible once the tail
+	 * covers them. Only the user writes the tail: a plain read of it is
+	 * current.
+	 */
+	__cport_smp_store_release(&br->tail,
+				  __cport_read_once(&br->tail) +
+				  (unsigned int)count);
+}
+
+/*
+ * The id of the provided buffer a CQE's op took (CPORT_CQE_F_BUFFER), or
+ * -1 if it took none. The buffer is the user's again once the CQE is seen.
+ */
+CPORT_INLINE int cport_cqe_buffer_id(const struct cport_cqe *cqe)
+{
+	if (!(cqe->flags & CPORT_CQE_F_BUFFER))
+		return -1;
+	return (int)(cqe->flags >> CPORT_CQE_BUFFER_SHIFT);
 }
 
 /*
