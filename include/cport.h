@@ -308,6 +308,21 @@ int cport_loop_run(struct cport_loop *loop);
 int cport_loop_run_once(struct cport_loop *loop, int64_t timeout_ns);
 void cport_loop_stop(struct cport_loop *loop);
 
+/*
+ * Socket ops on the loop (loop.c, CPORT_FEAT_NET), proactor style: each is
+ * an op of cport_loop_get_sqe() whose CQEs call cb. cport_loop_accept() is
+ * a multishot accept (a call per connection, res the new descriptor, with
+ * CPORT_CQE_F_MORE); cport_loop_recv() and cport_loop_send() call cb once,
+ * res the bytes moved or -errno. flags: SOCK_NONBLOCK, SOCK_CLOEXEC for
+ * accept, MSG_* for recv and send. buf must live until cb runs.
+ */
+int cport_loop_accept(struct cport_loop *loop, int fd, int flags,
+		      cport_loop_cqe_fn cb, void *arg);
+int cport_loop_recv(struct cport_loop *loop, int fd, void *buf, size_t len,
+		    int flags, cport_loop_cqe_fn cb, void *arg);
+int cport_loop_send(struct cport_loop *loop, int fd, const void *buf,
+		    size_t len, int flags, cport_loop_cqe_fn cb, void *arg);
+
 /* Version of the library running (version.c) */
 int cport_version_major(void);
 int cport_version_minor(void);
