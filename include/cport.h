@@ -18,7 +18,8 @@
  *    cport_post(), cport_post_fd(), cport_get_queued_completions(),
  *    cport_get_queued_completion(), cport_pool_leave(),
  *    cport_concurrency(), cport_enter() with to_submit == 0,
- *    the register calls, the version calls, the event flag calls
+ *    the register calls (provided buffer rings included: cport_*_buf_ring()),
+ *    the version calls, the event flag calls
  *    (cport_flag_*(), cport_flags_local(), cport_cluster_*());
  *  - single-threaded: the SQ side (cport_get_sqe(), cport_sq_ready(),
  *    cport_sq_space_left(), cport_submit*()) and the single-consumer CQ side
@@ -45,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 /*
@@ -209,6 +211,22 @@ int cport_unregister_buffers(struct cport *port);
 int cport_register_files(struct cport *port, const int *fds, unsigned int nr);
 int cport_unregister_files(struct cport *port);
 
+/*
+ * Provided buffer rings (net.c), thread-safe: a ring of user buffers
+ * registered with the port as buffer group bgid, from which
+ * cport_prep_recv_select() and cport_prep_recv_multishot() ops take a
+ * buffer when data arrives. cport_setup_buf_ring() maps, initialises and
+ * registers one; cport_free_buf_ring() unregisters and unmaps it.
+ */
+int cport_register_buf_ring(struct cport *port,
+			    const struct cport_buf_reg *reg);
+int cport_unregister_buf_ring(struct cport *port, unsigned int bgid);
+struct cport_buf_ring *cport_setup_buf_ring(struct cport *port,
+					    unsigned int entries,
+					    unsigned int bgid, int *err);
+int cport_free_buf_ring(struct cport *port, struct cport_buf_ring *br,
+			unsigned int entries, unsigned int bgid);
+
 /* Event flags and common clusters, thread-safe (flags.c) */
 int cport_flag_set(struct cport *port, unsigned int cluster, unsigned int bit);
 int cport_flag_clear(struct cport *port, unsigned int cluster,
@@ -289,6 +307,21 @@ int cport_loop_post(struct cport_loop *loop, cport_loop_fn cb, void *arg);
 int cport_loop_run(struct cport_loop *loop);
 int cport_loop_run_once(struct cport_loop *loop, int64_t timeout_ns);
 void cport_loop_stop(struct cport_loop *loop);
+
+/*
+ * Socket ops on the loop (loop.c, CPORT_FEAT_NET), proactor style: each is
+ * an op of cport_loop_get_sqe() whose CQEs call cb. cport_loop_accept() is
+ * a multishot accept (a call per connection, res the new descriptor, with
+ * CPORT_CQE_F_MORE); cport_loop_recv() and cport_loop_send() call cb once,
+ * res the bytes moved or -errno. flags: SOCK_NONBLOCK, SOCK_CLOEXEC for
+ * accept, MSG_* for recv and send. buf must live until cb runs.
+ */
+int cport_loop_accept(struct cport_loop *loop, int fd, int flags,
+		      cport_loop_cqe_fn cb, void *arg);
+int cport_loop_recv(struct cport_loop *loop, int fd, void *buf, size_t len,
+		    int flags, cport_loop_cqe_fn cb, void *arg);
+int cport_loop_send(struct cport_loop *loop, int fd, const void *buf,
+		    size_t len, int flags, cport_loop_cqe_fn cb, void *arg);
 
 /* Version of the library running (version.c) */
 int cport_version_major(void);
@@ -613,6 +646,191 @@ CPORT_INLINE void cport_prep_poll_update(struct cport_sqe *sqe,
 }
 
 /*
+ * Socket ops (CPORT_FEAT_NET). Each is the system call of the same name,
+ * run by the port without a thread sleeping on the socket; the CQE's res is
+ * what the call returns, or -errno. fd is a socket (with
+ * CPORT_SQE_F_FIXED_FILE, an index into the registered files). flags are
+ * the call's own: SOCK_NONBLOCK and SOCK_CLOEXEC for accept, MSG_* for the
+ * others (CPORT_SEND_MSG_FLAGS, CPORT_RECV_MSG_FLAGS). Lengths above
+ * UINT32_MAX are clamped to UINT32_MAX (the kernel caps one transfer at
+ * MAX_RW_COUNT anyway, giving a short count).
+ */
+
+/* A size_t length in the SQE's 32-bit @len: clamped, never truncated. */
+CPORT_INLINE uint32_t __cport_net_len(size_t len)
+{
+	return len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+}
+
+/* The fields SEND and RECV share. */
+CPORT_INLINE void __cport_prep_sr(struct cport_sqe *sqe, uint8_t opcode,
+				  int fd, const void *buf, size_t len,
+				  int flags)
+{
+	__cport_prep_rw(sqe, opcode, fd, buf, __cport_net_len(len), 0);
+	sqe->op_flags = (uint32_t)flags;
+}
+
+/*
+ * A buffer group in the SQE's 16-bit @buf_group: a group above 0xffff
+ * becomes 0xffff, which no port has (CPORT_BUF_GROUPS_MAX), so the op
+ * fails with -EINVAL instead of naming another group.
+ */
+CPORT_INLINE uint16_t __cport_buf_group(unsigned int group)
+{
+	return group > 0xffffU ? 0xffffU : (uint16_t)group;
+}
+
+/*
+ * CPORT_OP_ACCEPT: accept4(fd, addr, addrlen, flags). addr and addrlen
+ * are both NULL, or both set (*addrlen: in, the size of addr; out, the
+ * address's length); res is the new descriptor.
+ */
+CPORT_INLINE void cport_prep_accept(struct cport_sqe *sqe, int fd,
+				    struct sockaddr *addr, socklen_t *addrlen,
+				    int flags)
+{
+	__cport_prep(sqe, CPORT_OP_ACCEPT);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)addr;
+	sqe->addr2 = (uint64_t)(uintptr_t)addrlen;
+	sqe->op_flags = (uint32_t)flags;
+}
+
+/*
+ * CPORT_OP_ACCEPT with CPORT_NET_MULTISHOT: a CQE with CPORT_CQE_F_MORE
+ * per accepted connection (res: its descriptor), until an error or a
+ * cancel ends it. No peer address: use getpeername().
+ */
+CPORT_INLINE void cport_prep_multishot_accept(struct cport_sqe *sqe, int fd,
+					      int flags)
+{
+	cport_prep_accept(sqe, fd, NULL, NULL, flags);
+	sqe->off = CPORT_NET_MULTISHOT;
+}
+
+/* CPORT_OP_CONNECT: connect(fd, addr, addrlen); res 0 once connected. */
+CPORT_INLINE void cport_prep_connect(struct cport_sqe *sqe, int fd,
+				     const struct sockaddr *addr,
+				     socklen_t addrlen)
+{
+	__cport_prep(sqe, CPORT_OP_CONNECT);
+	sqe->fd = fd;
+	sqe->addr = (uint64_t)(uintptr_t)addr;
+	sqe->len = addrlen;
+}
+
+/* CPORT_OP_SEND: send(fd, buf, len, flags); res: the bytes sent. */
+CPORT_INLINE void cport_prep_send(struct cport_sqe *sqe, int fd,
+				  const void *buf, size_t len, int flags)
+{
+	__cport_prep_sr(sqe, CPORT_OP_SEND, fd, buf, len, flags);
+}
+
+/*
+ * CPORT_OP_SEND with CPORT_NET_FIXED_BUF: buf .. buf + len lies inside
+ * the buffer registered at index buf_index (cport_register_buffers()).
+ */
+CPORT_INLINE void cport_prep_send_fixed(struct cport_sqe *sqe, int fd,
+					const void *buf, size_t len, int flags,
+					unsigned int buf_index)
+{
+	cport_prep_send(sqe, fd, buf, len, flags);
+	sqe->off = CPORT_NET_FIXED_BUF;
+	sqe->addr2 = buf_index;
+}
+
+/* CPORT_OP_RECV: recv(fd, buf, len, flags); res: the bytes, 0 at EOF. */
+CPORT_INLINE void cport_prep_recv(struct cport_sqe *sqe, int fd, void *buf,
+				  size_t len, int flags)
+{
+	__cport_prep_sr(sqe, CPORT_OP_RECV, fd, buf, len, flags);
+}
+
+/* CPORT_OP_RECV into a registered buffer, as cport_prep_send_fixed(). */
+CPORT_INLINE void cport_prep_recv_fixed(struct cport_sqe *sqe, int fd,
+					void *buf, size_t len, int flags,
+					unsigned int buf_index)
+{
+	cport_prep_recv(sqe, fd, buf, len, flags);
+	sqe->off = CPORT_NET_FIXED_BUF;
+	sqe->addr2 = buf_index;
+}
+
+/*
+ * CPORT_OP_RECV with CPORT_SQE_F_BUFFER_SELECT: when data arrives, the op
+ * takes the next buffer of provided buffer group group and fills it with
+ * up to max_len bytes (0: the whole buffer); the CQE names the buffer
+ * (cport_cqe_buffer_id()). Sets the SQE flag: cport_sqe_set_flags()
+ * afterwards replaces it, so include CPORT_SQE_F_BUFFER_SELECT there.
+ */
+CPORT_INLINE void cport_prep_recv_select(struct cport_sqe *sqe, int fd,
+					 unsigned int group, size_t max_len,
+					 int flags)
+{
+	cport_prep_recv(sqe, fd, NULL, max_len, flags);
+	sqe->flags = (uint8_t)(sqe->flags | CPORT_SQE_F_BUFFER_SELECT);
+	sqe->buf_group = __cport_buf_group(group);
+}
+
+/*
+ * CPORT_OP_RECV, multishot, with buffer select: a CQE with
+ * CPORT_CQE_F_MORE and a buffer of group per arrival, until EOF (res 0),
+ * an error, -ENOBUFS or a cancel ends it.
+ */
+CPORT_INLINE void cport_prep_recv_multishot(struct cport_sqe *sqe, int fd,
+					    unsigned int group, int flags)
+{
+	cport_prep_recv_select(sqe, fd, group, 0, flags);
+	sqe->off = CPORT_NET_MULTISHOT;
+}
+
+/*
+ * CPORT_OP_SENDMSG / CPORT_OP_RECVMSG: sendmsg() / recvmsg() with msg.
+ * RECVMSG writes msg_namelen, msg_controllen and msg_flags back when it
+ * completes: msg and what it points to must live until the CQE.
+ */
+CPORT_INLINE void cport_prep_sendmsg(struct cport_sqe *sqe, int fd,
+				     const struct msghdr *msg, int flags)
+{
+	__cport_prep_rw(sqe, CPORT_OP_SENDMSG, fd, msg, 0, 0);
+	sqe->op_flags = (uint32_t)flags;
+}
+
+CPORT_INLINE void cport_prep_recvmsg(struct cport_sqe *sqe, int fd,
+				     struct msghdr *msg, int flags)
+{
+	__cport_prep_rw(sqe, CPORT_OP_RECVMSG, fd, msg, 0, 0);
+	sqe->op_flags = (uint32_t)flags;
+}
+
+/* CPORT_OP_SHUTDOWN: shutdown(fd, how); how is SHUT_RD, _WR or _RDWR. */
+CPORT_INLINE void cport_prep_shutdown(struct cport_sqe *sqe, int fd, int how)
+{
+	__cport_prep(sqe, CPORT_OP_SHUTDOWN);
+	sqe->fd = fd;
+	sqe->len = (uint32_t)how;
+}
+
+/* CPORT_OP_CLOSE: close(fd), any file but the port's own descriptor. */
+CPORT_INLINE void cport_prep_close(struct cport_sqe *sqe, int fd)
+{
+	__cport_prep(sqe, CPORT_OP_CLOSE);
+	sqe->fd = fd;
+}
+
+/*
+ * CPORT_OP_CLOSE with CPORT_SQE_F_FIXED_FILE: empty registered file slot
+ * slot; ops that hold its file keep it.
+ */
+CPORT_INLINE void cport_prep_close_fixed(struct cport_sqe *sqe,
+					 unsigned int slot)
+{
+	cport_prep_close(sqe, (int)slot);
+	sqe->flags = (uint8_t)(sqe->flags | CPORT_SQE_F_FIXED_FILE);
+}
+
+/*
  * SQE flags (CPORT_SQE_F_*); call after the prep helper, which clears them.
  * This replaces them all, CPORT_SQE_F_EVENT_FLAG included.
  * CPORT_SQE_F_FIXED_FILE makes the fd given to the prep helper an index
@@ -656,6 +874,71 @@ CPORT_INLINE uint64_t cport_cqe_get_data64(const struct cport_cqe *cqe)
 CPORT_INLINE void *cport_cqe_get_data(const struct cport_cqe *cqe)
 {
 	return (void *)(uintptr_t)cqe->user_data;
+}
+
+/*
+ * Provided buffer rings. The user is the only writer of the tail and of
+ * the entries between the kernel's head and the tail; single-threaded per
+ * ring, or the caller's lock.
+ */
+
+/* An empty ring: head and tail 0. Before cport_register_buf_ring(). */
+CPORT_INLINE void cport_buf_ring_init(struct cport_buf_ring *br)
+{
+	br->tail = 0;
+	br->head = 0;
+}
+
+/* The index mask of a ring of entries entries (a power of two). */
+CPORT_INLINE int cport_buf_ring_mask(unsigned int entries)
+{
+	return (int)(entries - 1);
+}
+
+/*
+ * Write the entry buf_offset places past the tail: buffer addr of len
+ * bytes, named bid in the CQE that takes it. Not visible to the kernel
+ * until cport_buf_ring_advance(): add a batch at offsets 0, 1, ..., then
+ * advance by its size once.
+ */
+CPORT_INLINE void cport_buf_ring_add(struct cport_buf_ring *br, void *addr,
+				     unsigned int len, unsigned short bid,
+				     int mask, int buf_offset)
+{
+	unsigned int i = (br->tail + (unsigned int)buf_offset) &
+			 (unsigned int)mask;
+	struct cport_buf_entry *buf = &br->bufs[i];
+
+	buf->addr = (uint64_t)(uintptr_t)addr;
+	buf->len = len;
+	buf->bid = bid;
+	buf->resv = 0;
+}
+
+/* Hand count entries added with cport_buf_ring_add() to the kernel. */
+CPORT_INLINE void cport_buf_ring_advance(struct cport_buf_ring *br,
+					 int count)
+{
+	/*
+	 * Pairs with the kernel's load-acquire of the tail before it reads
+	 * an entry: the entries written above are visible once the tail
+	 * covers them. Only the user writes the tail: a plain read of it is
+	 * current.
+	 */
+	__cport_smp_store_release(&br->tail,
+				  __cport_read_once(&br->tail) +
+				  (unsigned int)count);
+}
+
+/*
+ * The id of the provided buffer a CQE's op took (CPORT_CQE_F_BUFFER), or
+ * -1 if it took none. The buffer is the user's again once the CQE is seen.
+ */
+CPORT_INLINE int cport_cqe_buffer_id(const struct cport_cqe *cqe)
+{
+	if (!(cqe->flags & CPORT_CQE_F_BUFFER))
+		return -1;
+	return (int)(cqe->flags >> CPORT_CQE_BUFFER_SHIFT);
 }
 
 /*

@@ -3,7 +3,8 @@
  * libcport: cport_loop, a small callback event loop on one port.
  *
  * Proactor: cport_loop_get_sqe() hands out an SQE and remembers a callback
- * for its CQEs. Reactor: cport_loop_add_fd() arms a multishot
+ * for its CQEs; cport_loop_accept(), cport_loop_recv() and
+ * cport_loop_send() are socket ops on it. Reactor: cport_loop_add_fd() arms a multishot
  * CPORT_OP_POLL_ADD and calls a handler per readiness edge. Timers are
  * CPORT_OP_TIMEOUT, one-shot or multishot. cport_loop_post() and
  * cport_loop_stop() work from any thread and need no CQ slot.
@@ -380,6 +381,33 @@ static struct cport_sqe *__cport_loop_sqe(struct cport_loop *loop)
 	return cport_get_sqe(&loop->port);
 }
 
+/*
+ * An SQE for a proactor op with callback @cb, or NULL with *err set:
+ * -EBUSY (the loop has max_live records), -ENOMEM, -EAGAIN (the SQ is
+ * full and the CQ too, so submitting freed no slot).
+ */
+static struct cport_sqe *__cport_loop_get_sqe(struct cport_loop *loop,
+					      cport_loop_cqe_fn cb, void *arg,
+					      int *err)
+{
+	struct cport_sqe *sqe;
+	uint32_t idx;
+
+	idx = __cport_loop_alloc(loop, CPORT_LOOP_OP, err);
+	if (!idx)
+		return NULL;
+	sqe = __cport_loop_sqe(loop);
+	if (!sqe) {
+		__cport_loop_release(loop, idx);
+		*err = -EAGAIN;
+		return NULL;
+	}
+	loop->slots[idx].op_cb = cb;
+	loop->slots[idx].arg = arg;
+	__cport_loop_set_stamp(loop, __cport_loop_ud(loop, idx));
+	return sqe;
+}
+
 /**
  * cport_loop_get_sqe() - an SQE whose CQEs call @cb
  * @loop: the loop.
@@ -401,24 +429,132 @@ static struct cport_sqe *__cport_loop_sqe(struct cport_loop *loop)
 struct cport_sqe *cport_loop_get_sqe(struct cport_loop *loop,
 				     cport_loop_cqe_fn cb, void *arg)
 {
-	struct cport_sqe *sqe;
-	uint32_t idx;
 	int err;
 
 	if (!loop)
 		return NULL;
-	idx = __cport_loop_alloc(loop, CPORT_LOOP_OP, &err);
-	if (!idx)
-		return NULL;
-	sqe = __cport_loop_sqe(loop);
-	if (!sqe) {
-		__cport_loop_release(loop, idx);
-		return NULL;
-	}
-	loop->slots[idx].op_cb = cb;
-	loop->slots[idx].arg = arg;
-	__cport_loop_set_stamp(loop, __cport_loop_ud(loop, idx));
-	return sqe;
+	return __cport_loop_get_sqe(loop, cb, arg, &err);
+}
+
+/* The checks the socket helpers share. */
+static int __cport_loop_net_check(struct cport_loop *loop, int fd,
+				  cport_loop_cqe_fn cb, bool need_cb)
+{
+	if (!loop || (need_cb && !cb))
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	if (!(loop->port.features & CPORT_FEAT_NET))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/**
+ * cport_loop_accept() - accept connections, calling @cb for each
+ * @loop: the loop.
+ * @fd: a listening stream socket.
+ * @flags: SOCK_NONBLOCK, SOCK_CLOEXEC: flags of the new descriptors.
+ * @cb: called with each CQE: res the new descriptor (the callee's to
+ *      close) with CPORT_CQE_F_MORE; the last CQE, without MORE, is the
+ *      error or -ECANCELED that ended the accept.
+ * @arg: passed to @cb.
+ *
+ * A multishot CPORT_OP_ACCEPT, submitted at the loop's next pass. It runs
+ * until an error ends it, or until it is cancelled: cport_prep_cancel()
+ * of the user_data of a CQE @cb got, or a CPORT_CANCEL_FD cancel of @fd.
+ *
+ * Context: the loop's thread.
+ * Return: 0; -EINVAL (@loop or @cb NULL, bad @flags), -EBADF (@fd
+ * negative), -EOPNOTSUPP (the module has no CPORT_FEAT_NET), -EBUSY (the
+ * loop has cq_entries - sq_entries ops, fds and timers), -EAGAIN (the SQ
+ * and the CQ are full: retry from a later callback), -ENOMEM.
+ */
+int cport_loop_accept(struct cport_loop *loop, int fd, int flags,
+		      cport_loop_cqe_fn cb, void *arg)
+{
+	struct cport_sqe *sqe;
+	int ret = __cport_loop_net_check(loop, fd, cb, true);
+
+	if (ret)
+		return ret;
+	if ((unsigned int)flags & ~CPORT_ACCEPT_FLAGS)
+		return -EINVAL;
+	sqe = __cport_loop_get_sqe(loop, cb, arg, &ret);
+	if (!sqe)
+		return ret;
+	cport_prep_multishot_accept(sqe, fd, flags);
+	return 0;
+}
+
+/**
+ * cport_loop_recv() - receive once from a socket, then call @cb
+ * @loop: the loop.
+ * @fd: the socket.
+ * @buf: where the data goes; must stay valid until @cb runs.
+ * @len: its size (above UINT32_MAX: UINT32_MAX).
+ * @flags: MSG_* flags of recv(), within CPORT_RECV_MSG_FLAGS.
+ * @cb: called once with the CQE: res the bytes received, 0 at end of
+ *      file, or -errno.
+ * @arg: passed to @cb.
+ *
+ * A CPORT_OP_RECV, submitted at the loop's next pass; no thread sleeps
+ * while the socket has no data.
+ *
+ * Context: the loop's thread.
+ * Return: as cport_loop_accept() (-EINVAL: @loop or @cb NULL, bad
+ * @flags).
+ */
+int cport_loop_recv(struct cport_loop *loop, int fd, void *buf, size_t len,
+		    int flags, cport_loop_cqe_fn cb, void *arg)
+{
+	struct cport_sqe *sqe;
+	int ret = __cport_loop_net_check(loop, fd, cb, true);
+
+	if (ret)
+		return ret;
+	if ((unsigned int)flags & ~CPORT_RECV_MSG_FLAGS)
+		return -EINVAL;
+	sqe = __cport_loop_get_sqe(loop, cb, arg, &ret);
+	if (!sqe)
+		return ret;
+	cport_prep_recv(sqe, fd, buf, len, flags);
+	return 0;
+}
+
+/**
+ * cport_loop_send() - send once on a socket, then call @cb
+ * @loop: the loop.
+ * @fd: the socket.
+ * @buf: the data; must stay valid until @cb runs (or, with @cb NULL,
+ *       until the op has completed).
+ * @len: its length (above UINT32_MAX: UINT32_MAX).
+ * @flags: MSG_* flags of send(), within CPORT_SEND_MSG_FLAGS;
+ *         MSG_NOSIGNAL is implied.
+ * @cb: called once with the CQE: res the bytes sent (fewer than @len when
+ *      the socket buffer took fewer; MSG_WAITALL: all of them), or -errno;
+ *      NULL: the result is dropped.
+ * @arg: passed to @cb.
+ *
+ * A CPORT_OP_SEND, submitted at the loop's next pass.
+ *
+ * Context: the loop's thread.
+ * Return: as cport_loop_accept() (-EINVAL: @loop NULL, bad @flags).
+ */
+int cport_loop_send(struct cport_loop *loop, int fd, const void *buf,
+		    size_t len, int flags, cport_loop_cqe_fn cb, void *arg)
+{
+	struct cport_sqe *sqe;
+	int ret = __cport_loop_net_check(loop, fd, cb, false);
+
+	if (ret)
+		return ret;
+	if ((unsigned int)flags & ~CPORT_SEND_MSG_FLAGS)
+		return -EINVAL;
+	sqe = __cport_loop_get_sqe(loop, cb, arg, &ret);
+	if (!sqe)
+		return ret;
+	cport_prep_send(sqe, fd, buf, len, flags);
+	return 0;
 }
 
 /* Make the fd map hold @fd. */

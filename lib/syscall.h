@@ -63,6 +63,21 @@ static inline void *__cport_sys_mmap(size_t len, int prot, int fd, off_t off,
 	return p;
 }
 
+/* Private anonymous memory, zeroed; or NULL with *err set to -errno. */
+static inline void *__cport_sys_mmap_anon(size_t len, int *err)
+{
+	int saved = errno;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		*err = -errno;
+		p = NULL;
+	}
+	errno = saved;
+	return p;
+}
+
 static inline void __cport_sys_munmap(void *addr, size_t len)
 {
 	int saved = errno;

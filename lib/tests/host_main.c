@@ -19,6 +19,7 @@ int main(int argc, char **argv)
 		register_host_suite(),
 		flags_host_suite(),
 		loop_host_suite(),
+		net_host_suite(),
 	};
 
 	return run_suites(suites, sizeof(suites) / sizeof(suites[0]),

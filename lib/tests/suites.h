@@ -25,6 +25,8 @@ Suite *flags_host_suite(void);
 Suite *flags_device_suite(void);
 Suite *loop_host_suite(void);
 Suite *loop_device_suite(void);
+Suite *net_host_suite(void);
+Suite *net_device_suite(void);
 
 /*
  * Run the suites, writing TAP to tap ("-": stdout; CK_TAP_LOG_FILE_NAME in

@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -165,6 +167,14 @@ START_TEST(loop_calls_reject_null_loop)
 			 -EINVAL);
 	ck_assert_int_eq(KEEP_ERRNO(cport_loop_run(NULL)), -EINVAL);
 	ck_assert_int_eq(KEEP_ERRNO(cport_loop_run_once(NULL, 0)), -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_accept(NULL, 0, 0, on_cqe,
+						      NULL)), -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_recv(NULL, 0, &id, sizeof(id),
+						    0, on_cqe, NULL)),
+			 -EINVAL);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_send(NULL, 0, &id, sizeof(id),
+						    0, on_cqe, NULL)),
+			 -EINVAL);
 }
 END_TEST
 
@@ -1112,6 +1122,350 @@ END_TEST
 
 /* ---- device: freeing ---- */
 
+/* ---- device: sockets ---- */
+
+static bool have_net(struct cport_loop *loop)
+{
+	return cport_loop_port(loop)->features & CPORT_FEAT_NET;
+}
+
+static struct cport_loop *net_loop_new(unsigned int entries)
+{
+	struct cport_loop *loop = loop_new(entries);
+
+	ck_assert_msg(have_net(loop), "the module has no CPORT_FEAT_NET");
+	return loop;
+}
+
+/* A TCP socket listening on 127.0.0.1, an ephemeral port; *sin: where. */
+static int tcp_listener(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return fd;
+}
+
+/* A client connected to @sin (loopback: connect() does not wait). */
+static int tcp_client(const struct sockaddr_in *sin)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (const struct sockaddr *)sin,
+				 sizeof(*sin)), 0);
+	return fd;
+}
+
+/* Read exactly @len bytes from a blocking socket (10 s at most). */
+static void read_all(int fd, void *buf, size_t len)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	size_t got = 0;
+
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+				    sizeof(tv)), 0);
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		ck_assert_msg(n > 0, "read: %zd (errno %d)", n, errno);
+		got += (size_t)n;
+	}
+}
+
+/*
+ * A tiny echo server on the loop: each accepted connection gets a recv;
+ * what it receives is sent back, then the next recv is queued; at end of
+ * file the connection is closed.
+ */
+struct echo_conn {
+	int fd;
+	char buf[64];
+	unsigned int recvs, sends;
+	int last_res;			/* of the last recv */
+	bool closed;
+};
+
+struct echo {
+	struct echo_conn conn[4];
+	unsigned int accepted;
+	struct cport_cqe accept_cqes[8];
+	unsigned int accept_calls;
+	int err;			/* first failed library call */
+};
+
+static struct echo echo;
+
+static void echo_on_recv(struct cport_loop *loop, const struct cport_cqe *cqe,
+			 void *arg);
+
+static void echo_on_send(struct cport_loop *loop, const struct cport_cqe *cqe,
+			 void *arg)
+{
+	struct echo_conn *c = arg;
+	int ret;
+
+	c->sends++;
+	record(loop, 2);
+	if (cqe->res < 0) {
+		echo.err = echo.err ? echo.err : cqe->res;
+		return;
+	}
+	ret = cport_loop_recv(loop, c->fd, c->buf, sizeof(c->buf), 0,
+			      echo_on_recv, c);
+	if (ret && !echo.err)
+		echo.err = ret;
+}
+
+static void echo_on_recv(struct cport_loop *loop, const struct cport_cqe *cqe,
+			 void *arg)
+{
+	struct echo_conn *c = arg;
+	int ret;
+
+	c->recvs++;
+	c->last_res = cqe->res;
+	record(loop, 3);
+	if (cqe->res <= 0) {
+		close(c->fd);
+		c->closed = true;
+		return;
+	}
+	ret = cport_loop_send(loop, c->fd, c->buf, (size_t)cqe->res,
+			      MSG_WAITALL, echo_on_send, c);
+	if (ret && !echo.err)
+		echo.err = ret;
+}
+
+static void echo_on_accept(struct cport_loop *loop,
+			   const struct cport_cqe *cqe, void *arg)
+{
+	int ret;
+
+	(void)arg;
+	if (echo.accept_calls < 8)
+		echo.accept_cqes[echo.accept_calls] = *cqe;
+	echo.accept_calls++;
+	record(loop, 1);
+	if (cqe->res < 0 || echo.accepted == 4)
+		return;
+	echo.conn[echo.accepted].fd = cqe->res;
+	ret = cport_loop_recv(loop, cqe->res, echo.conn[echo.accepted].buf,
+			      sizeof(echo.conn[0].buf), 0, echo_on_recv,
+			      &echo.conn[echo.accepted]);
+	if (ret && !echo.err)
+		echo.err = ret;
+	echo.accepted++;
+}
+
+/*
+ * Multishot accept, recv and send over TCP loopback: two clients, each
+ * echoed twice, then end of file; the accept ends when cancelled.
+ */
+START_TEST(loop_socket_helpers_echo_over_tcp)
+{
+	struct cport_loop *loop = net_loop_new(16);
+	struct cport_sqe *sqe;
+	struct sockaddr_in sin;
+	int lfd = tcp_listener(&sin), cfd[2];
+	char got[16];
+	unsigned int i;
+
+	memset(&echo, 0, sizeof(echo));
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_accept(loop, lfd, SOCK_CLOEXEC,
+						      echo_on_accept, NULL)),
+			 0);
+	/* Submitted before any client connects. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 0);
+	for (i = 0; i < 2; i++) {
+		cfd[i] = tcp_client(&sin);
+		run_until(loop, seen.calls + 1);	/* the accept */
+		ck_assert_int_eq(echo.err, 0);
+		ck_assert_uint_eq(echo.accepted, i + 1);
+		ck_assert_uint_eq(echo.accept_cqes[i].flags &
+				  CPORT_CQE_F_MORE, CPORT_CQE_F_MORE);
+		ck_assert_int_ge(echo.accept_cqes[i].res, 0);
+		/* SOCK_CLOEXEC reached the new descriptor. */
+		ck_assert_int_eq(fcntl(echo.conn[i].fd, F_GETFD), FD_CLOEXEC);
+	}
+	/* Echo, on both connections, twice; the loop runs meanwhile. */
+	for (i = 0; i < 4; i++) {
+		char msg[16];
+		int len = snprintf(msg, sizeof(msg), "ping %u", i);
+		unsigned int calls = seen.calls;
+
+		ck_assert_int_eq(write(cfd[i % 2], msg, (size_t)len), len);
+		run_until(loop, calls + 2);	/* recv, then send */
+		ck_assert_int_eq(echo.err, 0);
+		read_all(cfd[i % 2], got, (size_t)len);
+		ck_assert_int_eq(memcmp(got, msg, (size_t)len), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		ck_assert_uint_eq(echo.conn[i].sends, 2);
+		ck_assert_uint_eq(echo.conn[i].recvs, 2);
+	}
+	/* End of file: the last recv says 0 and the server closes. */
+	for (i = 0; i < 2; i++) {
+		shutdown(cfd[i], SHUT_WR);
+		run_until(loop, seen.calls + 1);
+		ck_assert_int_eq(echo.conn[i].last_res, 0);
+		ck_assert(echo.conn[i].closed);
+		ck_assert_int_eq(read(cfd[i], got, sizeof(got)), 0);
+		close(cfd[i]);
+	}
+	/* Cancel the accept by the user_data its callback saw. */
+	sqe = cport_loop_get_sqe(loop, NULL, NULL);
+	ck_assert_ptr_nonnull(sqe);
+	cport_prep_cancel(sqe, echo.accept_cqes[0].user_data, 0);
+	run_until(loop, seen.calls + 1);
+	ck_assert_uint_eq(echo.accept_calls, 3);
+	ck_assert_int_eq(echo.accept_cqes[2].res, -ECANCELED);
+	ck_assert_uint_eq(echo.accept_cqes[2].flags & CPORT_CQE_F_MORE, 0);
+	ck_assert_uint_eq(seen.bad_thread, 0);
+	/* That was the accept's last CQE: nothing more comes. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 10 * MS), 0);
+	ck_assert_uint_eq(echo.accept_calls, 3);
+	cport_loop_free(loop);
+	close(lfd);
+}
+END_TEST
+
+/*
+ * A send many times the socket buffers with MSG_WAITALL moves it all, in
+ * many attempts, while the loop's thread is the reader.
+ */
+START_TEST(loop_send_waitall_moves_everything)
+{
+	struct cport_loop *loop = net_loop_new(8);
+	size_t len = 1 << 20;
+	int small = 16384;
+	char *out = malloc(len), *in = malloc(len);
+	struct sockaddr_in sin;
+	int lfd = tcp_listener(&sin), cfd, sfd;
+	size_t i, got = 0;
+
+	ck_assert(out && in);
+	for (i = 0; i < len; i++)
+		out[i] = (char)(i * 7 + i / 4096);
+	cfd = tcp_client(&sin);
+	sfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(sfd, 0);
+	ck_assert_int_eq(setsockopt(sfd, SOL_SOCKET, SO_SNDBUF, &small,
+				    sizeof(small)), 0);
+	ck_assert_int_eq(setsockopt(cfd, SOL_SOCKET, SO_RCVBUF, &small,
+				    sizeof(small)), 0);
+	ck_assert_int_eq(cport_loop_send(loop, sfd, out, len, MSG_WAITALL,
+					 on_cqe, (void *)1), 0);
+	/* The loop sleeps between partial sends: nothing blocks. */
+	while (got < len) {
+		ssize_t n;
+
+		ck_assert_int_ge(cport_loop_run_once(loop, 0), 0);
+		n = recv(cfd, in + got, len - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+		else
+			ck_assert_int_eq(errno, EAGAIN);
+	}
+	run_until(loop, 1);
+	ck_assert_int_eq(seen.cqes[0].res, (int)len);
+	ck_assert_int_eq(memcmp(in, out, len), 0);
+	cport_loop_free(loop);
+	close(sfd);
+	close(cfd);
+	close(lfd);
+	free(in);
+	free(out);
+}
+END_TEST
+
+START_TEST(loop_socket_helpers_reject_bad_arguments)
+{
+	struct cport_loop *loop = net_loop_new(8);
+	unsigned int i;
+	char buf[8];
+	int efd = non_port_fd();
+
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_accept(loop, efd, 0, NULL,
+						      NULL)), -EINVAL);
+	ck_assert_int_eq(cport_loop_accept(loop, efd, SOCK_NONBLOCK | 1,
+					   on_cqe, NULL), -EINVAL);
+	ck_assert_int_eq(cport_loop_accept(loop, -1, 0, on_cqe, NULL), -EBADF);
+	ck_assert_int_eq(cport_loop_recv(loop, efd, buf, sizeof(buf), 0, NULL,
+					 NULL), -EINVAL);
+	ck_assert_int_eq(cport_loop_recv(loop, efd, buf, sizeof(buf),
+					 MSG_NOSIGNAL, on_cqe, NULL), -EINVAL);
+	ck_assert_int_eq(cport_loop_recv(loop, -1, buf, sizeof(buf), 0,
+					 on_cqe, NULL), -EBADF);
+	ck_assert_int_eq(cport_loop_send(loop, efd, buf, sizeof(buf), MSG_PEEK,
+					 on_cqe, NULL), -EINVAL);
+	ck_assert_int_eq(cport_loop_send(loop, -1, buf, sizeof(buf), 0, NULL,
+					 NULL), -EBADF);
+	/* Nothing was queued by the refusals. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 10 * MS), 0);
+
+	/* What only the kernel can tell reaches the callback. */
+	ck_assert_int_eq(cport_loop_recv(loop, efd, buf, sizeof(buf), 0,
+					 on_cqe, (void *)1), 0);
+	ck_assert_int_eq(cport_loop_send(loop, efd, buf, sizeof(buf), 0,
+					 on_cqe, (void *)2), 0);
+	ck_assert_int_eq(cport_loop_accept(loop, efd, 0, on_cqe, (void *)3),
+			 0);
+	run_until(loop, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(seen.cqes[i].res, -ENOTSOCK);
+		ck_assert_uint_eq(seen.cqes[i].flags & CPORT_CQE_F_MORE, 0);
+	}
+	/* send with a NULL callback: run, and dropped. */
+	ck_assert_int_eq(cport_loop_send(loop, efd, buf, sizeof(buf), 0, NULL,
+					 NULL), 0);
+	ck_assert_int_eq(cport_loop_run_once(loop, 100 * MS), 0);
+	cport_loop_free(loop);
+	close(efd);
+}
+END_TEST
+
+/* The socket ops are loop ops: they count against the same limit. */
+START_TEST(loop_socket_ops_count_against_the_op_limit)
+{
+	struct cport_loop *loop = net_loop_new(4);
+	unsigned int i, max = loop_max_live(loop);
+	int sv[2];
+	char buf[4];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	for (i = 0; i < max; i++)
+		ck_assert_int_eq(cport_loop_recv(loop, sv[0], buf, 1, 0,
+						 on_cqe, NULL), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_loop_recv(loop, sv[0], buf, 1, 0,
+						    on_cqe, NULL)), -EBUSY);
+	ck_assert_int_eq(cport_loop_send(loop, sv[1], buf, 1, 0, NULL, NULL),
+			 -EBUSY);
+	ck_assert_int_eq(cport_loop_accept(loop, sv[0], 0, on_cqe, NULL),
+			 -EBUSY);
+	ck_assert_ptr_null(cport_loop_get_sqe(loop, on_cqe, NULL));
+	/* One byte in: one recv completes, and its record is free again. */
+	ck_assert_int_eq(write(sv[1], "x", 1), 1);
+	run_until(loop, 1);
+	ck_assert_int_eq(seen.cqes[0].res, 1);
+	ck_assert_int_eq(cport_loop_send(loop, sv[1], "y", 1, 0, NULL, NULL),
+			 0);
+	run_until(loop, 2);
+	ck_assert_int_eq(seen.cqes[1].res, 1);
+	cport_loop_free(loop);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 /*
  * A loop with work of every kind in flight, freed: returns the first
  * failed step (0: none). No check call in here: libcheck allocates too.
@@ -1246,6 +1600,11 @@ Suite *loop_device_suite(void)
 		  loop_many_fds_each_called_once,
 		  loop_fd_rejects_bad_arguments,
 		  loop_fd_poll_error_reports_epollerr);
+	ADD_TESTS(s, tcase_device("sockets"), 0,
+		  loop_socket_helpers_echo_over_tcp,
+		  loop_send_waitall_moves_everything,
+		  loop_socket_helpers_reject_bad_arguments,
+		  loop_socket_ops_count_against_the_op_limit);
 	ADD_TESTS(s, tcase_device("free"), 0,
 		  loop_free_with_work_in_flight_leaks_nothing);
 	ADD_TESTS(s, tcase_device("device_arguments"), 0,
