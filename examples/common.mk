@@ -16,11 +16,6 @@ CFLAGS   ?= -O2 -g
 # Kept apart from CFLAGS/LDFLAGS so that "make CFLAGS=..." cannot drop them.
 MY_CFLAGS  := -Wall -Wextra -I$(TOP)/include
 MY_LDFLAGS := -static
-# The socket op helpers of libcport, once it has them (net.h has stand-ins
-# with the same names until then).
-lib-has    = $(shell grep -qs '$(1)' $(TOP)/include/cport.h && echo y)
-MY_CFLAGS  += $(if $(call lib-has,cport_prep_recv_multishot),-DHAVE_CPORT_PREP_NET) \
-	      $(if $(call lib-has,cport_setup_buf_ring),-DHAVE_CPORT_BUF_RING)
 LIBCPORT ?= $(TOP)/lib/libcport.a
 LINK      = $(CC) $(MY_CFLAGS) $(CFLAGS) -o $@ $< $(MY_LDFLAGS) $(LDFLAGS) \
 	    $(LDLIBS)

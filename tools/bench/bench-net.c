@@ -45,6 +45,7 @@
 #include <liburing.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #define ECHO_SERVER_NO_MAIN
