@@ -215,6 +215,11 @@ static void echo_drain_arrivals(struct echo_srv *s)
 			break;
 		b->arrived = 0;
 		s->next_pos++;
+		if (!c) {
+			/* Its connection is gone: only the position counts. */
+			echo_buf_put(s, bid);
+			continue;
+		}
 		b->next = -1;
 		if (c->q_tail >= 0)
 			s->bufs[c->q_tail].next = bid;
@@ -261,20 +266,21 @@ static void echo_on_recv(struct echo_srv *s, const struct cport_cqe *cqe)
 	struct echo_conn *c = s->conns[UD_ARG(cqe->user_data)];
 	int bid = cport_cqe_buffer_id(cqe);
 
-	if (!c)
-		return;
 	if (bid >= 0 && (unsigned int)bid < s->nbufs) {
 		struct echo_buf *b = &s->bufs[bid];
 
+		/* Even without a connection it must pass the sequencer. */
+		b->arrived = 1;
 		b->c = c;
+		if (!c)
+			return;
 		c->held++;
 		b->len = cqe->res > 0 ? cqe->res : 0;
 		b->off = 0;
-		b->arrived = 1;
 		s->arrivals++;
 		s->bytes += b->len;
 	}
-	if (cqe->flags & CPORT_CQE_F_MORE)
+	if (!c || cqe->flags & CPORT_CQE_F_MORE)
 		return;
 	/* The multishot RECV ended. */
 	c->recv_live = 0;
