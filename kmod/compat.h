@@ -10,6 +10,8 @@
 
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/net.h>
+#include <net/sock.h>
 #include <linux/uio.h>
 
 /* 6.3 made vm_flags read-only and added vm_flags_set(). */
@@ -46,6 +48,25 @@ static inline ssize_t cport_vfs_iter_write(struct file *file,
 	return ret;
 }
 #endif
+
+/*
+ * 6.10 passed the arguments of proto_ops->accept() in a struct
+ * proto_accept_arg. cport_sock_accept() is the call as of 6.10.
+ */
+static inline int cport_sock_accept(struct socket *sock,
+				    struct socket *newsock, int flags)
+{
+#ifdef CPORT_HAVE_PROTO_ACCEPT_ARG
+	struct proto_accept_arg arg = {
+		.flags	= flags,
+		.kern	= false,
+	};
+
+	return sock->ops->accept(sock, newsock, &arg);
+#else
+	return sock->ops->accept(sock, newsock, flags, false);
+#endif
+}
 
 /*
  * Differences that need no entry, because cport avoids them:

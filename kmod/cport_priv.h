@@ -25,6 +25,7 @@
 struct cport_buf_table;
 struct cport_file_table;
 struct cport_pool;
+struct cport_kbuf_group;
 
 /*
  * Hard limits; the module parameters may only lower them. They keep every
@@ -181,6 +182,9 @@ struct cport_efc_slot {
  * @issue_file: the file that fd named then, or NULL.
  * @issue_self: under ->submit_lock: that fd named this port itself, whose
  *              file is not held (see cport_sqe_fget()).
+ * @issue_files: under ->submit_lock, while a chain member or deferred SQE
+ *               is issued by a worker: the submitter's file table, as a
+ *               cookie (task.c); NULL while the submitter issues.
  * @defer_list: deferred SQEs, in submission order (drain.c), under
  *              ->cq_lock.
  * @defer_free: deferred SQEs cancelled, to free, under ->cq_lock.
@@ -208,6 +212,14 @@ struct cport_efc_slot {
  * @ef_work: posts them (flag_ops.c).
  * @pool: the counting domain of the pool threads (pool.c); set at setup,
  *        detached at release.
+ * @task_list: work of ops that must run in a thread of the submitting
+ *             process (task.c).
+ * @task_seq: additions to @task_list.
+ * @task_used: @task_list was ever used.
+ * @task_wake_files: under ->cq_wait.lock: the file table of the process a
+ *                   task wake-up is for.
+ * @kbufs: provided buffer groups (kbuf.c), by group id; replaced under
+ *         @submit_lock.
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -245,6 +257,7 @@ struct cport_port {
 	const struct cport_sqe	*issue_sqe;
 	struct file		*issue_file;
 	bool			issue_self;
+	void			*issue_files;
 	struct list_head	defer_list;
 	struct list_head	defer_free;
 	u32			defer_nr;
@@ -266,6 +279,11 @@ struct cport_port {
 	struct llist_head	ef_fired;
 	struct irq_work		ef_work;
 	struct cport_pool	*pool;
+	struct llist_head	task_list;
+	atomic_t		task_seq;
+	bool			task_used;
+	void			*task_wake_files;
+	struct cport_kbuf_group	*kbufs[CPORT_BUF_GROUPS_MAX];
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

@@ -51,6 +51,7 @@
  * @chain_nr: the members of @chain.
  * @cred: the submitter's credentials.
  * @mm: the submitter's mm (mmgrab()), or NULL.
+ * @files: the submitter's file table, as a cookie (task.c).
  */
 struct cport_defer {
 	struct list_head	node;
@@ -63,6 +64,7 @@ struct cport_defer {
 	unsigned int		chain_nr;
 	const struct cred	*cred;
 	struct mm_struct	*mm;
+	void				*files;
 };
 
 static void cport_defer_free(struct cport_defer *d)
@@ -136,6 +138,7 @@ int cport_defer_add(struct cport_port *port, const struct cport_sqe *sqe,
 	if (d->has_fd)
 		d->file = cport_sqe_fget(port, sqe, &d->self);
 	d->cred = get_current_cred();
+	d->files = current->files;
 	if (current->mm) {
 		d->mm = current->mm;
 		mmgrab(d->mm);
@@ -198,7 +201,9 @@ static void cport_defer_issue(struct cport_port *port, struct cport_defer *d)
 		port->issue_sqe = d->has_fd ? &d->sqe : NULL;
 		port->issue_file = d->file;
 		port->issue_self = d->self;
+		port->issue_files = d->files;
 		ret = cport_issue_sqe(port, &d->sqe, 0);
+		port->issue_files = NULL;
 		port->issue_chain = NULL;
 		port->issue_sqe = NULL;
 		port->issue_file = NULL;

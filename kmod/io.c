@@ -45,6 +45,11 @@
  *             only drops its reference).
  *   RUNNING   the worker owns it; a canceller waits (flush_work()) and
  *             looks again.
+ *   PENDING   a multishot op found no free CQ slot for its next CQE
+ *             (cport_io_more_reserve()): it is on ->pending_list, and its
+ *             event stays where it is (the connection in the listen
+ *             queue, the data in the socket). The flush that finds a slot
+ *             moves it to QUEUED; a canceller to CANCELLED.
  *   DEVICE    the device has the I/O: its completion, maybe in IRQ
  *             context, posts the CQE and moves it to DONE (or, if an
  *             attempt without blocking would have blocked, to QUEUED for a
@@ -70,6 +75,7 @@
 #include "link.h"
 #include "opdef.h"
 #include "register.h"
+#include "task.h"
 
 enum {
 	CPORT_IO_PARKED,
@@ -81,9 +87,23 @@ enum {
 	CPORT_IO_DONE,
 	CPORT_IO_DISARM,
 	CPORT_IO_CANCELLED,
+	CPORT_IO_PENDING,
 };
 
 static struct workqueue_struct *cport_io_wq;
+
+/*
+ * Run the work of @io: on the workqueue, or, for an op that must act in
+ * the submitting process (->in_task), in a thread of that process when it
+ * enters the port (task.c's list). Context: any, hard IRQ included.
+ */
+static void cport_io_dispatch(struct cport_io *io)
+{
+	if (io->in_task)
+		cport_task_queue(io);
+	else
+		queue_work(cport_io_wq, &io->work);
+}
 
 static struct cport_io *to_io(struct cport_req *req)
 {
@@ -102,9 +122,27 @@ static struct cport_io *to_io(struct cport_req *req)
 struct cport_io *cport_io_alloc(struct cport_port *port,
 				const struct cport_sqe *sqe, struct file *file)
 {
+	return cport_io_alloc_size(port, sqe, file, sizeof(struct cport_io));
+}
+
+/**
+ * cport_io_alloc_size() - a request for a file op, in a larger struct
+ * @port: the port.
+ * @sqe: kernel copy of the SQE.
+ * @file: the file; the request takes over this reference.
+ * @size: bytes of the opcode's struct, which starts with the struct
+ *        cport_io; ->cleanup frees what it adds.
+ *
+ * Context: process context.
+ * Return: the request, or NULL (the caller still owns @file).
+ */
+struct cport_io *cport_io_alloc_size(struct cport_port *port,
+				     const struct cport_sqe *sqe,
+				     struct file *file, size_t size)
+{
 	struct cport_io *io;
 
-	io = kzalloc(sizeof(*io), GFP_KERNEL_ACCOUNT);
+	io = kzalloc(size, GFP_KERNEL_ACCOUNT);
 	if (!io)
 		return NULL;
 	INIT_LIST_HEAD(&io->req.node);
@@ -130,6 +168,8 @@ struct cport_io *cport_io_alloc(struct cport_port *port,
  */
 void cport_io_free(struct cport_io *io)
 {
+	if (io->cleanup)
+		io->cleanup(io);
 	if (io->iov != io->fast_iov)
 		kfree(io->iov);
 	/* The last op using an unregistered buffer unpins its pages. */
@@ -215,7 +255,7 @@ static int cport_io_wake(struct wait_queue_entry *wqe, unsigned int mode,
 			   CPORT_IO_QUEUED) == CPORT_IO_POLLING) {
 		list_del_init(&wqe->entry);
 		/* The worker may free @io from here on. */
-		queue_work(cport_io_wq, &io->work);
+		cport_io_dispatch(io);
 	}
 	return 1;
 }
@@ -265,10 +305,16 @@ static int cport_io_arm(struct cport_io *io)
 	if (!(mask & (io->poll_events | EPOLLERR | EPOLLHUP)) &&
 	    !READ_ONCE(io->woken))
 		return 0;
-	/* Ready already: the entries are removed by the worker. */
+	/*
+	 * Ready already: the entries are removed by the worker. Once QUEUED
+	 * a canceller may end the request and the port go: the RCU read
+	 * lock keeps the port for the dispatch (cport_task_release()).
+	 */
+	rcu_read_lock();
 	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
 			   CPORT_IO_QUEUED) == CPORT_IO_POLLING)
-		queue_work(cport_io_wq, &io->work);
+		cport_io_dispatch(io);
+	rcu_read_unlock();
 	return 0;
 }
 
@@ -285,7 +331,7 @@ static void __cport_io_start_next(struct cport_port *port, struct file *file)
 			continue;
 		if (atomic_cmpxchg(&next->state, CPORT_IO_PARKED,
 				   CPORT_IO_QUEUED) == CPORT_IO_PARKED)
-			queue_work(cport_io_wq, &next->work);
+			cport_io_dispatch(next);
 		return;
 	}
 }
@@ -300,10 +346,16 @@ static void __cport_io_finish(struct cport_io *io, s32 res)
 		list_del_init(&io->ordered_node);
 		__cport_io_start_next(port, io->file);
 	}
+	/* Bytes moved before a cancel (or a last -EAGAIN) are reported. */
+	if ((res == -ECANCELED || res == -EAGAIN) && io->done > 0)
+		res = io->done;
 	list_del_init(&io->req.node);
 	port->inflight--;
 	__cport_cq_release(port, 1);
-	__cport_cqe_post_ef(port, io->req.user_data, res, io->req.ef);
+	__cport_cqe_post(port, io->req.user_data, res,
+			 res >= 0 ? io->cqe_flags : 0);
+	if (unlikely(io->req.ef))
+		__cport_ef_fire(port, io->req.ef);
 	if (io->req.chain)
 		__cport_chain_report(io->req.chain, res);
 	/* Under ->cq_lock: once it is dropped the port may be gone. */
@@ -318,13 +370,14 @@ static int cport_io_run(struct cport_io *io)
 	int res;
 
 	old_cred = override_creds(io->cred);
-	if (io->mm) {
+	/* In a thread of the submitting process (->in_task): its own mm. */
+	if (io->mm && current->mm != io->mm) {
 		/* The submitter's address space, unless it is gone. */
 		use_mm = mmget_not_zero(io->mm);
 		if (use_mm)
 			kthread_use_mm(io->mm);
 	}
-	if (io->mm && !use_mm)
+	if (io->mm && current->mm != io->mm)
 		res = -EFAULT;
 	else
 		res = io->fn(io);
@@ -363,7 +416,23 @@ static void cport_io_work(struct work_struct *work)
 		return;
 	}
 
+	io->need_slot = false;
 	res = cport_io_run(io);
+	if (res == -EAGAIN && io->need_slot) {
+		/* A multishot op found the CQ full: wait for a free slot. */
+		spin_lock_irq(&port->cq_lock);
+		if (__cport_cq_free(port)) {
+			/* Freed meanwhile: go on at once. */
+			atomic_set(&io->state, CPORT_IO_QUEUED);
+			cport_io_dispatch(io);
+		} else {
+			port->overflow++;
+			atomic_set(&io->state, CPORT_IO_PENDING);
+			list_add_tail(&io->req.pending_node, &port->pending_list);
+		}
+		spin_unlock_irq(&port->cq_lock);
+		return;
+	}
 	if (res == -EAGAIN && io->poll_events && !READ_ONCE(io->pollfree)) {
 		/* Not ready after all (another reader was first): wait again. */
 		atomic_set(&io->state, CPORT_IO_ARMING);
@@ -398,6 +467,14 @@ static int __cport_io_cancel(struct cport_io *io)
 	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
 			   CPORT_IO_DISARM) == CPORT_IO_POLLING)
 		return 2;
+	if (atomic_cmpxchg(&io->state, CPORT_IO_PENDING,
+			   CPORT_IO_CANCELLED) == CPORT_IO_PENDING) {
+		list_del_init(&io->req.pending_node);
+		__cport_io_finish(io, -ECANCELED);
+		/* The pending side's reference; ->inflight_list's remains. */
+		refcount_dec(&io->refs);
+		return 0;
+	}
 	if (atomic_cmpxchg(&io->state, CPORT_IO_PARKED,
 			   CPORT_IO_CANCELLED) == CPORT_IO_PARKED) {
 		__cport_io_finish(io, -ECANCELED);
@@ -454,6 +531,10 @@ static void cport_io_cancel_sync(struct cport_req *req)
 			break;
 		}
 		flush_work(&io->work);
+		/* A thread of the submitter runs it (task.c): wait for that. */
+		if (io->in_task)
+			wait_var_event(&io->task_running,
+				       !READ_ONCE(io->task_running));
 		/* The device has it: wait for cport_io_device_done(). */
 		wait_var_event(&io->state,
 			       atomic_read(&io->state) != CPORT_IO_DEVICE);
@@ -468,9 +549,19 @@ static void cport_io_cancel_sync(struct cport_req *req)
 	cport_io_put(io);		/* ours */
 }
 
-/* Never on ->pending_list: file ops post one CQE. */
+/*
+ * A multishot op waits for a free CQ slot, and there is one: let it go on
+ * (it takes its event and posts it itself).
+ * Context: ->cq_lock held, IRQs off.
+ */
 static void cport_io_flush(struct cport_req *req)
 {
+	struct cport_io *io = to_io(req);
+
+	list_del_init(&req->pending_node);
+	if (atomic_cmpxchg(&io->state, CPORT_IO_PENDING,
+			   CPORT_IO_QUEUED) == CPORT_IO_PENDING)
+		cport_io_dispatch(io);
 }
 
 static void cport_io_req_put(struct cport_req *req)
@@ -514,6 +605,35 @@ static void __cport_io_link(struct cport_io *io)
 	port->inflight++;
 	if (io->ordered)
 		list_add_tail(&io->ordered_node, &port->ordered_list);
+}
+
+/**
+ * cport_io_complete() - end an op that completed at its issue
+ * @io: the request, from cport_io_alloc(), owned by the caller.
+ * @res: the op's result.
+ *
+ * Context: process context, the submitter's.
+ * Return: @res for an inline CQE (the request is freed); or, if the CQE
+ * needs flags (->cqe_flags, a provided buffer), CPORT_ISSUE_QUEUED: the
+ * terminal CQE is posted already.
+ */
+int cport_io_complete(struct cport_io *io, int res)
+{
+	struct cport_port *port = io->req.port;
+
+	if (!io->cqe_flags || res < 0) {
+		cport_io_free(io);
+		return res;
+	}
+	cport_io_prepare(io, NULL, false);
+	atomic_set(&io->state, CPORT_IO_RUNNING);
+	spin_lock_irq(&port->cq_lock);
+	__cport_io_link(io);
+	__cport_io_finish(io, res);
+	spin_unlock_irq(&port->cq_lock);
+	cport_io_put(io);	/* ->inflight_list's reference */
+	cport_io_put(io);	/* the active side's */
+	return CPORT_ISSUE_QUEUED;
 }
 
 /**
@@ -580,7 +700,7 @@ int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 	spin_unlock_irq(&port->cq_lock);
 
 	if (!poll_events) {
-		queue_work(cport_io_wq, &io->work);
+		cport_io_dispatch(io);
 		return CPORT_ISSUE_QUEUED;
 	}
 	ret = cport_io_arm(io);
@@ -662,6 +782,140 @@ void cport_io_device_done(struct cport_io *io, s32 res, bool again)
 	 * canceller waits, and then it holds a reference.
 	 */
 	wake_up_var(&io->state);
+}
+
+/**
+ * cport_io_task_run() - run the work of an ->in_task op here
+ * @io: the op, taken off the port's task list (task.c); the list's
+ *      reference (the active side's) comes with it.
+ *
+ * Context: process context, a thread of the submitting process inside
+ * CPORT_IOC_ENTER or CPORT_IOC_GETQ; sleeps.
+ */
+void cport_io_task_run(struct cport_io *io)
+{
+	/* A canceller may wait for us: keep @io until we told it. */
+	refcount_inc(&io->refs);
+	WRITE_ONCE(io->task_running, true);
+	cport_io_work(&io->work);
+	WRITE_ONCE(io->task_running, false);
+	wake_up_var(&io->task_running);
+	cport_io_put(io);
+}
+
+/**
+ * cport_io_task_cancel() - drop an ->in_task op from a released port
+ * @io: the op, taken off the task list of a port whose requests were all
+ *      cancelled already.
+ *
+ * Context: process context.
+ */
+void cport_io_task_cancel(struct cport_io *io)
+{
+	/* The canceller posted its CQE; only the list's reference is left. */
+	WARN_ON_ONCE(atomic_read(&io->state) != CPORT_IO_CANCELLED);
+	cport_io_put(io);
+}
+
+/**
+ * cport_io_cancel_files() - cancel the ->in_task ops of a file table
+ * @port: the port.
+ * @files: the file table (a cookie) whose process is gone: no thread of it
+ *         will ever run its task items.
+ *
+ * Context: process context, ->submit_lock held (one canceller at a time).
+ */
+void cport_io_cancel_files(struct cport_port *port, void *files)
+{
+	struct cport_req *req, *tmp;
+	unsigned int posted = 0;
+	LIST_HEAD(done);
+	LIST_HEAD(sync);
+	int ret;
+
+	lockdep_assert_held(&port->submit_lock);
+	spin_lock_irq(&port->cq_lock);
+	list_for_each_entry_safe(req, tmp, &port->inflight_list, node) {
+		if (req->ops != &cport_io_ops || !to_io(req)->in_task ||
+		    to_io(req)->files != files)
+			continue;
+		ret = cport_io_try_cancel(req);
+		if (ret < 0)
+			continue;
+		if (ret == 0) {
+			list_add_tail(&req->cancel_node, &done);
+			posted++;
+		} else {
+			list_add_tail(&req->cancel_node, &sync);
+		}
+	}
+	spin_unlock_irq(&port->cq_lock);
+	if (posted)
+		cport_cq_wake(port, posted);
+	list_for_each_entry_safe(req, tmp, &done, cancel_node)
+		req->ops->put(req);
+	list_for_each_entry_safe(req, tmp, &sync, cancel_node)
+		req->ops->cancel_sync(req);
+}
+
+/**
+ * cport_io_more_reserve() - a CQ slot for one more non-terminal CQE
+ * @io: a multishot op, in its work function.
+ *
+ * A multishot op takes its next event (a connection, data) only when the
+ * CQE that reports it cannot fail: it reserves the slot first. Without a
+ * free slot it sets ->need_slot and its work function returns -EAGAIN:
+ * the op then waits on ->pending_list, and its event stays where it is.
+ *
+ * Context: process context.
+ * Return: true if a slot is reserved (use it with cport_io_more_post() or
+ * give it back with cport_io_more_unreserve()).
+ */
+bool cport_io_more_reserve(struct cport_io *io)
+{
+	struct cport_port *port = io->req.port;
+	bool got;
+
+	spin_lock_irq(&port->cq_lock);
+	got = __cport_cq_free(port);
+	if (got)
+		port->cq_reserved++;
+	spin_unlock_irq(&port->cq_lock);
+	if (!got)
+		io->need_slot = true;
+	return got;
+}
+
+/**
+ * cport_io_more_post() - post a non-terminal CQE into the reserved slot
+ * @io: a multishot op that holds a reservation from
+ *      cport_io_more_reserve().
+ * @res: the CQE's res.
+ * @cqe_flags: CPORT_CQE_F_* besides CPORT_CQE_F_MORE.
+ *
+ * Context: process context.
+ */
+void cport_io_more_post(struct cport_io *io, s32 res, u32 cqe_flags)
+{
+	struct cport_port *port = io->req.port;
+
+	spin_lock_irq(&port->cq_lock);
+	__cport_cq_release(port, 1);
+	__cport_cqe_post(port, io->req.user_data, res,
+			 cqe_flags | CPORT_CQE_F_MORE);
+	spin_unlock_irq(&port->cq_lock);
+	cport_cq_wake(port, 1);
+}
+
+/**
+ * cport_io_more_unreserve() - give back a reservation not used
+ * @io: the op.
+ *
+ * Context: process context.
+ */
+void cport_io_more_unreserve(struct cport_io *io)
+{
+	cport_cq_unreserve(io->req.port, 1);
 }
 
 /**

@@ -4,6 +4,7 @@
 
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/llist.h>
 #include <linux/poll.h>
 #include <linux/uio.h>
 #include <linux/workqueue.h>
@@ -74,6 +75,17 @@ struct cport_io_wait {
  * @saved_iter: @iter before the attempt, to restart it after -EAGAIN.
  * @free_work: frees the request when its last reference is dropped in
  *             IRQ context.
+ * @in_task: the work must run in a thread of the submitting process
+ *           (one with @files and @mm), not on a worker (task.c).
+ * @files: the submitter's file table, as a cookie (never dereferenced).
+ * @task_node: entry on the port's task list.
+ * @task_running: a thread of the submitter runs the work (task.c).
+ * @need_slot: the work function found no free CQ slot for a multishot
+ *             CQE (cport_io_more_reserve()).
+ * @done: bytes moved so far by an op that goes on after a partial
+ *        transfer; its terminal res if it is cancelled.
+ * @cqe_flags: CPORT_CQE_F_* of the terminal CQE when res >= 0.
+ * @cleanup: frees what the opcode added to the request, or NULL.
  */
 struct cport_io {
 	struct cport_req	req;
@@ -106,6 +118,14 @@ struct cport_io {
 	struct kiocb		kiocb;
 	struct iov_iter		saved_iter;
 	struct work_struct	free_work;
+	bool			in_task;
+	void			*files;
+	struct llist_node	task_node;
+	bool			task_running;
+	bool			need_slot;
+	int			done;
+	u32			cqe_flags;
+	void			(*cleanup)(struct cport_io *io);
 };
 
 int cport_io_init(void);
@@ -114,6 +134,9 @@ void cport_io_exit(void);
 
 struct cport_io *cport_io_alloc(struct cport_port *port,
 				const struct cport_sqe *sqe, struct file *file);
+struct cport_io *cport_io_alloc_size(struct cport_port *port,
+				     const struct cport_sqe *sqe,
+				     struct file *file, size_t size);
 void cport_io_free(struct cport_io *io);
 int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 		   __poll_t poll_events);
@@ -121,5 +144,12 @@ bool cport_io_park(struct cport_io *io, cport_io_fn fn, bool need_mm);
 int cport_io_start_device(struct cport_io *io, cport_io_fn first,
 			  cport_io_fn fn, bool need_mm);
 void cport_io_device_done(struct cport_io *io, s32 res, bool again);
+int cport_io_complete(struct cport_io *io, int res);
+void cport_io_task_run(struct cport_io *io);
+void cport_io_task_cancel(struct cport_io *io);
+void cport_io_cancel_files(struct cport_port *port, void *files);
+bool cport_io_more_reserve(struct cport_io *io);
+void cport_io_more_post(struct cport_io *io, s32 res, u32 cqe_flags);
+void cport_io_more_unreserve(struct cport_io *io);
 
 #endif /* _CPORT_IO_H */

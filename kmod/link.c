@@ -90,6 +90,7 @@ struct cport_chain_member {
  * @cancel_from: set by cport_chain_match() for cport_chain_try_cancel().
  * @cred: the submitter's credentials.
  * @mm: the submitter's mm (mmgrab()), or NULL.
+ * @files: the submitter's file table, as a cookie (task.c).
  * @gen: counts the ops the chain started, under ->cq_lock.
  * @cur_req: the request of the op in flight, if it made one.
  * @lt_timer: the timer of a CPORT_OP_LINK_TIMEOUT.
@@ -113,6 +114,7 @@ struct cport_chain {
 	unsigned int			cancel_from;
 	const struct cred		*cred;
 	struct mm_struct		*mm;
+	void				*files;
 	unsigned int			gen;
 	struct cport_req		*cur_req;
 	struct hrtimer			lt_timer;
@@ -144,6 +146,7 @@ bool cport_sqe_has_fd(const struct cport_sqe *sqe)
 	case CPORT_OP_READ_FIXED:
 	case CPORT_OP_WRITE_FIXED:
 	case CPORT_OP_POLL_ADD:
+	case CPORT_OP_ACCEPT ... CPORT_OP_CLOSE:
 		return true;
 	case CPORT_OP_CANCEL:
 		return sqe->op_flags & CPORT_CANCEL_FD;
@@ -341,7 +344,9 @@ static int cport_chain_issue(struct cport_chain *chain,
 	port->issue_sqe = m->has_fd ? &m->sqe : NULL;
 	port->issue_file = m->file;
 	port->issue_self = m->self;
+	port->issue_files = chain->files;
 	ret = cport_issue_sqe(port, &m->sqe, 0);
+	port->issue_files = NULL;
 	port->issue_chain = NULL;
 	port->issue_sqe = NULL;
 	port->issue_file = NULL;
@@ -598,6 +603,7 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 	hrtimer_init(&chain->lt_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	chain->lt_timer.function = cport_chain_lt_fn;
 	chain->cred = get_current_cred();
+	chain->files = current->files;
 	if (current->mm) {
 		chain->mm = current->mm;
 		mmgrab(chain->mm);

@@ -38,6 +38,7 @@
 #include "register.h"
 #include "setup.h"
 #include "submit.h"
+#include "task.h"
 #include "wait.h"
 
 static const struct file_operations cport_fops;
@@ -105,6 +106,8 @@ static int cport_release(struct inode *inode, struct file *file)
 		/* The deferral work may have issued ops meanwhile. */
 		cport_defer_release(port);
 		cport_cancel_all_sync(port);
+		/* Cancelled task items still hold their list's reference. */
+		cport_task_release(port);
 		/* Released FLAG_WAITs are posted; their irq_work may still run. */
 		cport_flags_release(port);
 		WARN_ON_ONCE(port->cq_reserved || port->inflight);
@@ -115,6 +118,24 @@ static int cport_release(struct inode *inode, struct file *file)
 	cport_user_put(port->owner);
 	mutex_destroy(&port->submit_lock);
 	kfree(port);
+	return 0;
+}
+
+/*
+ * Every close of a descriptor of the port. When the last thread of a
+ * process closes its file table (@id), ops that wait for a thread of that
+ * process (task.c) can never run: cancel them.
+ */
+static int cport_flush(struct file *file, fl_owner_t id)
+{
+	struct cport_port *port = file->private_data;
+
+	if (!(current->flags & PF_EXITING) || !cport_port_ready(port) ||
+	    !READ_ONCE(port->task_used))
+		return 0;
+	mutex_lock(&port->submit_lock);
+	cport_io_cancel_files(port, id);
+	mutex_unlock(&port->submit_lock);
 	return 0;
 }
 
@@ -176,6 +197,7 @@ static const struct file_operations cport_fops = {
 	.owner		= THIS_MODULE,
 	.open		= cport_open,
 	.release	= cport_release,
+	.flush		= cport_flush,
 	.unlocked_ioctl	= cport_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= cport_mmap,

@@ -8,6 +8,7 @@
 #include "flag_ops.h"
 #include "fsync.h"
 #include "link.h"
+#include "net.h"
 #include "nop.h"
 #include "opdef.h"
 #include "poll.h"
@@ -87,5 +88,37 @@ const struct cport_opdef cport_opdefs[CPORT_OP_LAST] = {
 	[CPORT_OP_POLL_REMOVE] = {
 		.prep	= cport_poll_remove_prep,
 		.issue	= cport_poll_remove_issue,
+	},
+	[CPORT_OP_ACCEPT] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_CONNECT] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_SEND] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_RECV] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_SENDMSG] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_RECVMSG] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_SHUTDOWN] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
+	},
+	[CPORT_OP_CLOSE] = {
+		.prep	= cport_net_prep,
+		.issue	= cport_net_issue,
 	},
 };

@@ -62,6 +62,7 @@
 
 #include "cq.h"
 #include "pool.h"
+#include "task.h"
 
 char cport_pool_wake_key;
 
@@ -634,6 +635,10 @@ static int cport_pool_wake_function(struct wait_queue_entry *wqe,
 	struct cport_pool_waiter *w =
 		container_of(wqe, struct cport_pool_waiter, wqe);
 
+	/* Work for a thread of one process (task.c): it stays queued. */
+	if (key == CPORT_TASK_WAKE_KEY)
+		return cport_task_wake_match(w->port, wqe->private) ?
+		       default_wake_function(wqe, mode, sync, key) : 0;
 	if (w->slot || !cport_cq_ready(w->port) ||
 	    !cport_pool_slot_get(w->pool))
 		return 0;
@@ -699,6 +704,7 @@ static int cport_pool_wait_take(struct cport_port *port,
 	};
 	bool timed_out = false;
 	ktime_t expires = 0, wake;
+	u32 task_seq;
 	int ret;
 
 	init_waitqueue_func_entry(&w.wqe, cport_pool_wake_function);
@@ -712,6 +718,9 @@ static int cport_pool_wait_take(struct cport_port *port,
 	timed_out = timed && !timeout_ns;
 
 	for (;;) {
+		/* Work of this process's ops that must run here (task.c). */
+		task_seq = cport_task_seq(port);
+		cport_task_run(port);
 		if (!slot)
 			slot = cport_pool_admit(port, pool);
 		if (slot) {
@@ -737,6 +746,11 @@ static int cport_pool_wait_take(struct cport_port *port,
 			slot = true;
 			if (cport_pool_dequeue(&w))
 				cport_pool_slot_put(pool);
+			continue;
+		}
+		/* Ordered by set_current_state(): see cport_task_queue(). */
+		if (cport_task_seq(port) != task_seq) {
+			__set_current_state(TASK_RUNNING);
 			continue;
 		}
 		wake = expires;

@@ -41,6 +41,7 @@
 #include <net/sock.h>
 
 #include "link.h"
+#include "kbuf.h"
 #include "register.h"
 
 /* ------------------------------------------------------------------ */
@@ -564,6 +565,7 @@ void cport_register_free(struct cport_port *port)
 		cport_file_table_free(port->files);
 	port->bufs = NULL;
 	port->files = NULL;
+	cport_kbuf_free_all(port);
 }
 
 /**
@@ -600,6 +602,18 @@ long cport_ioctl_register(struct cport_port *port, void __user *argp)
 		if (r.nr || r.data)
 			return -EINVAL;
 		return cport_unregister_files(port);
+	case CPORT_REGISTER_BUF_RING:
+	case CPORT_UNREGISTER_BUF_RING: {
+		long ret;
+
+		if (r.nr || !r.data)
+			return -EINVAL;
+		mutex_lock(&port->submit_lock);
+		ret = cport_kbuf_register(port, r.data,
+					  r.op == CPORT_REGISTER_BUF_RING);
+		mutex_unlock(&port->submit_lock);
+		return ret;
+	}
 	default:
 		return -EINVAL;
 	}

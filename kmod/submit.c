@@ -20,6 +20,7 @@
 #include "nop.h"
 #include "opdef.h"
 #include "submit.h"
+#include "task.h"
 #include "wait.h"
 
 #define CPORT_ENTER_VALID	(CPORT_ENTER_TIMEOUT | CPORT_ENTER_FLAGS | \
@@ -37,7 +38,7 @@ void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
 {
 	dst->opcode	= READ_ONCE(src->opcode);
 	dst->flags	= READ_ONCE(src->flags);
-	dst->resv0	= READ_ONCE(src->resv0);
+	dst->buf_group	= READ_ONCE(src->buf_group);
 	dst->fd		= READ_ONCE(src->fd);
 	dst->off	= READ_ONCE(src->off);
 	dst->addr	= READ_ONCE(src->addr);
@@ -73,6 +74,18 @@ static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 	case CPORT_OP_CANCEL:
 	case CPORT_OP_POLL_ADD:
 		return flags == CPORT_SQE_F_FIXED_FILE;
+	case CPORT_OP_RECV:
+	case CPORT_OP_RECVMSG:
+		return !(flags & ~(CPORT_SQE_F_ORDERED | CPORT_SQE_F_FIXED_FILE |
+				   CPORT_SQE_F_BUFFER_SELECT));
+	case CPORT_OP_ACCEPT:
+	case CPORT_OP_CONNECT:
+	case CPORT_OP_SEND:
+	case CPORT_OP_SENDMSG:
+	case CPORT_OP_SHUTDOWN:
+	case CPORT_OP_CLOSE:
+		return !(flags & ~(CPORT_SQE_F_ORDERED |
+				   CPORT_SQE_F_FIXED_FILE));
 	default:
 		return false;
 	}
@@ -96,7 +109,9 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 
 	if (sqe->opcode >= CPORT_OP_LAST)
 		return -EINVAL;
-	if (sqe->resv0 || sqe->resv2)
+	if (sqe->resv2)
+		return -EINVAL;
+	if (sqe->buf_group && !(sqe->flags & CPORT_SQE_F_BUFFER_SELECT))
 		return -EINVAL;
 	if (!cport_sqe_flags_ok(sqe))
 		return -EINVAL;
@@ -296,6 +311,8 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 		}
 	}
 
+	/* Work of this process's ops that must run here (task.c). */
+	cport_task_run(port);
 	cport_cq_flush_pending(port);
 	ret = 0;
 	if (e.min_complete || cond.efc)

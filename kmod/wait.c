@@ -20,6 +20,7 @@
 #include "cq.h"
 #include "flag_ops.h"
 #include "pool.h"
+#include "task.h"
 #include "wait.h"
 
 struct cport_waiter {
@@ -40,6 +41,10 @@ static int cport_wake_function(struct wait_queue_entry *wqe, unsigned int mode,
 {
 	struct cport_waiter *w = container_of(wqe, struct cport_waiter, wqe);
 
+	/* Work for a thread of one process (task.c): it stays queued. */
+	if (key == CPORT_TASK_WAKE_KEY)
+		return cport_task_wake_match(w->port, wqe->private) ?
+		       default_wake_function(wqe, mode, sync, key) : 0;
 	if (key == CPORT_POOL_WAKE_KEY ||
 	    cport_cq_ready(w->port) < w->min_complete)
 		return 0;
@@ -107,6 +112,7 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 	};
 	bool woken = false, timed_out = false, flagged = false;
 	ktime_t expires = 0;
+	u32 task_seq;
 	int ret;
 
 	if (ef) {
@@ -138,6 +144,9 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 	if (min_complete)
 		atomic_inc(&port->nr_waiters);
 	for (;;) {
+		/* Work of this process's ops that must run here (task.c). */
+		task_seq = cport_task_seq(port);
+		cport_task_run(port);
 		if (min_complete)
 			cport_waiter_queue(port, &w);
 		else
@@ -158,6 +167,11 @@ int cport_cq_wait(struct cport_port *port, u32 min_complete, bool timed,
 		if (timed_out) {
 			ret = -ETIME;
 			break;
+		}
+		/* Ordered by set_current_state() above: see cport_task_queue(). */
+		if (cport_task_seq(port) != task_seq) {
+			__set_current_state(TASK_RUNNING);
+			continue;
 		}
 		if (timed)
 			timed_out = !schedule_hrtimeout(&expires,
@@ -234,5 +248,8 @@ __poll_t cport_poll(struct file *file, poll_table *wait)
 		return mask;
 	/* Pairs with the smp_mb() in cport_cq_wake(): see wq_has_sleeper(). */
 	smp_mb();
-	return mask | (cport_cq_ready(port) ? EPOLLIN | EPOLLRDNORM : 0);
+	/* Task items want a thread of their process to enter (task.c). */
+	if (cport_cq_ready(port) || !llist_empty(&port->task_list))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
 }

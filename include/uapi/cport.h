@@ -278,11 +278,13 @@ enum cport_op {
 /* @off of CPORT_OP_SEND and CPORT_OP_RECV: @addr2 is a registered buffer */
 #define CPORT_NET_FIXED_BUF	(1ULL << 1)
 
-/* MSG_* flags each op accepts in @op_flags (values of <sys/socket.h>). */
-#define CPORT_SEND_MSG_FLAGS	0x0000c9c5U /* OOB DONTROUTE DONTWAIT EOR
-					     * WAITALL CONFIRM NOSIGNAL MORE */
-#define CPORT_RECV_MSG_FLAGS	0x40000163U /* OOB PEEK TRUNC DONTWAIT
-					     * WAITALL CMSG_CLOEXEC */
+/*
+ * MSG_* flags each op accepts in @op_flags (values of <sys/socket.h>).
+ * SEND, SENDMSG: OOB DONTROUTE DONTWAIT EOR WAITALL CONFIRM NOSIGNAL MORE.
+ * RECV, RECVMSG: OOB PEEK TRUNC DONTWAIT WAITALL CMSG_CLOEXEC.
+ */
+#define CPORT_SEND_MSG_FLAGS	0x0000c9c5U
+#define CPORT_RECV_MSG_FLAGS	0x40000163U
 /* accept4() flags CPORT_OP_ACCEPT accepts (SOCK_NONBLOCK, SOCK_CLOEXEC). */
 #define CPORT_ACCEPT_FLAGS	0x00080800U
 

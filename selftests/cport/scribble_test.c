@@ -7,6 +7,7 @@
  * Copyright (C) 2026 The cport authors
  */
 #include <poll.h>
+#include <sys/socket.h>
 
 #include "cport_test.h"
 
@@ -395,6 +396,7 @@ static bool res_allowed(__s32 res)
 	case -ENOENT: case -EALREADY: case -ECANCELED:
 	case -EFAULT: case -ESPIPE: case -EOPNOTSUPP:	/* the I/O ops */
 	case -ENXIO:	/* the FIXED ops: no buffers registered */
+	case -ENOTSOCK: case -ENOBUFS: case -EMSGSIZE:	/* the socket ops */
 		return true;
 	default:
 		return res >= 0;
@@ -407,6 +409,10 @@ static const __u32 timeout_flag_sets[] = {
 	CPORT_TIMEOUT_MULTISHOT, CPORT_TIMEOUT_MULTISHOT | CPORT_TIMEOUT_ABS,
 	CPORT_TIMEOUT_MULTISHOT | CPORT_TIMEOUT_REALTIME,
 };
+
+/* A connected pair the valid socket SQEs use: SEND on [0], RECV on [1]. */
+static int scribble_socks[2] = { -1, -1 };
+static char scribble_buf[64];
 
 /* A valid SQE of a random opcode; @base is the user_data of this batch. */
 static void valid_random_sqe(__u64 *seed, struct cport_sqe *s, int sink_fd,
@@ -441,6 +447,16 @@ static void valid_random_sqe(__u64 *seed, struct cport_sqe *s, int sink_fd,
 		s->op_flags = r & (CPORT_CANCEL_ALL | CPORT_CANCEL_ANY);
 		if (!(s->op_flags & CPORT_CANCEL_ANY))
 			s->addr = base + ((r >> 4) & 63);
+		break;
+	case CPORT_OP_CLOSE:
+		/* Never a descriptor of the test itself, even with a byte changed. */
+		s->fd = -1;
+		break;
+	case CPORT_OP_SEND:
+	case CPORT_OP_RECV:
+		s->fd = scribble_socks[s->opcode == CPORT_OP_RECV];
+		s->addr = (__u64)(uintptr_t)scribble_buf;
+		s->len = r % sizeof(scribble_buf);
 		break;
 	case CPORT_OP_LINK_TIMEOUT:
 		/* Valid fields; -EINVAL unless a random LINK flag is in front. */
@@ -538,6 +554,7 @@ TEST_F_TIMEOUT(scribble, random_sqes_each_get_one_terminal_cqe, 180)
 	ASSERT_EQ(0, port_init(&big, 64, 512, 0));
 	/* posts go to this other port (or to bad fds), never to big */
 	ASSERT_EQ(0, port_init(&sink, 4, 64, 0));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, scribble_socks));
 	for (batch_start = 0; batch_start < RANDOM_SQES; batch_start += 64) {
 		int n = RANDOM_SQES - batch_start < 64 ?
 			RANDOM_SQES - batch_start : 64;
@@ -586,6 +603,8 @@ TEST_F_TIMEOUT(scribble, random_sqes_each_get_one_terminal_cqe, 180)
 	expect_port_works(_metadata, &big);
 	port_fini(&sink);
 	port_fini(&big);
+	close(scribble_socks[0]);
+	close(scribble_socks[1]);
 }
 
 TEST_F(scribble, random_sqes_behind_huge_sq_tail)
