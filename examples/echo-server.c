@@ -430,7 +430,7 @@ static int echo_srv_start(struct echo_srv *s)
 	memset(&p, 0, sizeof(p));
 	p.flags = CPORT_SETUP_CQSIZE;
 	/* A slot per RECV, per SEND, the ACCEPT, the quits, the closes. */
-	p.cq_entries = pow2_at_least(3 * s->max_conns + s->nthreads + 64);
+	p.cq_entries = pow2_at_least(3 * s->max_conns + s->nthreads + 512);
 	p.concurrency = s->concurrency;
 	ret = cport_queue_init_params(256, &s->port, &p);
 	if (ret < 0)
@@ -448,8 +448,8 @@ static int echo_srv_start(struct echo_srv *s)
 	s->mem = malloc((size_t)s->nbufs * s->bufsz);
 	s->bufs = calloc(s->nbufs, sizeof(*s->bufs));
 	s->slot_bid = calloc(s->nbufs, sizeof(*s->slot_bid));
-	s->conns_sz = s->max_conns + 64;
-	net_nofile(s->conns_sz + 64);
+	/* Indexed by descriptor: as many as the process may open. */
+	s->conns_sz = net_nofile(2 * s->max_conns + 256);
 	s->conns = calloc(s->conns_sz, sizeof(*s->conns));
 	s->rearm = calloc(s->conns_sz, sizeof(*s->rearm));
 	s->threads = calloc(s->nthreads, sizeof(*s->threads));

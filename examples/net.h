@@ -67,23 +67,28 @@ static inline int net_connect(const struct sockaddr_in *addr)
 	return fd;
 }
 
-/* Raise the descriptor limit to @want (root may raise the hard one). */
-static inline void net_nofile(rlim_t want)
+/*
+ * Raise the descriptor limit to @want (root may raise the hard one);
+ * returns the limit in effect, at most 1 << 20.
+ */
+static inline unsigned int net_nofile(rlim_t want)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	if (rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = want;
-	if (rl.rlim_max < want)
-		rl.rlim_max = want;
-	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		return 1024;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		if (rl.rlim_max < want)
+			rl.rlim_max = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl)) {
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		getrlimit(RLIMIT_NOFILE, &rl);
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	return rl.rlim_cur < (1 << 20) ? rl.rlim_cur : 1 << 20;
 }
 
 #endif /* CPORT_EXAMPLES_NET_H */
