@@ -110,6 +110,7 @@ struct bn {
 	unsigned int nrearm;
 	size_t ring_sz;
 
+	unsigned long getq_timeouts;	/* cport-pool: GETQ waits ran out */
 	int ep;				/* epoll, epoll-pool */
 	struct echo_srv srv;		/* cport-pool */
 };
@@ -663,6 +664,7 @@ static int pool_start(struct bn *b)
 
 static void pool_stop(struct bn *b)
 {
+	b->getq_timeouts = atomic_load(&b->srv.getq_timeouts);
 	echo_srv_stop(&b->srv);
 	if (b->srv.errors)
 		bench_die(b->head, "the echo server saw %lu errors",
@@ -887,10 +889,11 @@ int main(int argc, char **argv)
 	if (r1 == r0)
 		bench_die(b.head, "no round trip in %u ms", b.ms);
 	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f cs=%llu "
-	       "cs_per_req=%.3f\n", b.head, (unsigned long long)(r1 - r0),
+	       "cs_per_req=%.3f getq_timeouts=%lu\n", b.head,
+	       (unsigned long long)(r1 - r0),
 	       (t1 - t0) / 1e9, (r1 - r0) * 1e9 / (t1 - t0),
 	       (double)b.nconns * (t1 - t0) / 1e3 / (r1 - r0),
 	       (unsigned long long)(c1 - c0),
-	       (double)(c1 - c0) / (r1 - r0));
+	       (double)(c1 - c0) / (r1 - r0), b.getq_timeouts);
 	return 0;
 }
