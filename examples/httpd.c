@@ -10,13 +10,14 @@
  * N worker threads, one cport_loop each (a port per thread, no lock
  * shared between them). Every thread has its own multishot
  * CPORT_OP_ACCEPT on the one listening socket; each connection stays on
- * the thread that accepted it. Per connection one op is in flight at a
- * time, all completions, no readiness:
+ * the thread that accepted it. Per connection one op (or one READ -> SEND
+ * chain) is in flight at a time, all completions, no readiness:
  *
  *   RECV the request into the connection's buffer; then for a GET
- *   READ the file, at the offset, into the buffer behind the header;
- *   SEND header and bytes; READ and SEND on until the file is sent;
- *   then the next request (already in the buffer, or RECV again).
+ *   READ the file, at the offset, into the buffer behind the header,
+ *   linked to the SEND of header and bytes (one submission, the SEND
+ *   starts when the READ is done); READ -> SEND on until the file is
+ *   sent; then the next request (already in the buffer, or RECV again).
  *
  * The file's bytes go through the connection's own buffer: a READ
  * (CPORT_OP_READ, at an explicit offset) into it, then a SEND from it.
@@ -56,6 +57,8 @@ struct http_conn {
 	/* the response in progress */
 	int file;			/* -1: none */
 	uint64_t file_off, file_size;
+	unsigned int read_want;		/* bytes the READ in flight reads */
+	int broken;			/* a READ was short: close after */
 	unsigned int out_len, out_off;	/* bytes in out[], bytes sent */
 	char out[HTTP_BUF];
 };
@@ -108,31 +111,49 @@ static void conn_send(struct http_conn *c)
 			c->out_len - c->out_off, 0);
 }
 
+/*
+ * The READ of a READ -> SEND chain. The SEND (conn_sent) ends the chain's
+ * work: if the READ failed, the SEND completes with -ECANCELED and frees
+ * the connection; if it was short (the file shrank), the SEND sent stale
+ * bytes: the connection is closed after it.
+ */
 static void conn_read_done(struct cport_loop *loop,
 			   const struct cport_cqe *cqe, void *arg)
 {
 	struct http_conn *c = arg;
 
 	(void)loop;
-	if (cqe->res <= 0) {
-		http_err(c->h, "READ", cqe->res ? cqe->res : -EIO);
-		conn_free(c);
+	if (cqe->res < 0) {
+		http_err(c->h, "READ", cqe->res);
 		return;
 	}
-	c->file_off += cqe->res;
-	c->out_len += cqe->res;
-	conn_send(c);
+	if ((unsigned int)cqe->res != c->read_want) {
+		http_err(c->h, "READ: the file is shorter than it was", -EIO);
+		c->broken = 1;
+	}
+	c->file_off += c->read_want;
+	c->out_len += c->read_want;
 }
 
-/* Read the next piece of the file behind what out[] holds. */
+/*
+ * Read the next piece of the file behind what out[] holds, and send
+ * out[] with it: a READ linked to a SEND (CPORT_SQE_F_LINK), so the SEND
+ * starts as soon as the READ is done, without a trip through this thread.
+ * The size is known from fstat(): a short READ is an error.
+ */
 static void conn_read_file(struct http_conn *c)
 {
 	uint64_t left = c->file_size - c->file_off;
 	unsigned int room = sizeof(c->out) - c->out_len;
+	struct cport_sqe *sqe;
 
-	cport_prep_read(conn_sqe(c, conn_read_done), c->file,
-			c->out + c->out_len, left < room ? left : room,
+	c->read_want = left < room ? left : room;
+	sqe = conn_sqe(c, conn_read_done);
+	cport_prep_read(sqe, c->file, c->out + c->out_len, c->read_want,
 			c->file_off);
+	sqe->flags |= CPORT_SQE_F_LINK;
+	cport_prep_send(conn_sqe(c, conn_sent), c->fd, c->out + c->out_off,
+			c->out_len + c->read_want - c->out_off, 0);
 }
 
 static void conn_sent(struct cport_loop *loop, const struct cport_cqe *cqe,
@@ -141,8 +162,9 @@ static void conn_sent(struct cport_loop *loop, const struct cport_cqe *cqe,
 	struct http_conn *c = arg;
 
 	(void)loop;
-	if (cqe->res <= 0) {
-		if (cqe->res != -EPIPE && cqe->res != -ECONNRESET)
+	if (cqe->res <= 0 || c->broken) {
+		if (cqe->res != -EPIPE && cqe->res != -ECONNRESET &&
+		    cqe->res != -ECANCELED && !c->broken)
 			http_err(c->h, "SEND", cqe->res ? cqe->res : -EIO);
 		conn_free(c);
 		return;
@@ -368,6 +390,7 @@ static void on_accept(struct cport_loop *loop, const struct cport_cqe *cqe,
 	c->file = -1;
 	c->keep_alive = 1;
 	c->out_len = c->out_off = 0;
+	c->broken = 0;
 	conn_recv(c);
 }
 
