@@ -30,7 +30,9 @@
  *   secs=... rps=... us_per_rt=... cs=... cs_per_req=...
  *
  * (one line; cs is the context switches, voluntary and not, of the server
- * threads only, and cs_per_req that per echoed request). Exit status 2
+ * threads only, and cs_per_req that per echoed request; sys_cs_per_req
+ * counts every switch of the machine, kernel workers and the client
+ * included, from /proc/stat). Exit status 2
  * ("skip=") when the mechanism is missing (no /dev/cport, a module
  * without CPORT_FEAT_NET, io_uring disabled).
  *
@@ -147,6 +149,22 @@ static uint64_t tid_switches(struct bn *b, const pid_t *tids, unsigned int n)
 		fclose(f);
 	}
 	return sum;
+}
+
+/* Context switches of the whole machine so far (/proc/stat "ctxt"). */
+static uint64_t sys_switches(void)
+{
+	unsigned long long v = 0;
+	char line[256];
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "ctxt %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
 }
 
 static unsigned int pow2_ge(unsigned int n)
@@ -812,7 +830,7 @@ int main(int argc, char **argv)
 {
 	static struct bn b = { .ms = 1000, .nconns = 64, .size = 64,
 			       .nthreads = 4, .nclients = 1 };
-	uint64_t r0, r1, t0, t1, c0, c1;
+	uint64_t r0, r1, t0, t1, c0, c1, s0, s1;
 	const char *name = NULL;
 	unsigned int i;
 	int c;
@@ -872,10 +890,12 @@ int main(int argc, char **argv)
 
 	sleep_ms(BENCH_WARMUP_MS + b.nconns / 4);
 	c0 = tid_switches(&b, b.tids, b.ntids);
+	s0 = sys_switches();
 	r0 = rounds(&b);
 	t0 = mono_ns();
 	sleep_ms(b.ms);
 	c1 = tid_switches(&b, b.tids, b.ntids);
+	s1 = sys_switches();
 	r1 = rounds(&b);
 	t1 = mono_ns();
 
@@ -889,11 +909,12 @@ int main(int argc, char **argv)
 	if (r1 == r0)
 		bench_die(b.head, "no round trip in %u ms", b.ms);
 	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f cs=%llu "
-	       "cs_per_req=%.3f getq_timeouts=%lu\n", b.head,
-	       (unsigned long long)(r1 - r0),
+	       "cs_per_req=%.3f sys_cs_per_req=%.3f getq_timeouts=%lu\n",
+	       b.head, (unsigned long long)(r1 - r0),
 	       (t1 - t0) / 1e9, (r1 - r0) * 1e9 / (t1 - t0),
 	       (double)b.nconns * (t1 - t0) / 1e3 / (r1 - r0),
 	       (unsigned long long)(c1 - c0),
-	       (double)(c1 - c0) / (r1 - r0), b.getq_timeouts);
+	       (double)(c1 - c0) / (r1 - r0), (double)(s1 - s0) / (r1 - r0),
+	       b.getq_timeouts);
 	return 0;
 }
