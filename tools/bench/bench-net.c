@@ -17,6 +17,11 @@
  *   io_uring     the same ops and structure with liburing: multishot
  *                accept, multishot recv with a provided buffer ring, send;
  *                io_uring_submit_and_wait().
+ *   cport-poll   a diagnostic variant of cport: per connection a multishot
+ *                CPORT_OP_POLL_ADD (posted from the socket's wake-up), and
+ *                on each readiness CQE a one-shot RECV with buffer select
+ *                and MSG_DONTWAIT, whose one attempt runs inside the next
+ *                CPORT_IOC_ENTER; no attempt runs on a kernel worker.
  *   epoll        one thread, level-triggered epoll, read() and write().
  *   cport-pool   examples/echo-server.c itself (included): -w threads
  *                (default 4) in cport_get_queued_completions() under a
@@ -100,6 +105,7 @@ struct bn {
 
 	/* single-thread proactors */
 	int uring;
+	int pollrecv;			/* cport-poll */
 	struct cport port;
 	struct io_uring ring;
 	struct cport_buf_ring *cbr;
@@ -182,7 +188,11 @@ static unsigned int pow2_ge(unsigned int n)
 #define PX_ACCEPT	1
 #define PX_RECV		2
 #define PX_SEND		3
+#define PX_POLL		4	/* cport-poll: readiness of a connection */
+#define PX_RECV1	5	/* cport-poll: its one-shot RECV */
 #define PX_UD(k, a)	(((uint64_t)(k) << 56) | (uint32_t)(a))
+/* cport-poll: the descriptor's generation too, for POLL_REMOVE */
+#define PX_UDG(k, a, g)	(PX_UD(k, a) | ((uint64_t)((g) & 0xffffff) << 32))
 
 /* One normalized CQE. */
 struct px_cqe {
@@ -231,6 +241,14 @@ static void px_accept(struct bn *b)
 static void px_recv(struct bn *b, int fd)
 {
 	void *sqe = px_sqe(b);
+
+	if (b->pollrecv) {
+		/* One RECV now; the data is there (or -EAGAIN). */
+		cport_prep_recv_select(sqe, fd, BGID, 0, MSG_DONTWAIT);
+		((struct cport_sqe *)sqe)->user_data =
+			PX_UDG(PX_RECV1, fd, b->gen[fd]);
+		return;
+	}
 
 	if (b->uring) {
 		struct io_uring_sqe *s = sqe;
@@ -310,7 +328,48 @@ static void px_handle(struct bn *b, const struct px_cqe *c, int *added,
 			bench_die(b->head, "descriptor %d", c->res);
 		setsockopt(c->res, IPPROTO_TCP, TCP_NODELAY, &one,
 			   sizeof(one));
+		if (b->pollrecv) {
+			struct cport_sqe *sqe = px_sqe(b);
+
+			cport_prep_poll_multishot(sqe, c->res,
+						  EPOLLIN | EPOLLRDHUP);
+			sqe->user_data = PX_UDG(PX_POLL, c->res,
+						b->gen[c->res]);
+			break;
+		}
 		px_recv(b, c->res);
+		break;
+	case PX_POLL:
+		/* Readable (or the end): one RECV, issued in this ENTER. */
+		if (c->more && ((c->ud >> 32) & 0xffffff) ==
+		    (b->gen[arg] & 0xffffff))
+			px_recv(b, arg);
+		break;
+	case PX_RECV1:
+		if (((c->ud >> 32) & 0xffffff) != (b->gen[arg] & 0xffffff)) {
+			if (c->bid >= 0)
+				px_put(b, c->bid, added);
+			break;
+		}
+		if (c->bid >= 0 && c->res > 0) {
+			pb = &b->bufs[c->bid];
+			pb->fd = arg;
+			pb->gen = b->gen[arg];
+			pb->len = c->res;
+			pb->off = 0;
+			px_send(b, c->bid);
+		} else if (c->res == -ENOBUFS) {
+			b->rearm[b->nrearm++] = arg;
+		} else if (c->res != -EAGAIN) {
+			/* EOF or an error: remove the poll, then close. */
+			struct cport_sqe *sqe = px_sqe(b);
+
+			cport_prep_poll_remove(sqe, PX_UDG(PX_POLL, arg,
+							   b->gen[arg]));
+			sqe->user_data = PX_UD(PX_SEND, 0xffffffff);
+			b->gen[arg]++;
+			close(arg);
+		}
 		break;
 	case PX_RECV:
 		if (c->bid >= 0 && c->res > 0) {
@@ -334,6 +393,8 @@ static void px_handle(struct bn *b, const struct px_cqe *c, int *added,
 		}
 		break;
 	case PX_SEND:
+		if (arg == 0xffffffff)	/* a POLL_REMOVE */
+			break;
 		pb = &b->bufs[arg];
 		if (c->res > 0 && pb->gen == b->gen[pb->fd]) {
 			pb->off += c->res;
@@ -510,6 +571,14 @@ static void px_stop(struct bn *b)
 static int cport_px_start(struct bn *b)
 {
 	b->uring = 0;
+	return px_start(b);
+}
+
+/* Multishot POLL_ADD per connection, then a one-shot RECV issued inline. */
+static int cport_poll_start(struct bn *b)
+{
+	b->uring = 0;
+	b->pollrecv = 1;
 	return px_start(b);
 }
 
@@ -692,6 +761,7 @@ static void pool_stop(struct bn *b)
 static const struct impl impls[] = {
 	{ "cport", cport_px_start, px_stop },
 	{ "io_uring", uring_px_start, px_stop },
+	{ "cport-poll", cport_poll_start, px_stop },
 	{ "epoll", ep_start, ep_stop },
 	{ "cport-pool", pool_start, pool_stop },
 	{ "epoll-pool", epp_start, ep_stop },
@@ -820,7 +890,8 @@ static void sleep_ms(unsigned int ms)
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s -i cport|io_uring|epoll|cport-pool|epoll-pool\n"
+		"usage: %s -i cport|io_uring|epoll|cport-pool|epoll-pool|"
+		"cport-poll\n"
 		"          [-t MS] [-c CONNS] [-s SIZE] [-w THREADS] "
 		"[-k CONCURRENCY] [-C CLIENT_THREADS]\n", prog);
 	exit(1);
@@ -871,7 +942,9 @@ int main(int argc, char **argv)
 			b.impl = &impls[i];
 	if (!b.impl)
 		usage(argv[0]);
-	if (b.impl->start == cport_px_start || b.impl->start == uring_px_start)
+	if (b.impl->start == cport_px_start ||
+	    b.impl->start == uring_px_start ||
+	    b.impl->start == cport_poll_start)
 		b.nthreads = 1;
 	snprintf(b.head, sizeof(b.head), "bench=net-echo impl=%s conns=%u "
 		 "size=%u threads=%u", name, b.nconns, b.size,
