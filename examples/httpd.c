@@ -457,25 +457,33 @@ static uint32_t crc32(const unsigned char *p, size_t n)
 /*
  * One response on @fd: status, Content-Length and the body (not for
  * HEAD) into @body (up to @max bytes). Returns the status, -1 on error.
+ * Bytes read past the response (the next pipelined one) are kept for the
+ * next call.
  */
+static char demo_carry[4096];
+static size_t demo_carry_len;
+
 static int demo_response(int fd, int head, char *body, size_t max,
 			 size_t *body_len)
 {
 	char hdr[4096], *end, *cl;
-	size_t have = 0, len, got;
+	size_t have = demo_carry_len, len, got, hlen;
 	ssize_t n;
 	int status;
 
+	memcpy(hdr, demo_carry, have);
+	demo_carry_len = 0;
 	for (;;) {
-		n = read(fd, hdr + have, sizeof(hdr) - 1 - have);
-		if (n <= 0)
-			return -1;
-		have += n;
 		hdr[have] = 0;
 		end = strstr(hdr, "\r\n\r\n");
 		if (end)
 			break;
+		n = read(fd, hdr + have, sizeof(hdr) - 1 - have);
+		if (n <= 0)
+			return -1;
+		have += n;
 	}
+	hlen = end + 4 - hdr;
 	if (sscanf(hdr, "HTTP/1.1 %d", &status) != 1)
 		return -1;
 	cl = strcasestr(hdr, "Content-Length:");
@@ -484,11 +492,18 @@ static int demo_response(int fd, int head, char *body, size_t max,
 	len = strtoul(cl + 15, NULL, 10);
 	*body_len = len;
 	if (head)
-		return status;
+		len = 0;	/* no body, whatever Content-Length says */
 	if (len > max)
 		return -1;
-	got = have - (end + 4 - hdr);
-	memcpy(body, end + 4, got);
+	got = have - hlen;
+	if (got > len) {
+		/* The next response began in this read. */
+		demo_carry_len = got - len;
+		memcpy(demo_carry, hdr + hlen + len, demo_carry_len);
+		got = len;
+	}
+	if (got)
+		memcpy(body, hdr + hlen, got);
 	while (got < len) {
 		n = read(fd, body + got, len - got);
 		if (n <= 0)
