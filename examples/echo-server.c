@@ -37,6 +37,9 @@
  *   echo-server -d                          demo: the server, and clients
  *                                           in this process that check
  *                                           every byte (make demo)
+ *   echo-server -C PORT                     client: each line of stdin to
+ *                                           127.0.0.1:PORT, the echo to
+ *                                           stdout
  *
  * tools/bench/bench-net includes this file (ECHO_SERVER_NO_MAIN) to
  * measure this very server.
@@ -607,6 +610,34 @@ out:
 	return NULL;
 }
 
+/* -C: a line client for a server started by hand. */
+static int line_client(unsigned short port)
+{
+	struct sockaddr_in addr = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons(port),
+	};
+	char line[4096], back[4096];
+	int fd = net_connect(&addr);
+	size_t len;
+
+	if (fd < 0) {
+		fprintf(stderr, "echo-server: connect to port %u: %s\n", port,
+			strerror(-fd));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), stdin)) {
+		len = strlen(line);
+		if (io_all(fd, line, len, 1) || io_all(fd, back, len, 0))
+			return 1;
+		fwrite(back, 1, len, stdout);
+		fflush(stdout);
+	}
+	close(fd);
+	return 0;
+}
+
 static int demo(struct echo_srv *s)
 {
 	struct demo_client cl[DEMO_CLIENTS];
@@ -671,8 +702,10 @@ int main(int argc, char **argv)
 	unsigned short port = 0;
 	int c, demo_mode = 0, ret;
 
-	while ((c = getopt(argc, argv, "p:w:c:n:s:dh")) != -1) {
+	while ((c = getopt(argc, argv, "p:w:c:n:s:dC:h")) != -1) {
 		switch (c) {
+		case 'C':
+			return line_client(atoi(optarg));
 		case 'p':
 			port = atoi(optarg);
 			break;
@@ -694,7 +727,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: %s [-p PORT] [-w THREADS] "
 				"[-c CONCURRENCY] [-n BUFFERS] [-s BUFSIZE] "
-				"[-d]\n", argv[0]);
+				"[-d] | -C PORT\n", argv[0]);
 			return 2;
 		}
 	}
