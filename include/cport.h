@@ -905,10 +905,11 @@ CPORT_INLINE void cport_buf_ring_add(struct cport_buf_ring *br, void *addr,
 				     unsigned int len, unsigned short bid,
 				     int mask, int buf_offset)
 {
-	unsigned int i = (br->tail + (unsigned int)buf_offset) &
-			 (unsigned int)mask;
-	struct cport_buf_entry *buf = &br->bufs[i];
+	/* Only the user writes the tail: a plain read of it is current. */
+	unsigned int tail = __cport_read_once(&br->tail);
+	struct cport_buf_entry *buf;
 
+	buf = &br->bufs[(tail + (unsigned int)buf_offset) & (unsigned int)mask];
 	buf->addr = (uint64_t)(uintptr_t)addr;
 	buf->len = len;
 	buf->bid = bid;

@@ -681,6 +681,22 @@ static bool cport_pool_dequeue(struct cport_pool_waiter *w)
 	return slot;
 }
 
+/*
+ * Take the slot a waker handed us (and dequeued us for), if any.
+ * Context: process context.
+ */
+static bool cport_pool_handed(struct cport_pool_waiter *w)
+{
+	struct wait_queue_head *wq = &w->port->cq_wait;
+	bool slot;
+
+	spin_lock_irq(&wq->lock);
+	slot = w->slot;
+	w->slot = false;
+	spin_unlock_irq(&wq->lock);
+	return slot;
+}
+
 /* A CQE is ready and a slot was reserved for it. */
 static bool cport_pool_admit(struct cport_port *port, struct cport_pool *pool)
 {
@@ -749,13 +765,20 @@ static int cport_pool_wait_take(struct cport_port *port,
 			continue;
 		}
 		/* Ordered by set_current_state(): see cport_task_queue(). */
+		/*
+		 * Going round again without sleeping: a slot a waker handed
+		 * us meanwhile is ours now, or we would queue again holding
+		 * it, skipped by every waker.
+		 */
 		if (cport_task_seq(port) != task_seq) {
 			__set_current_state(TASK_RUNNING);
+			slot = cport_pool_handed(&w);
 			continue;
 		}
 		wake = expires;
 		if (cport_cq_ready(port) && cport_pool_reap(pool)) {
 			__set_current_state(TASK_RUNNING);
+			slot = cport_pool_handed(&w);
 			continue;
 		}
 #ifndef CONFIG_PREEMPT_NOTIFIERS
@@ -780,10 +803,7 @@ static int cport_pool_wait_take(struct cport_port *port,
 		}
 		__set_current_state(TASK_RUNNING);
 		/* Woken by a waker that handed us a slot: we were dequeued. */
-		spin_lock_irq(&port->cq_wait.lock);
-		slot = w.slot;
-		w.slot = false;
-		spin_unlock_irq(&port->cq_wait.lock);
+		slot = cport_pool_handed(&w);
 	}
 	/* A slot handed to us on our way out is not ours: pass it on. */
 	if (cport_pool_dequeue(&w))

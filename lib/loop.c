@@ -4,10 +4,11 @@
  *
  * Proactor: cport_loop_get_sqe() hands out an SQE and remembers a callback
  * for its CQEs; cport_loop_accept(), cport_loop_recv() and
- * cport_loop_send() are socket ops on it. Reactor: cport_loop_add_fd() arms a multishot
- * CPORT_OP_POLL_ADD and calls a handler per readiness edge. Timers are
- * CPORT_OP_TIMEOUT, one-shot or multishot. cport_loop_post() and
- * cport_loop_stop() work from any thread and need no CQ slot.
+ * cport_loop_send() are socket ops made with it. Reactor:
+ * cport_loop_add_fd() arms a multishot CPORT_OP_POLL_ADD and calls a
+ * handler per readiness edge. Timers are CPORT_OP_TIMEOUT, one-shot or
+ * multishot. cport_loop_post() and cport_loop_stop() work from any thread
+ * and need no CQ slot.
  *
  * Records. Every op the loop has in flight (a proactor op, an fd's poll, a
  * timer) has a record in a slot table. Its CQEs carry user_data
