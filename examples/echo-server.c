@@ -57,7 +57,9 @@
 
 #define ECHO_BGID	0
 #define ECHO_BATCH	32
+#ifndef ECHO_GETQ_NS
 #define ECHO_GETQ_NS	200000000LL	/* longest wait for a CQE: 200 ms */
+#endif
 
 /* user_data: kind in the top byte, a descriptor or a buffer id below */
 #define UD_KIND(ud)	((ud) >> 56)
