@@ -649,12 +649,26 @@ static int cport_pool_wake_function(struct wait_queue_entry *wqe,
 	return 1;
 }
 
-/* Queue @w at the head (newest first) unless it is queued. */
-static void cport_pool_queue(struct cport_pool_waiter *w)
+/*
+ * Queue @w at the head (newest first) unless it is queued, and get ready
+ * to sleep. Return: true if a slot was handed to @w instead (not queued).
+ */
+static bool cport_pool_queue(struct cport_pool_waiter *w)
 {
 	struct wait_queue_head *wq = &w->port->cq_wait;
 
 	spin_lock_irq(&wq->lock);
+	/*
+	 * A waker handed us a slot (and dequeued us) since we last looked:
+	 * take it instead of queueing again with it, skipped by every waker
+	 * as one that has a slot. A wake-up that does not dequeue (task
+	 * items, task.c) lets us run on while we are still queued.
+	 */
+	if (w->slot) {
+		w->slot = false;
+		spin_unlock_irq(&wq->lock);
+		return true;
+	}
 	if (list_empty(&w->wqe.entry)) {
 		__add_wait_queue(wq, &w->wqe);
 		atomic_inc(&w->pool->waiting);
@@ -662,6 +676,7 @@ static void cport_pool_queue(struct cport_pool_waiter *w)
 	/* Full barrier: pairs with the smp_mb()s before the wake-ups. */
 	set_current_state(TASK_INTERRUPTIBLE);
 	spin_unlock_irq(&wq->lock);
+	return false;
 }
 
 /* Leave the queue. Return: whether a waker had handed us a slot. */
@@ -755,7 +770,10 @@ static int cport_pool_wait_take(struct cport_port *port,
 			ret = -ETIME;
 			break;
 		}
-		cport_pool_queue(&w);
+		if (cport_pool_queue(&w)) {
+			slot = true;
+			continue;
+		}
 		/* Re-check after queueing: a post or a freed slot raced us. */
 		if (cport_pool_admit(port, pool)) {
 			__set_current_state(TASK_RUNNING);

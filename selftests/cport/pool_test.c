@@ -9,6 +9,7 @@
  * Copyright (C) 2026 The cport authors
  */
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "cport_test.h"
 
@@ -897,3 +898,118 @@ TEST(unload_refused_while_a_pool_thread_lives)
 }
 
 TEST_HARNESS_MAIN
+
+/* ------------------------------------------------------------------ */
+/* task wake-ups */
+
+/*
+ * A thread that waits in GETQ may be woken to run task items (task.c: a
+ * socket op's attempt offered to a waiting thread of the submitter), and
+ * such a wake-up leaves it queued. A CQE posted meanwhile may hand it a
+ * slot and dequeue it; it must take that slot, not queue again with it
+ * (it then slept holding the slot, skipped by every waker, with a CQE in
+ * the CQ). The echo-server benchmark's shutdown hung on it: quits posted
+ * while RECVs complete, one quit per thread, the extra ones passed on.
+ */
+#define QUIT_THREADS	4
+#define QUIT_ROUNDS	20
+#define QUIT_RECVS	64
+
+static void spin_ns(__u64 ns)
+{
+	__u64 end = now_ns(CLOCK_MONOTONIC) + ns;
+
+	while (now_ns(CLOCK_MONOTONIC) < end)
+		;
+}
+
+struct quit_pool {
+	int		fd;
+	atomic_int	lost;
+};
+
+static void *quit_pool_thread(void *arg)
+{
+	struct quit_pool *qp = arg;
+	struct cport_cqe c[4];
+	int n, i, quit = 0;
+
+	while (!quit) {
+		n = sys_getq(qp->fd, c, 4, CPORT_GETQ_TIMEOUT, POOL_WAIT_NS);
+		if (n == -EINTR)
+			continue;
+		if (n < 0) {
+			atomic_fetch_add(&qp->lost, 1);	/* -ETIME: lost */
+			break;
+		}
+		for (i = 0; i < n; i++)
+			if (c[i].user_data == STOP_UD && quit++)
+				sys_post_retry(qp->fd, STOP_UD, 0);
+		/* Work on what it took: it counts as running meanwhile. */
+		spin_ns(100 * 1000);
+	}
+	sys_leave(qp->fd);
+	return NULL;
+}
+
+FIXTURE(taskwake) {
+	int unused;
+};
+
+FIXTURE_SETUP(taskwake)
+{
+}
+
+FIXTURE_TEARDOWN(taskwake)
+{
+}
+
+TEST_F_TIMEOUT(taskwake, getq_slot_handed_during_task_wakeup, 300)
+{
+	static char rx[QUIT_RECVS];
+	pthread_t thr[QUIT_THREADS];
+	struct quit_pool qp;
+	int round, i, sp[2];
+	struct port pt;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (round = 0; round < QUIT_ROUNDS; round++) {
+		ASSERT_EQ(0, pool_port(&pt, 64, 2));
+		if (!(pt.p.features & CPORT_FEAT_NET)) {
+			port_fini(&pt);
+			SKIP(return, "no socket ops");
+		}
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sp));
+		qp.fd = pt.fd;
+		atomic_init(&qp.lost, 0);
+		for (i = 0; i < QUIT_THREADS; i++)
+			ASSERT_EQ(0, pthread_create(&thr[i], NULL,
+						    quit_pool_thread, &qp));
+		/* RECVs that wait: their data wakes a pool thread to run them. */
+		for (i = 0; i < QUIT_RECVS; i++) {
+			struct cport_sqe s = sqe_rw(CPORT_OP_RECV, sp[0],
+						    &rx[i], 1, 0, i + 1);
+
+			s.off = 0;
+			ASSERT_EQ(0, sq_push(&pt, &s));
+		}
+		ASSERT_EQ(QUIT_RECVS, sys_enter(pt.fd, QUIT_RECVS, 0, 0, 0));
+		usleep(round % 4 * 500);
+		/* Data for a RECV at a time, the quits among them. */
+		for (i = 0; i < QUIT_RECVS; i++) {
+			ASSERT_EQ(1, write(sp[1], "x", 1));
+			if (i % (QUIT_RECVS / QUIT_THREADS) == round % 8)
+				ASSERT_EQ(0, sys_post_retry(pt.fd, STOP_UD, 0));
+			spin_ns((round % 3) * 20 * 1000);
+		}
+		for (i = 0; i < QUIT_THREADS; i++)
+			pthread_join(thr[i], NULL);
+		ASSERT_EQ(0, atomic_load(&qp.lost))
+			TH_LOG("round %d: a GETQ waiter was never woken "
+			       "(pool_running %lld, CQEs ready %u)", round,
+			       fdinfo(pt.fd, "pool_running"), cq_ready(&pt));
+		close(sp[0]);
+		close(sp[1]);
+		port_fini(&pt);
+	}
+}
