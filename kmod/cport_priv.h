@@ -220,6 +220,10 @@ struct cport_efc_slot {
  *                   task wake-up is for.
  * @kbufs: provided buffer groups (kbuf.c), by group id; replaced under
  *         @submit_lock.
+ * @task_hint_files: the file table (a cookie) of the thread that entered
+ *                   the port last (task.c).
+ * @task_hint_jiffies: when it did.
+ * @task_fallback: hands ops left for a busy process to a worker.
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -284,6 +288,9 @@ struct cport_port {
 	bool			task_used;
 	void			*task_wake_files;
 	struct cport_kbuf_group	*kbufs[CPORT_BUF_GROUPS_MAX];
+	void			*task_hint_files;
+	unsigned long		task_hint_jiffies;
+	struct delayed_work	task_fallback;
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

@@ -934,6 +934,19 @@ void cport_io_queue_work(struct work_struct *work)
 	queue_work(cport_io_wq, work);
 }
 
+/**
+ * cport_io_queue_delayed_work() - queue a delayed work on the cport workqueue
+ * @dwork: the work; module unload waits for it.
+ * @delay: jiffies.
+ *
+ * Context: any.
+ */
+void cport_io_queue_delayed_work(struct delayed_work *dwork,
+				 unsigned long delay)
+{
+	queue_delayed_work(cport_io_wq, dwork, delay);
+}
+
 /* Context: module init. */
 int cport_io_init(void)
 {

@@ -133,6 +133,8 @@ struct cport_io {
 
 int cport_io_init(void);
 void cport_io_queue_work(struct work_struct *work);
+void cport_io_queue_delayed_work(struct delayed_work *dwork,
+				 unsigned long delay);
 void cport_io_exit(void);
 
 struct cport_io *cport_io_alloc(struct cport_port *port,

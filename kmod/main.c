@@ -83,6 +83,7 @@ static int cport_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&port->pending_list);
 	INIT_LIST_HEAD(&port->ordered_list);
 	cport_defer_init(port);
+	cport_task_init(port);
 	init_waitqueue_head(&port->cq_wait);
 	init_waitqueue_head(&port->poll_wait);
 	port->owner = uid;

@@ -892,6 +892,7 @@ long cport_ioctl_getq(struct cport_port *port, void __user *argp)
 		return PTR_ERR(t);
 	/* Still counted here: the slot goes on to the next CQEs. */
 	slot = cport_pool_thread_leave(t, pool, true);
+	cport_task_note_enter(port);
 	ret = cport_pool_wait_take(port, pool, u64_to_user_ptr(q.cqes), q.nr,
 				   slot, q.flags & CPORT_GETQ_TIMEOUT,
 				   q.timeout_ns);

@@ -312,6 +312,7 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 	}
 
 	/* Work of this process's ops that must run here (task.c). */
+	cport_task_note_enter(port);
 	cport_task_run(port);
 	cport_cq_flush_pending(port);
 	ret = 0;

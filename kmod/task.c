@@ -18,7 +18,10 @@
  * The other socket ops (->task_pref) may run anywhere; their work runs in
  * a thread of the submitting process if one is waiting on the port when
  * the socket wakes them (cport_task_offer()), which saves a worker and a
- * wake-up per completion; otherwise on a worker.
+ * wake-up per completion. If none waits but the process entered the port
+ * a moment ago (a busy server), the work waits on the list for its next
+ * entry, and a delayed work hands it to a worker if no thread came within
+ * CPORT_TASK_SPEC_JIFFIES; otherwise a worker runs it at once.
  *
  * A thread runs an item if it has the item's file table and mm. Both are
  * only compared, never dereferenced; the mm is pinned by the op (mmgrab()),
@@ -36,9 +39,18 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "io.h"
 #include "task.h"
+
+/*
+ * How long an op offered to a busy process waits on the task list for
+ * one of its threads to enter the port before a worker takes it.
+ */
+#define CPORT_TASK_SPEC_JIFFIES	2
+/* A process that entered the port this recently counts as busy. */
+#define CPORT_TASK_BUSY_JIFFIES	4
 
 const int cport_task_wake_key;
 
@@ -120,7 +132,99 @@ bool cport_task_offer(struct cport_io *io)
 		wake_up_process(t);
 	}
 	spin_unlock_irqrestore(&port->cq_wait.lock, flags);
-	return t;
+	if (t)
+		return true;
+
+	/*
+	 * None waits, but the process entered the port a moment ago
+	 * (CPORT_TASK_BUSY_JIFFIES): a busy server, which enters again soon
+	 * (each ENTER runs the list). Leave the op for it, and let a worker
+	 * take it if no thread did after CPORT_TASK_SPEC_JIFFIES.
+	 */
+	if (READ_ONCE(port->task_hint_files) != io->files ||
+	    time_after(jiffies, READ_ONCE(port->task_hint_jiffies) +
+				CPORT_TASK_BUSY_JIFFIES))
+		return false;
+	WRITE_ONCE(port->task_used, true);
+	llist_add(&io->task_node, &port->task_list);
+	/* As in cport_task_queue(): the item before the count. */
+	smp_mb__before_atomic();
+	atomic_inc(&port->task_seq);
+	if (!delayed_work_pending(&port->task_fallback))
+		cport_io_queue_delayed_work(&port->task_fallback,
+					    CPORT_TASK_SPEC_JIFFIES);
+	/* An epoll loop learns that it should enter. */
+	if (wq_has_sleeper(&port->poll_wait))
+		wake_up_interruptible_poll(&port->poll_wait,
+					   EPOLLIN | EPOLLRDNORM);
+	return true;
+}
+
+/**
+ * cport_task_note_enter() - a thread enters CPORT_IOC_ENTER or _GETQ
+ * @port: the port.
+ *
+ * Remembers which process entered the port last, and when: its ops may
+ * wait for its next entry rather than wake a worker (cport_task_offer()).
+ *
+ * Context: process context.
+ */
+void cport_task_note_enter(struct cport_port *port)
+{
+	unsigned long now = jiffies;
+
+	/* Written only when they change: pool threads share the line. */
+	if (READ_ONCE(port->task_hint_files) != current->files)
+		WRITE_ONCE(port->task_hint_files, current->files);
+	if (READ_ONCE(port->task_hint_jiffies) != now)
+		WRITE_ONCE(port->task_hint_jiffies, now);
+}
+
+/*
+ * The ops offered to a busy process that no thread of it took in time go
+ * to the workqueue; ops that must run in the process stay.
+ * Context: a kworker of the cport workqueue.
+ */
+static void cport_task_fallback_fn(struct work_struct *work)
+{
+	struct cport_port *port = container_of(to_delayed_work(work),
+					       struct cport_port,
+					       task_fallback);
+	struct llist_node *node, *next, *first = NULL, *last = NULL;
+
+	node = llist_del_all(&port->task_list);
+	while (node) {
+		struct cport_io *io = llist_entry(node, struct cport_io,
+						  task_node);
+
+		next = node->next;
+		if (io->in_task) {
+			node->next = first;
+			first = node;
+			if (!last)
+				last = node;
+		} else {
+			cport_io_queue_work(&io->work);
+		}
+		node = next;
+	}
+	if (first) {
+		llist_add_batch(first, last, &port->task_list);
+		/* As in cport_task_queue(): the items before the count. */
+		smp_mb__before_atomic();
+		atomic_inc(&port->task_seq);
+	}
+}
+
+/**
+ * cport_task_init() - the task list's part of a new port
+ * @port: the port.
+ *
+ * Context: process context.
+ */
+void cport_task_init(struct cport_port *port)
+{
+	INIT_DELAYED_WORK(&port->task_fallback, cport_task_fallback_fn);
 }
 
 /**
@@ -202,6 +306,7 @@ void cport_task_release(struct cport_port *port)
 		return;
 	/* A waker may still be in cport_task_wake(): see there. */
 	synchronize_rcu();
+	cancel_delayed_work_sync(&port->task_fallback);
 	node = llist_del_all(&port->task_list);
 	while (node) {
 		next = node->next;
