@@ -774,6 +774,23 @@ CPORT_INLINE void cport_prep_recv_select(struct cport_sqe *sqe, int fd,
 }
 
 /*
+ * CPORT_OP_READ with CPORT_SQE_F_BUFFER_SELECT: reads up to max_len bytes
+ * (0: the whole buffer) at offset into the next buffer of provided buffer
+ * group group, taken only if data went into it; the CQE names the buffer
+ * (cport_cqe_buffer_id()). Include CPORT_SQE_F_BUFFER_SELECT in a later
+ * cport_sqe_set_flags().
+ */
+CPORT_INLINE void cport_prep_read_select(struct cport_sqe *sqe, int fd,
+					 unsigned int group,
+					 unsigned int max_len,
+					 uint64_t offset)
+{
+	__cport_prep_rw(sqe, CPORT_OP_READ, fd, NULL, max_len, offset);
+	sqe->flags = (uint8_t)(sqe->flags | CPORT_SQE_F_BUFFER_SELECT);
+	sqe->buf_group = __cport_buf_group(group);
+}
+
+/*
  * CPORT_OP_RECV, multishot, with buffer select: a CQE with
  * CPORT_CQE_F_MORE and a buffer of group per arrival, until EOF (res 0),
  * an error, -ENOBUFS or a cancel ends it.

@@ -72,6 +72,7 @@
 
 #include "cq.h"
 #include "io.h"
+#include "kbuf.h"
 #include "link.h"
 #include "opdef.h"
 #include "register.h"
@@ -172,6 +173,8 @@ void cport_io_free(struct cport_io *io)
 {
 	if (io->cleanup)
 		io->cleanup(io);
+	if (io->kbg)
+		cport_kbuf_group_put(io->kbg);
 	if (io->iov != io->fast_iov)
 		kfree(io->iov);
 	/* The last op using an unregistered buffer unpins its pages. */

@@ -88,6 +88,9 @@ struct cport_io_wait {
  *        transfer; its terminal res if it is cancelled.
  * @cqe_flags: CPORT_CQE_F_* of the terminal CQE when res >= 0.
  * @cleanup: frees what the opcode added to the request, or NULL.
+ * @kbg: CPORT_SQE_F_BUFFER_SELECT: the provided buffer group (kbuf.c),
+ *       referenced until the request is freed; else NULL.
+ * @sel_len: with @kbg: most bytes to take, 0 = the whole buffer.
  */
 struct cport_io {
 	struct cport_req	req;
@@ -129,6 +132,8 @@ struct cport_io {
 	int			done;
 	u32			cqe_flags;
 	void			(*cleanup)(struct cport_io *io);
+	struct cport_kbuf_group	*kbg;
+	u32			sel_len;
 };
 
 int cport_io_init(void);

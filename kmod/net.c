@@ -64,8 +64,6 @@
  * @ucontrol: RECVMSG: msg_control.
  * @control: SENDMSG: the ancillary data, copied at submission, or NULL.
  * @control_len: SENDMSG, RECVMSG: msg_controllen.
- * @kbg: buffer select: the provided buffer group, referenced.
- * @sel_len: buffer select: most bytes to take, 0 = the buffer's length.
  * @fd: CLOSE: the descriptor.
  * @slot: CLOSE with CPORT_SQE_F_FIXED_FILE: the slot.
  * @fixed: CLOSE: @slot is valid.
@@ -88,8 +86,6 @@ struct cport_net {
 	void __user			*ucontrol;
 	void				*control;
 	size_t				control_len;
-	struct cport_kbuf_group		*kbg;
-	u32				sel_len;
 	int				fd;
 	u32				slot;
 	bool				fixed;
@@ -105,8 +101,6 @@ static void cport_net_cleanup(struct cport_io *io)
 {
 	struct cport_net *n = to_net(io);
 
-	if (n->kbg)
-		cport_kbuf_group_put(n->kbg);
 	kfree(n->control);
 }
 
@@ -349,7 +343,7 @@ static int cport_net_recv_once(struct cport_net *n)
 		msg.msg_control_is_user = true;
 		msg.msg_controllen = n->control_len;
 	}
-	if (!n->kbg) {
+	if (!n->io.kbg) {
 		msg.msg_iter = io->iter;
 		ret = sock_recvmsg(n->sock, &msg, n->msg_flags);
 		if (ret > 0)
@@ -357,14 +351,14 @@ static int cport_net_recv_once(struct cport_net *n)
 		goto out;
 	}
 
-	mutex_lock(&n->kbg->lock);
-	ret = cport_kbuf_peek(n->kbg, &buf);
+	mutex_lock(&n->io.kbg->lock);
+	ret = cport_kbuf_peek(n->io.kbg, &buf);
 	if (ret == -ENOBUFS)
 		ret = cport_net_probe(n);
 	if (ret)
 		goto out_unlock;
 	iov.iov_base = buf.addr;
-	iov.iov_len = n->sel_len ? min(n->sel_len, buf.len) : buf.len;
+	iov.iov_len = n->io.sel_len ? min(n->io.sel_len, buf.len) : buf.len;
 	if (!access_ok(iov.iov_base, iov.iov_len)) {
 		ret = -EFAULT;
 		goto out_unlock;
@@ -373,12 +367,12 @@ static int cport_net_recv_once(struct cport_net *n)
 	ret = sock_recvmsg(n->sock, &msg, n->msg_flags);
 	/* Only a buffer data went into is taken. */
 	if (ret > 0) {
-		cport_kbuf_commit(n->kbg);
+		cport_kbuf_commit(n->io.kbg);
 		io->cqe_flags = CPORT_CQE_F_BUFFER |
 				(u32)buf.bid << CPORT_CQE_BUFFER_SHIFT;
 	}
 out_unlock:
-	mutex_unlock(&n->kbg->lock);
+	mutex_unlock(&n->io.kbg->lock);
 out:
 	if (ret >= 0 && io->req.opcode == CPORT_OP_RECVMSG) {
 		int err = cport_net_recvmsg_done(n, &msg, control_start);
@@ -753,10 +747,10 @@ static int cport_net_setup(struct cport_port *port, struct cport_net *n,
 	if (cport_net_is_send(sqe->opcode))
 		n->msg_flags |= MSG_NOSIGNAL;
 	if (select) {
-		n->kbg = cport_kbuf_group_get(port, sqe->buf_group);
-		if (!n->kbg)
+		n->io.kbg = cport_kbuf_group_get(port, sqe->buf_group);
+		if (!n->io.kbg)
 			return -ENOENT;
-		n->sel_len = min_t(u32, sqe->len, MAX_RW_COUNT);
+		n->io.sel_len = min_t(u32, sqe->len, MAX_RW_COUNT);
 	}
 	if (sqe->opcode == CPORT_OP_SENDMSG || sqe->opcode == CPORT_OP_RECVMSG)
 		return cport_net_import_msg(n, sqe, select);
@@ -834,7 +828,7 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	}
 
 	/* RECV of 0 bytes: nothing to take, nothing to wait for. */
-	if (sqe->opcode == CPORT_OP_RECV && !n->kbg &&
+	if (sqe->opcode == CPORT_OP_RECV && !n->io.kbg &&
 	    !iov_iter_count(&n->io.iter)) {
 		ret = 0;
 		goto out_free;

@@ -37,6 +37,7 @@
 
 #include "compat.h"
 #include "io.h"
+#include "kbuf.h"
 #include "opdef.h"
 #include "register.h"
 #include "rw.h"
@@ -59,12 +60,16 @@ static bool cport_rw_is_fixed(u8 opcode)
  *
  * Context: process context.
  * Return: 0, or -EINVAL for op_flags set, addr2 set (but for the FIXED
- * ops, where it is the buffer index), or an offset that is neither
- * CPORT_POS_CURRENT nor below 2^63.
+ * ops, where it is the buffer index), buffer select but on a READ without
+ * addr, or an offset that is neither CPORT_POS_CURRENT nor below 2^63.
  */
 int cport_rw_prep(const struct cport_sqe *sqe)
 {
 	if (sqe->op_flags || (sqe->addr2 && !cport_rw_is_fixed(sqe->opcode)))
+		return -EINVAL;
+	/* Buffer select: READ only, the buffer comes from the group. */
+	if ((sqe->flags & CPORT_SQE_F_BUFFER_SELECT) &&
+	    (sqe->opcode != CPORT_OP_READ || sqe->addr))
 		return -EINVAL;
 	if (sqe->off != CPORT_POS_CURRENT && sqe->off > LLONG_MAX)
 		return -EINVAL;
@@ -75,7 +80,7 @@ int cport_rw_prep(const struct cport_sqe *sqe)
  * The transfer itself. Context: process context, the submitter's or a
  * worker acting for it; sleeps unless @flags has RWF_NOWAIT.
  */
-static int cport_rw_do(struct cport_io *io, rwf_t flags)
+static int __cport_rw_do(struct cport_io *io, rwf_t flags)
 {
 	struct file *file = io->file;
 	bool fpos_lock = false;
@@ -107,6 +112,73 @@ static int cport_rw_do(struct cport_io *io, rwf_t flags)
 	return ret;
 }
 
+/* A worker may block on the file: its I/O always ends. */
+static bool cport_rw_may_block(struct file *file)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	return S_ISREG(mode) || S_ISBLK(mode);
+}
+
+/*
+ * No buffer left in the group: that is an error only if there is data to
+ * put in one. Return: -ENOBUFS (data, or an error to report), 0 (end of
+ * file), or -EAGAIN (nothing yet: wait).
+ */
+static int cport_rw_nobufs(struct file *file)
+{
+	__poll_t mask;
+
+	if (cport_rw_may_block(file) || !file_can_poll(file))
+		return -ENOBUFS;
+	mask = vfs_poll(file, NULL);
+	if (mask & (EPOLLIN | EPOLLRDNORM | EPOLLERR))
+		return -ENOBUFS;
+	return (mask & EPOLLHUP) ? 0 : -EAGAIN;
+}
+
+/*
+ * A READ with buffer select: takes the group's next buffer only if data
+ * went into it, and names it in ->cqe_flags.
+ * Context: as __cport_rw_do(), with the submitter's mm.
+ */
+static int cport_rw_do_select(struct cport_io *io, rwf_t flags)
+{
+	struct cport_kbuf buf;
+	size_t len;
+	int ret;
+
+	mutex_lock(&io->kbg->lock);
+	ret = cport_kbuf_peek(io->kbg, &buf);
+	if (ret == -ENOBUFS)
+		ret = cport_rw_nobufs(io->file);
+	if (ret)
+		goto out;
+	len = io->sel_len ? min(io->sel_len, buf.len) : buf.len;
+	if (!access_ok(buf.addr, len)) {
+		ret = -EFAULT;
+		goto out;
+	}
+	io->fast_iov[0].iov_base = buf.addr;
+	io->fast_iov[0].iov_len = len;
+	iov_iter_init(&io->iter, READ, io->fast_iov, 1, len);
+	ret = __cport_rw_do(io, flags);
+	if (ret > 0) {
+		cport_kbuf_commit(io->kbg);
+		io->cqe_flags = CPORT_CQE_F_BUFFER |
+				(u32)buf.bid << CPORT_CQE_BUFFER_SHIFT;
+	}
+out:
+	mutex_unlock(&io->kbg->lock);
+	return ret;
+}
+
+static int cport_rw_do(struct cport_io *io, rwf_t flags)
+{
+	return io->kbg ? cport_rw_do_select(io, flags) :
+			 __cport_rw_do(io, flags);
+}
+
 /* Context: a worker of io.c, acting for the submitter; sleeps. */
 static int cport_rw_work(struct cport_io *io)
 {
@@ -118,14 +190,6 @@ static int cport_rw_work(struct cport_io *io)
  * Context: a worker of io.c, acting for the submitter; does not block.
  * Return: as cport_rw_do(); -EAGAIN (buffers untouched) to wait again.
  */
-/* A worker may block on the file: its I/O always ends. */
-static bool cport_rw_may_block(struct file *file)
-{
-	umode_t mode = file_inode(file)->i_mode;
-
-	return S_ISREG(mode) || S_ISBLK(mode);
-}
-
 static int cport_rw_retry(struct cport_io *io)
 {
 	struct iov_iter saved = io->iter;
@@ -156,7 +220,7 @@ static bool cport_rw_to_device(struct cport_io *io)
 	struct file *file = io->file;
 
 	return S_ISBLK(file_inode(file)->i_mode) &&
-	       (file->f_flags & O_DIRECT) && !io->use_fpos &&
+	       (file->f_flags & O_DIRECT) && !io->use_fpos && !io->kbg &&
 	       (cport_rw_is_write(io->req.opcode) ? file->f_op->write_iter :
 						    file->f_op->read_iter);
 }
@@ -259,6 +323,14 @@ static int cport_rw_import(struct cport_port *port, struct cport_io *io,
 	void __user *addr = u64_to_user_ptr(sqe->addr);
 	ssize_t ret;
 
+	/* Buffer select: the buffer is taken when data is there for it. */
+	if (sqe->flags & CPORT_SQE_F_BUFFER_SELECT) {
+		io->kbg = cport_kbuf_group_get(port, sqe->buf_group);
+		if (!io->kbg)
+			return -ENOENT;
+		io->sel_len = min_t(u32, sqe->len, MAX_RW_COUNT);
+		return 0;
+	}
 	/* At most CPORT_REGISTER_MAX_BUF_SIZE: below MAX_RW_COUNT. */
 	if (cport_rw_is_fixed(sqe->opcode))
 		return cport_buf_import(port, sqe, dir, &io->iter, &io->bufs);
@@ -346,7 +418,7 @@ int cport_rw_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	}
 	ret = cport_rw_retry(io);
 	if (ret != -EAGAIN)
-		goto out_free;
+		return cport_io_complete(io, ret);	/* frees it */
 	if (cport_rw_may_block(file))
 		return cport_io_start(io, cport_rw_work, need_mm, 0);
 	if (!file_can_poll(file))

@@ -66,7 +66,10 @@ static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 	if (!flags)
 		return true;
 	switch (sqe->opcode) {
-	case CPORT_OP_READ ... CPORT_OP_FSYNC:
+	case CPORT_OP_READ:
+		return !(flags & ~(CPORT_SQE_F_ORDERED | CPORT_SQE_F_FIXED_FILE |
+				   CPORT_SQE_F_BUFFER_SELECT));
+	case CPORT_OP_WRITE ... CPORT_OP_FSYNC:
 	case CPORT_OP_READ_FIXED:
 	case CPORT_OP_WRITE_FIXED:
 		return !(flags & ~(CPORT_SQE_F_ORDERED |

@@ -36,7 +36,8 @@
  *       the flag's number, 0 to 63; otherwise must be 0.
  * @addr: CPORT_OP_POST: user_data of the CQE posted to the target;
  *        CPORT_OP_TIMEOUT_REMOVE, CPORT_OP_CANCEL: user_data to match;
- *        CPORT_OP_READ, _WRITE: the buffer; CPORT_OP_READV, _WRITEV: the
+ *        CPORT_OP_READ, _WRITE: the buffer (READ with
+ *        CPORT_SQE_F_BUFFER_SELECT: 0); CPORT_OP_READV, _WRITEV: the
  *        array of struct iovec; CPORT_OP_READ_FIXED, _WRITE_FIXED: the
  *        user address of the data, inside registered buffer @addr2;
  *        CPORT_OP_FLAG_WAIT: the mask of flags waited for, not 0;
@@ -140,9 +141,10 @@ struct cport_cqe {
  */
 #define CPORT_SQE_F_EVENT_FLAG	(1U << 4)
 /*
- * BUFFER_SELECT (CPORT_OP_RECV, CPORT_OP_RECVMSG): the op has no buffer of
- * its own; when data arrives it takes the next buffer of provided buffer
- * group @buf_group and names it in the CQE (CPORT_CQE_F_BUFFER).
+ * BUFFER_SELECT (CPORT_OP_RECV, CPORT_OP_RECVMSG, CPORT_OP_READ): the op
+ * has no buffer of its own; when data arrives it takes the next buffer of
+ * provided buffer group @buf_group and names it in the CQE
+ * (CPORT_CQE_F_BUFFER).
  */
 #define CPORT_SQE_F_BUFFER_SELECT	(1U << 5)
 

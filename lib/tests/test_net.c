@@ -182,6 +182,28 @@ START_TEST(prep_recv_select_sets_group_and_flag)
 }
 END_TEST
 
+START_TEST(prep_read_select_sets_group_flag_offset)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_read_select(&sqe, 7, 5, 4096, 123);
+	want_init(&want, CPORT_OP_READ);
+	want.fd = 7;
+	want.flags = CPORT_SQE_F_BUFFER_SELECT;
+	want.buf_group = 5;
+	want.len = 4096;
+	want.off = 123;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+
+	/* A group no port can have stays one. */
+	junk(&sqe);
+	cport_prep_read_select(&sqe, 7, 0x10005, 0, CPORT_POS_CURRENT);
+	ck_assert_uint_eq(sqe.buf_group, 0xffff);
+	ck_assert_uint_eq(sqe.off, CPORT_POS_CURRENT);
+}
+END_TEST
+
 START_TEST(prep_recv_multishot_is_select_with_off)
 {
 	struct cport_sqe sqe, want;
@@ -599,6 +621,7 @@ Suite *net_host_suite(void)
 		  prep_send_recv_clamp_len_to_u32,
 		  prep_send_recv_fixed_set_off_and_index,
 		  prep_recv_select_sets_group_and_flag,
+		  prep_read_select_sets_group_flag_offset,
 		  prep_recv_multishot_is_select_with_off,
 		  prep_recv_select_never_wraps_group,
 		  prep_sendmsg_recvmsg_set_msghdr,

@@ -83,9 +83,12 @@ static int cq_wait_dl(struct port *pt, struct cport_cqe *out, __u64 ns)
 	TH_LOG("no CQE in %llu s; %lu ENTERs returned without one",	\
 	       WAIT_NS / NSEC_PER_SEC, enter_empty_returns)
 
-/* run_one() of cport_test.h with the bounded wait of cq_wait_dl(). */
-static int net_run_one(struct __test_metadata *_metadata, struct port *pt,
-		       struct cport_sqe s)
+/*
+ * run_one() of cport_test.h with the bounded wait of cq_wait_dl(); the
+ * CQE's flags must be @flags.
+ */
+static int net_run_one_flags(struct __test_metadata *_metadata,
+			     struct port *pt, struct cport_sqe s, __u32 flags)
 {
 	struct cport_cqe c, other[16];
 	unsigned int nr_other = 0, i;
@@ -107,8 +110,14 @@ static int net_run_one(struct __test_metadata *_metadata, struct port *pt,
 	for (i = 0; i < nr_other; i++)
 		held[nr_held++] = other[i];
 	EXPECT_EQ(s.user_data, c.user_data);
-	EXPECT_EQ(0, c.flags);
+	EXPECT_EQ(flags, c.flags);
 	return c.res;
+}
+
+static int net_run_one(struct __test_metadata *_metadata, struct port *pt,
+		       struct cport_sqe s)
+{
+	return net_run_one_flags(_metadata, pt, s, 0);
 }
 
 static int net_reap_n(struct port *pt, struct cport_cqe *c, int n)
@@ -4083,4 +4092,122 @@ int main(int argc, char **argv)
 		}
 	}
 	return test_harness_run(argc, argv);
+}
+
+/* ------------------------------------------------------------------ */
+/* READ with buffer select */
+
+static struct cport_sqe sqe_read_select(int fd, __u16 bgid, __u32 len,
+					__u64 off, __u64 user_data)
+{
+	struct cport_sqe s = sqe_rw(CPORT_OP_READ, fd, NULL, len, off,
+				    user_data);
+
+	s.flags = CPORT_SQE_F_BUFFER_SELECT;
+	s.buf_group = bgid;
+	return s;
+}
+
+/* On a pipe: waits for data holding no buffer, then takes one. */
+TEST_F(net, read_select_pipe_takes_buffer_when_data_arrives)
+{
+	struct bring b;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, bring_init(&b, self->pt.fd, 5, 4, 4, 16, 2));
+	/* O_NONBLOCK: 6.1's pipes cannot be tried without it (rw.c). */
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	SUBMIT(&self->pt, sqe_read_select(p[0], 5, 0, CPORT_POS_CURRENT, 1));
+	EXPECT_TRUE(quiet_for(&self->pt, 30));
+	EXPECT_EQ(0, load_relaxed(&b.ring->head));	/* nothing taken */
+	ASSERT_EQ(5, write(p[1], "hello", 5));
+	EXPECT_CQE(&self->pt, 1, 5, CPORT_CQE_F_BUFFER |
+				    (0U << CPORT_CQE_BUFFER_SHIFT));
+	EXPECT_EQ(0, memcmp(bring_buf(&b, 0), "hello", 5));
+	EXPECT_EQ(1, load_relaxed(&b.ring->head));
+	/* len caps what one READ takes: 3 of the 5 bytes, buffer 1. */
+	ASSERT_EQ(5, write(p[1], "world", 5));
+	EXPECT_EQ(3, net_run_one_flags(_metadata, &self->pt,
+				       sqe_read_select(p[0], 5, 3,
+						       CPORT_POS_CURRENT, 2),
+				       CPORT_CQE_F_BUFFER |
+				       (1U << CPORT_CQE_BUFFER_SHIFT)));
+	EXPECT_EQ(0, memcmp(bring_buf(&b, 1), "wor", 3));
+	/* No buffer left: -ENOBUFS while there is data, the data stays. */
+	EXPECT_EQ(-ENOBUFS, net_run_one(_metadata, &self->pt,
+				       sqe_read_select(p[0], 5, 0,
+						       CPORT_POS_CURRENT, 3)));
+	/* End of file with no buffer: 0, no buffer named. */
+	{
+		char rest[2];
+
+		ASSERT_EQ(2, read(p[0], rest, 2));
+	}
+	close(p[1]);
+	EXPECT_EQ(0, net_run_one(_metadata, &self->pt,
+				 sqe_read_select(p[0], 5, 0,
+						 CPORT_POS_CURRENT, 4)));
+	close(p[0]);
+	bring_free(&b);
+}
+
+/* On a regular file, at an offset; the buffer's id comes back. */
+TEST_F(net, read_select_regular_file)
+{
+	char path[] = "/tmp/net_test_readsel.XXXXXX";
+	struct bring b;
+	int fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, bring_init(&b, self->pt.fd, 6, 8, 8, 32, 8));
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	unlink(path);
+	ASSERT_EQ(10, pwrite(fd, "0123456789", 10, 0));
+	EXPECT_EQ(6, net_run_one_flags(_metadata, &self->pt,
+				       sqe_read_select(fd, 6, 0, 4, 1),
+				       CPORT_CQE_F_BUFFER |
+				       (0U << CPORT_CQE_BUFFER_SHIFT)));
+	EXPECT_EQ(0, memcmp(bring_buf(&b, 0), "456789", 6));
+	/* At the end of the file: 0, no buffer taken. */
+	EXPECT_EQ(0, net_run_one(_metadata, &self->pt,
+				 sqe_read_select(fd, 6, 0, 10, 2)));
+	EXPECT_EQ(1, load_relaxed(&b.ring->head));
+	close(fd);
+	bring_free(&b);
+}
+
+/* Bad input: exact errnos. */
+TEST_F(net, read_select_bad_input)
+{
+	struct cport_sqe s;
+	char buf[4];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	/* No such group. */
+	EXPECT_EQ(-ENOENT, net_run_one(_metadata, &self->pt,
+				       sqe_read_select(p[0], 9, 0,
+						       CPORT_POS_CURRENT, 1)));
+	/* A buffer of its own as well. */
+	s = sqe_read_select(p[0], 9, 1, CPORT_POS_CURRENT, 2);
+	s.addr = (__u64)(uintptr_t)buf;
+	EXPECT_EQ(-EINVAL, net_run_one(_metadata, &self->pt, s));
+	/* WRITE, READV, READ_FIXED do not select. */
+	s = sqe_read_select(p[1], 9, 1, CPORT_POS_CURRENT, 3);
+	s.opcode = CPORT_OP_WRITE;
+	EXPECT_EQ(-EINVAL, net_run_one(_metadata, &self->pt, s));
+	s.opcode = CPORT_OP_READV;
+	EXPECT_EQ(-EINVAL, net_run_one(_metadata, &self->pt, s));
+	s.opcode = CPORT_OP_READ_FIXED;
+	EXPECT_EQ(-EINVAL, net_run_one(_metadata, &self->pt, s));
+	/* buf_group without the flag. */
+	s = sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT, 4);
+	s.buf_group = 1;
+	EXPECT_EQ(-EINVAL, net_run_one(_metadata, &self->pt, s));
+	close(p[0]);
+	close(p[1]);
 }
