@@ -374,7 +374,9 @@ static int cport_io_run(struct cport_io *io)
 	bool use_mm = false;
 	int res;
 
-	old_cred = override_creds(io->cred);
+	/* The submitter itself, or a thread with its credentials: as is. */
+	old_cred = current_cred() == io->cred ? NULL :
+		   override_creds(io->cred);
 	/* In a thread of the submitting process (->in_task): its own mm. */
 	if (io->mm && current->mm != io->mm) {
 		/* The submitter's address space, unless it is gone. */
@@ -390,7 +392,8 @@ static int cport_io_run(struct cport_io *io)
 		kthread_unuse_mm(io->mm);
 		mmput(io->mm);
 	}
-	revert_creds(old_cred);
+	if (old_cred)
+		revert_creds(old_cred);
 	return res;
 }
 

@@ -64,6 +64,7 @@
  * @ucontrol: RECVMSG: msg_control.
  * @control: SENDMSG: the ancillary data, copied at submission, or NULL.
  * @control_len: SENDMSG, RECVMSG: msg_controllen.
+ * @offered: buffer select: bytes the last receive offered to take.
  * @fd: CLOSE: the descriptor.
  * @slot: CLOSE with CPORT_SQE_F_FIXED_FILE: the slot.
  * @fixed: CLOSE: @slot is valid.
@@ -86,6 +87,7 @@ struct cport_net {
 	void __user			*ucontrol;
 	void				*control;
 	size_t				control_len;
+	int				offered;
 	int				fd;
 	u32				slot;
 	bool				fixed;
@@ -364,6 +366,7 @@ static int cport_net_recv_once(struct cport_net *n)
 		goto out_unlock;
 	}
 	iov_iter_init(&msg.msg_iter, READ, &iov, 1, iov.iov_len);
+	n->offered = iov.iov_len;
 	ret = sock_recvmsg(n->sock, &msg, n->msg_flags);
 	/* Only a buffer data went into is taken. */
 	if (ret > 0) {
@@ -452,6 +455,13 @@ static int cport_net_recv_multi(struct cport_io *io)
 			return ret;
 		}
 		cport_io_more_post(io, ret, io->cqe_flags);
+		/*
+		 * A stream gave less than the buffer holds: it is empty now,
+		 * most likely. Arm the wait (which polls it once more) rather
+		 * than try a receive that would find nothing.
+		 */
+		if (ret < n->offered && n->sock->type == SOCK_STREAM)
+			return -EAGAIN;
 	}
 	return -EAGAIN;
 }
