@@ -163,6 +163,34 @@ struct cport_io *cport_io_alloc_size(struct cport_port *port,
 }
 
 /**
+ * cport_io_import_iovec() - the iterator of an op's array of iovecs
+ * @io: the request.
+ * @dir: READ or WRITE.
+ * @uvec: the user's array.
+ * @nr: its entries.
+ *
+ * Copies the array; an array of more than UIO_FASTIOV entries is
+ * allocated and kept in ->iov until the request is freed.
+ *
+ * Context: process context, the submitter's.
+ * Return: 0 or the -errno of import_iovec().
+ */
+int cport_io_import_iovec(struct cport_io *io, int dir,
+			  const struct iovec __user *uvec, unsigned long nr)
+{
+	ssize_t ret;
+
+	ret = import_iovec(dir, uvec, nr, UIO_FASTIOV, &io->iov, &io->iter);
+	if (ret < 0) {
+		io->iov = io->fast_iov;
+		return ret;
+	}
+	if (!io->iov)
+		io->iov = io->fast_iov;
+	return 0;
+}
+
+/**
  * cport_io_free() - free a request and what it holds
  * @io: the request, on no list and no wait queue.
  *

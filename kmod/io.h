@@ -148,6 +148,8 @@ struct cport_io *cport_io_alloc_size(struct cport_port *port,
 				     const struct cport_sqe *sqe,
 				     struct file *file, size_t size);
 void cport_io_free(struct cport_io *io);
+int cport_io_import_iovec(struct cport_io *io, int dir,
+			  const struct iovec __user *uvec, unsigned long nr);
 int cport_io_start(struct cport_io *io, cport_io_fn fn, bool need_mm,
 		   __poll_t poll_events);
 bool cport_io_park(struct cport_io *io, cport_io_fn fn, bool need_mm);

@@ -630,15 +630,8 @@ static int cport_net_import_msg(struct cport_net *n,
 	}
 	if (um.msg_iovlen > UIO_MAXIOV)
 		return -EMSGSIZE;
-	ret = import_iovec(send ? WRITE : READ, um.msg_iov, um.msg_iovlen,
-			   UIO_FASTIOV, &io->iov, &io->iter);
-	if (ret < 0) {
-		io->iov = io->fast_iov;
-		return ret;
-	}
-	if (!io->iov)
-		io->iov = io->fast_iov;
-	return 0;
+	return cport_io_import_iovec(io, send ? WRITE : READ, um.msg_iov,
+				     um.msg_iovlen);
 }
 
 /*

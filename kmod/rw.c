@@ -321,7 +321,6 @@ static int cport_rw_import(struct cport_port *port, struct cport_io *io,
 {
 	int dir = cport_rw_is_write(sqe->opcode) ? WRITE : READ;
 	void __user *addr = u64_to_user_ptr(sqe->addr);
-	ssize_t ret;
 
 	/* Buffer select: the buffer is taken when data is there for it. */
 	if (sqe->flags & CPORT_SQE_F_BUFFER_SELECT) {
@@ -346,16 +345,7 @@ static int cport_rw_import(struct cport_port *port, struct cport_io *io,
 		iov_iter_init(&io->iter, dir, io->fast_iov, 1, len);
 		return 0;
 	}
-	/* Copies the array; a pointer to more than UIO_FASTIOV is kept. */
-	ret = import_iovec(dir, addr, sqe->len, UIO_FASTIOV, &io->iov,
-			   &io->iter);
-	if (ret < 0) {
-		io->iov = io->fast_iov;
-		return ret;
-	}
-	if (!io->iov)
-		io->iov = io->fast_iov;
-	return 0;
+	return cport_io_import_iovec(io, dir, addr, sqe->len);
 }
 
 /**
