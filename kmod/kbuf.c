@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "io.h"
 #include "kbuf.h"
 
 /**
@@ -152,7 +153,7 @@ void cport_kbuf_group_put(struct cport_kbuf_group *g)
  * Return: 0, -ENOBUFS (empty), -EFAULT (the ring is not readable),
  * -EINVAL (an entry of length 0).
  */
-int cport_kbuf_peek(struct cport_kbuf_group *g, struct cport_kbuf *buf)
+static int cport_kbuf_peek(struct cport_kbuf_group *g, struct cport_kbuf *buf)
 {
 	struct cport_buf_entry e;
 	u32 tail;
@@ -180,11 +181,63 @@ int cport_kbuf_peek(struct cport_kbuf_group *g, struct cport_kbuf *buf)
  *
  * Context: process context, with the submitter's mm.
  */
-void cport_kbuf_commit(struct cport_kbuf_group *g)
+static void cport_kbuf_commit(struct cport_kbuf_group *g)
 {
 	lockdep_assert_held(&g->lock);
 	g->head++;
 	/* Informative for the user; a ring unmapped meanwhile is its loss. */
 	if (put_user(g->head, &g->ring->head))
 		return;
+}
+
+/**
+ * cport_kbuf_select() - the next buffer of an op's group, to read into
+ * @io: an op with a group (->kbg).
+ * @iov: out: the part of the buffer to fill, at most ->sel_len bytes.
+ * @bid: out: the buffer's id.
+ *
+ * On success the group's ->lock is held until cport_kbuf_done(), so that
+ * the buffer is taken only if the op put data into it.
+ *
+ * Context: process context, with the submitter's mm.
+ * Return: 0, or -ENOBUFS (the group is empty), -EFAULT, -EINVAL, with the
+ * lock not held.
+ */
+int cport_kbuf_select(struct cport_io *io, struct iovec *iov, u16 *bid)
+{
+	struct cport_kbuf buf;
+	int ret;
+
+	mutex_lock(&io->kbg->lock);
+	ret = cport_kbuf_peek(io->kbg, &buf);
+	if (!ret) {
+		iov->iov_base = buf.addr;
+		iov->iov_len = io->sel_len ? min(io->sel_len, buf.len) :
+					     buf.len;
+		*bid = buf.bid;
+		if (!access_ok(iov->iov_base, iov->iov_len))
+			ret = -EFAULT;
+	}
+	if (ret)
+		mutex_unlock(&io->kbg->lock);
+	return ret;
+}
+
+/**
+ * cport_kbuf_done() - end the use of a buffer from cport_kbuf_select()
+ * @io: the op.
+ * @bid: the buffer's id.
+ * @ret: what the op's transfer into it returned: the buffer is taken,
+ *       and named in the op's ->cqe_flags, only if it is > 0.
+ *
+ * Context: process context, with the submitter's mm; drops the lock.
+ */
+void cport_kbuf_done(struct cport_io *io, u16 bid, int ret)
+{
+	if (ret > 0) {
+		cport_kbuf_commit(io->kbg);
+		io->cqe_flags = CPORT_CQE_F_BUFFER |
+				(u32)bid << CPORT_CQE_BUFFER_SHIFT;
+	}
+	mutex_unlock(&io->kbg->lock);
 }

@@ -7,6 +7,9 @@
 
 #include "cport_priv.h"
 
+struct cport_io;
+struct iovec;
+
 /**
  * struct cport_kbuf_group - a provided buffer ring registered with a port
  * @refs: one for the port while registered, one per op using the group.
@@ -44,7 +47,7 @@ void cport_kbuf_free_all(struct cport_port *port);
 struct cport_kbuf_group *cport_kbuf_group_get(struct cport_port *port,
 					      u16 bgid);
 void cport_kbuf_group_put(struct cport_kbuf_group *g);
-int cport_kbuf_peek(struct cport_kbuf_group *g, struct cport_kbuf *buf);
-void cport_kbuf_commit(struct cport_kbuf_group *g);
+int cport_kbuf_select(struct cport_io *io, struct iovec *iov, u16 *bid);
+void cport_kbuf_done(struct cport_io *io, u16 bid, int ret);
 
 #endif /* _CPORT_KBUF_H */

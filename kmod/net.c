@@ -333,8 +333,8 @@ static int cport_net_recv_once(struct cport_net *n)
 	struct cport_io *io = &n->io;
 	void __user *control_start = n->ucontrol;
 	struct msghdr msg = {};
-	struct cport_kbuf buf;
 	struct iovec iov;
+	u16 bid;
 	int ret;
 
 	/* As recvmsg(): SCM_RIGHTS reads it here (scm_detach_fds()). */
@@ -353,29 +353,16 @@ static int cport_net_recv_once(struct cport_net *n)
 		goto out;
 	}
 
-	mutex_lock(&n->io.kbg->lock);
-	ret = cport_kbuf_peek(n->io.kbg, &buf);
+	ret = cport_kbuf_select(io, &iov, &bid);
 	if (ret == -ENOBUFS)
 		ret = cport_net_probe(n);
 	if (ret)
-		goto out_unlock;
-	iov.iov_base = buf.addr;
-	iov.iov_len = n->io.sel_len ? min(n->io.sel_len, buf.len) : buf.len;
-	if (!access_ok(iov.iov_base, iov.iov_len)) {
-		ret = -EFAULT;
-		goto out_unlock;
-	}
+		goto out;
 	iov_iter_init(&msg.msg_iter, READ, &iov, 1, iov.iov_len);
 	n->offered = iov.iov_len;
 	ret = sock_recvmsg(n->sock, &msg, n->msg_flags);
 	/* Only a buffer data went into is taken. */
-	if (ret > 0) {
-		cport_kbuf_commit(n->io.kbg);
-		io->cqe_flags = CPORT_CQE_F_BUFFER |
-				(u32)buf.bid << CPORT_CQE_BUFFER_SHIFT;
-	}
-out_unlock:
-	mutex_unlock(&n->io.kbg->lock);
+	cport_kbuf_done(io, bid, ret);
 out:
 	if (ret >= 0 && io->req.opcode == CPORT_OP_RECVMSG) {
 		int err = cport_net_recvmsg_done(n, &msg, control_start);

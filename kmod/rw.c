@@ -144,32 +144,16 @@ static int cport_rw_nobufs(struct file *file)
  */
 static int cport_rw_do_select(struct cport_io *io, rwf_t flags)
 {
-	struct cport_kbuf buf;
-	size_t len;
+	u16 bid;
 	int ret;
 
-	mutex_lock(&io->kbg->lock);
-	ret = cport_kbuf_peek(io->kbg, &buf);
-	if (ret == -ENOBUFS)
-		ret = cport_rw_nobufs(io->file);
+	ret = cport_kbuf_select(io, io->fast_iov, &bid);
 	if (ret)
-		goto out;
-	len = io->sel_len ? min(io->sel_len, buf.len) : buf.len;
-	if (!access_ok(buf.addr, len)) {
-		ret = -EFAULT;
-		goto out;
-	}
-	io->fast_iov[0].iov_base = buf.addr;
-	io->fast_iov[0].iov_len = len;
-	iov_iter_init(&io->iter, READ, io->fast_iov, 1, len);
+		return ret == -ENOBUFS ? cport_rw_nobufs(io->file) : ret;
+	iov_iter_init(&io->iter, READ, io->fast_iov, 1,
+		      io->fast_iov[0].iov_len);
 	ret = __cport_rw_do(io, flags);
-	if (ret > 0) {
-		cport_kbuf_commit(io->kbg);
-		io->cqe_flags = CPORT_CQE_F_BUFFER |
-				(u32)buf.bid << CPORT_CQE_BUFFER_SHIFT;
-	}
-out:
-	mutex_unlock(&io->kbg->lock);
+	cport_kbuf_done(io, bid, ret);
 	return ret;
 }
 

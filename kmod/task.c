@@ -55,6 +55,21 @@
 const int cport_task_wake_key;
 
 /*
+ * Put items @first..@last (linked) on the task list, then count them, so
+ * that a waiter that sees the new count finds them (cport_task_seq()).
+ * Context: any, hard IRQ included.
+ */
+static void cport_task_add(struct cport_port *port, struct llist_node *first,
+			   struct llist_node *last)
+{
+	WRITE_ONCE(port->task_used, true);
+	llist_add_batch(first, last, &port->task_list);
+	/* The items before the count: pairs with the waiters' checks. */
+	smp_mb__before_atomic();
+	atomic_inc(&port->task_seq);
+}
+
+/*
  * Wake one waiter of the item's process, and the poll waiters. The caller
  * keeps the port alive: it holds ->cq_lock, a wait queue lock or the RCU
  * read lock, and the release of a port that ever had task items waits for
@@ -83,11 +98,7 @@ void cport_task_queue(struct cport_io *io)
 {
 	struct cport_port *port = io->req.port;
 
-	WRITE_ONCE(port->task_used, true);
-	llist_add(&io->task_node, &port->task_list);
-	/* After the add: a waiter that sees the new count finds the item. */
-	smp_mb__before_atomic();
-	atomic_inc(&port->task_seq);
+	cport_task_add(port, &io->task_node, &io->task_node);
 	cport_task_wake(port, io->files);
 }
 
@@ -124,11 +135,7 @@ bool cport_task_offer(struct cport_io *io)
 		}
 	}
 	if (t) {
-		WRITE_ONCE(port->task_used, true);
-		llist_add(&io->task_node, &port->task_list);
-		/* As in cport_task_queue(): the item before the count. */
-		smp_mb__before_atomic();
-		atomic_inc(&port->task_seq);
+		cport_task_add(port, &io->task_node, &io->task_node);
 		wake_up_process(t);
 	}
 	spin_unlock_irqrestore(&port->cq_wait.lock, flags);
@@ -145,11 +152,7 @@ bool cport_task_offer(struct cport_io *io)
 	    time_after(jiffies, READ_ONCE(port->task_hint_jiffies) +
 				CPORT_TASK_BUSY_JIFFIES))
 		return false;
-	WRITE_ONCE(port->task_used, true);
-	llist_add(&io->task_node, &port->task_list);
-	/* As in cport_task_queue(): the item before the count. */
-	smp_mb__before_atomic();
-	atomic_inc(&port->task_seq);
+	cport_task_add(port, &io->task_node, &io->task_node);
 	if (!delayed_work_pending(&port->task_fallback))
 		cport_io_queue_delayed_work(&port->task_fallback,
 					    CPORT_TASK_SPEC_JIFFIES);
@@ -208,12 +211,8 @@ static void cport_task_fallback_fn(struct work_struct *work)
 		}
 		node = next;
 	}
-	if (first) {
-		llist_add_batch(first, last, &port->task_list);
-		/* As in cport_task_queue(): the items before the count. */
-		smp_mb__before_atomic();
-		atomic_inc(&port->task_seq);
-	}
+	if (first)
+		cport_task_add(port, first, last);
 }
 
 /**
@@ -278,10 +277,7 @@ unsigned int cport_task_run(struct cport_port *port)
 		node = next;
 	}
 	if (first) {
-		llist_add_batch(first, last, &port->task_list);
-		/* As in cport_task_queue(): the items before the count. */
-		smp_mb__before_atomic();
-		atomic_inc(&port->task_seq);
+		cport_task_add(port, first, last);
 		for (node = first; node; node = node->next) {
 			cport_task_wake(port, llist_entry(node, struct cport_io,
 							  task_node)->files);
