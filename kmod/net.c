@@ -749,6 +749,54 @@ static int cport_net_setup(struct cport_port *port, struct cport_net *n,
 	return cport_net_import(port, n, sqe);
 }
 
+/*
+ * SEND or RECV of a plain user buffer, issued by the submitter itself and
+ * on its own (not ORDERED, not in a chain, no MSG_WAITALL): its first
+ * attempt needs no request. It is made here, on the stack; a request is
+ * made only if the op has to wait for the socket.
+ */
+static bool cport_net_fast(struct cport_port *port,
+			   const struct cport_sqe *sqe)
+{
+	if (sqe->opcode != CPORT_OP_SEND && sqe->opcode != CPORT_OP_RECV)
+		return false;
+	return !port->issue_files && !port->issue_chain && !sqe->off &&
+	       !(sqe->flags & (CPORT_SQE_F_BUFFER_SELECT |
+			       CPORT_SQE_F_ORDERED)) &&
+	       !(sqe->op_flags & MSG_WAITALL);
+}
+
+/*
+ * The one attempt of a cport_net_fast() op: as cport_net_xfer() would
+ * make it, with the same flags.
+ * Context: process context, the submitter's.
+ * Return: the CQE's res, or -EAGAIN (not ready: the op waits).
+ */
+static int cport_net_fast_xfer(struct socket *sock,
+			       const struct cport_sqe *sqe)
+{
+	void __user *addr = u64_to_user_ptr(sqe->addr);
+	size_t len = min_t(size_t, sqe->len, MAX_RW_COUNT);
+	unsigned int flags = sqe->op_flags | MSG_DONTWAIT;
+	struct msghdr msg = {};
+	struct iovec iov;
+
+	if (!access_ok(addr, len))
+		return -EFAULT;
+	iov.iov_base = addr;
+	iov.iov_len = len;
+	if (sqe->opcode == CPORT_OP_SEND) {
+		iov_iter_init(&msg.msg_iter, WRITE, &iov, 1, len);
+		msg.msg_flags = flags | MSG_NOSIGNAL;
+		return sock_sendmsg(sock, &msg);
+	}
+	/* RECV of 0 bytes: nothing to take, nothing to wait for. */
+	if (!len)
+		return 0;
+	iov_iter_init(&msg.msg_iter, READ, &iov, 1, len);
+	return sock_recvmsg(sock, &msg, flags);
+}
+
 /**
  * cport_net_issue() - start a socket op
  * @port: the port.
@@ -763,6 +811,7 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		    unsigned int issue_flags)
 {
 	bool submitter = !port->issue_files;
+	bool tried;
 	struct cport_net *n;
 	struct socket *sock;
 	struct file *file;
@@ -784,6 +833,14 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 		ret = kernel_sock_shutdown(sock, sqe->len);
 		fput(file);
 		return ret;
+	}
+	tried = cport_net_fast(port, sqe);
+	if (tried) {
+		ret = cport_net_fast_xfer(sock, sqe);
+		if (ret != -EAGAIN || (sqe->op_flags & MSG_DONTWAIT)) {
+			fput(file);
+			return ret;
+		}
 	}
 
 	n = (struct cport_net *)cport_io_alloc_size(port, sqe, file,
@@ -837,7 +894,7 @@ int cport_net_issue(struct cport_port *port, const struct cport_sqe *sqe,
 				     n->addr_len, O_NONBLOCK);
 		if (ret != -EINPROGRESS)
 			goto out_free;
-	} else if (!n->multishot && (submitter || !n->io.in_task)) {
+	} else if (!n->multishot && !tried && (submitter || !n->io.in_task)) {
 		/* The first attempt, here and now. */
 		ret = fn(&n->io);
 		if (ret == -EAGAIN && n->dontwait && n->io.done)
