@@ -37,7 +37,13 @@
  * (one line; cs is the context switches, voluntary and not, of the server
  * threads only, and cs_per_req that per echoed request; sys_cs_per_req
  * counts every switch of the machine, kernel workers and the client
- * included, from /proc/stat). Exit status 2
+ * included, from /proc/stat; srv_us_per_req and cl_us_per_req are the CPU
+ * time of the server threads and of the client threads per request, from
+ * /proc/self/task/TID/schedstat, and sys_us_per_req the busy time of
+ * every CPU per request, from /proc/stat. When srv_us_per_req and
+ * cl_us_per_req are both about 1e6 / rps, both sides are busy all the
+ * time: the client, the same for every server, bounds the rate as much
+ * as the server does). Exit status 2
  * ("skip=") when the mechanism is missing (no /dev/cport, a module
  * without CPORT_FEAT_NET, io_uring disabled).
  *
@@ -85,6 +91,7 @@ struct cl_thread {
 	int ep;
 	unsigned int first, n;	/* its connections */
 	_Atomic uint64_t rounds;
+	_Atomic pid_t tid;
 } __attribute__((aligned(64)));
 
 struct bn {
@@ -155,6 +162,45 @@ static uint64_t tid_switches(struct bn *b, const pid_t *tids, unsigned int n)
 		fclose(f);
 	}
 	return sum;
+}
+
+/* CPU time in ns of the threads @tids so far (schedstat's first field). */
+static uint64_t tid_cpu_ns(const pid_t *tids, unsigned int n)
+{
+	unsigned long long v;
+	char path[64];
+	uint64_t sum = 0;
+	unsigned int i;
+	FILE *f;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat",
+			 tids[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &v) == 1)
+			sum += v;
+		fclose(f);
+	}
+	return sum;
+}
+
+/* Busy CPU time of the whole machine so far, in ns (/proc/stat "cpu"). */
+static uint64_t sys_busy_ns(void)
+{
+	unsigned long long u, ni, sy, id, io, irq, sirq;
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t busy = 0;
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu", &u, &ni, &sy,
+		   &id, &io, &irq, &sirq) == 7)
+		busy = (u + ni + sy + irq + sirq) * (1000000000ULL / hz);
+	fclose(f);
+	return busy;
 }
 
 /* Context switches of the whole machine so far (/proc/stat "ctxt"). */
@@ -801,6 +847,8 @@ static void *cl_thread(void *arg)
 	ssize_t n;
 	int k, nev;
 
+	atomic_store(&t->tid, syscall(SYS_gettid));
+
 	for (i = 0; i < t->n; i++)
 		cl_send(b, &b->cc[t->first + i], t->first + i);
 	while (!atomic_load_explicit(&b->stop, memory_order_relaxed)) {
@@ -901,7 +949,8 @@ int main(int argc, char **argv)
 {
 	static struct bn b = { .ms = 1000, .nconns = 64, .size = 64,
 			       .nthreads = 4, .nclients = 1 };
-	uint64_t r0, r1, t0, t1, c0, c1, s0, s1;
+	uint64_t r0, r1, t0, t1, c0, c1, s0, s1, v0, v1, l0, l1, m0, m1;
+	pid_t ctids[MAX_CLIENTS];
 	const char *name = NULL;
 	unsigned int i;
 	int c;
@@ -962,13 +1011,21 @@ int main(int argc, char **argv)
 			bench_die(b.head, "pthread_create failed");
 
 	sleep_ms(BENCH_WARMUP_MS + b.nconns / 4);
+	for (i = 0; i < b.nclients; i++)
+		ctids[i] = atomic_load(&b.cl[i].tid);
 	c0 = tid_switches(&b, b.tids, b.ntids);
 	s0 = sys_switches();
+	v0 = tid_cpu_ns(b.tids, b.ntids);
+	l0 = tid_cpu_ns(ctids, b.nclients);
+	m0 = sys_busy_ns();
 	r0 = rounds(&b);
 	t0 = mono_ns();
 	sleep_ms(b.ms);
 	c1 = tid_switches(&b, b.tids, b.ntids);
 	s1 = sys_switches();
+	v1 = tid_cpu_ns(b.tids, b.ntids);
+	l1 = tid_cpu_ns(ctids, b.nclients);
+	m1 = sys_busy_ns();
 	r1 = rounds(&b);
 	t1 = mono_ns();
 
@@ -982,12 +1039,14 @@ int main(int argc, char **argv)
 	if (r1 == r0)
 		bench_die(b.head, "no round trip in %u ms", b.ms);
 	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f cs=%llu "
-	       "cs_per_req=%.3f sys_cs_per_req=%.3f getq_timeouts=%lu\n",
+	       "cs_per_req=%.3f sys_cs_per_req=%.3f getq_timeouts=%lu "
+	       "srv_us_per_req=%.2f cl_us_per_req=%.2f sys_us_per_req=%.2f\n",
 	       b.head, (unsigned long long)(r1 - r0),
 	       (t1 - t0) / 1e9, (r1 - r0) * 1e9 / (t1 - t0),
 	       (double)b.nconns * (t1 - t0) / 1e3 / (r1 - r0),
 	       (unsigned long long)(c1 - c0),
 	       (double)(c1 - c0) / (r1 - r0), (double)(s1 - s0) / (r1 - r0),
-	       b.getq_timeouts);
+	       b.getq_timeouts, (v1 - v0) / 1e3 / (r1 - r0),
+	       (l1 - l0) / 1e3 / (r1 - r0), (m1 - m0) / 1e3 / (r1 - r0));
 	return 0;
 }
