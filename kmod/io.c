@@ -17,8 +17,11 @@
  *   readiness instead: its wait queue entries are added to the file's wait
  *   queues (vfs_poll()), and a wake-up with a matching event queues the
  *   work item, which makes one more non-blocking attempt and either
- *   completes or arms the wait again. No worker ever sleeps on a stream, so
- *   such an op can always be cancelled at once.
+ *   completes or arms the wait again. A multishot op (->keep_armed) leaves
+ *   its entries on the queues from one attempt to the next, as epoll
+ *   does, and takes them off only when it ends, is cancelled or waits for
+ *   a CQ slot. No worker ever sleeps on a stream, so such an op can
+ *   always be cancelled at once.
  *
  * The request captured the submitter's credentials, a reference to its mm
  * and to the file at submission; the worker acts with those credentials,
@@ -45,6 +48,11 @@
  *             only drops its reference).
  *   RUNNING   the worker owns it; a canceller waits (flush_work()) and
  *             looks again.
+ *   WOKEN     RUNNING, and a multishot op's wait (which stays armed from
+ *             one attempt to the next: ->keep_armed) was woken meanwhile,
+ *             or the attempt stopped before the file ran dry
+ *             (cport_io_again()): the worker queues it again rather than
+ *             wait. A canceller waits as for RUNNING.
  *   PENDING   a multishot op found no free CQ slot for its next CQE
  *             (cport_io_more_reserve()): it is on ->pending_list, and its
  *             event stays where it is (the connection in the listen
@@ -84,6 +92,7 @@ enum {
 	CPORT_IO_POLLING,
 	CPORT_IO_QUEUED,
 	CPORT_IO_RUNNING,
+	CPORT_IO_WOKEN,
 	CPORT_IO_DEVICE,
 	CPORT_IO_DONE,
 	CPORT_IO_DISARM,
@@ -258,6 +267,7 @@ static void cport_io_disarm(struct cport_io *io)
 		spin_unlock_irqrestore(&head->lock, flags);
 	}
 	rcu_read_unlock();
+	io->armed = false;
 }
 
 /*
@@ -286,9 +296,14 @@ static int cport_io_wake(struct wait_queue_entry *wqe, unsigned int mode,
 	smp_mb();
 	if (atomic_cmpxchg(&io->state, CPORT_IO_POLLING,
 			   CPORT_IO_QUEUED) == CPORT_IO_POLLING) {
-		list_del_init(&wqe->entry);
+		/* A multishot op's entry stays: its work takes it off. */
+		if (!io->keep_armed)
+			list_del_init(&wqe->entry);
 		/* The worker may free @io from here on. */
 		cport_io_dispatch(io);
+	} else if (io->keep_armed) {
+		/* Its attempt may have missed this: it runs again. */
+		atomic_cmpxchg(&io->state, CPORT_IO_RUNNING, CPORT_IO_WOKEN);
 	}
 	return 1;
 }
@@ -332,6 +347,7 @@ static int cport_io_arm(struct cport_io *io)
 		cport_io_disarm(io);
 		return -EOPNOTSUPP;
 	}
+	io->armed = true;
 
 	/* Full barrier; pairs with the smp_mb() in cport_io_wake(). */
 	atomic_xchg(&io->state, CPORT_IO_POLLING);
@@ -433,10 +449,13 @@ static void cport_io_work(struct work_struct *work)
 	int res;
 
 	/* Whoever queued us left entries on the other queues. */
-	cport_io_disarm(io);
+	if (!io->keep_armed)
+		cport_io_disarm(io);
 	if (atomic_cmpxchg(&io->state, CPORT_IO_QUEUED,
 			   CPORT_IO_RUNNING) != CPORT_IO_QUEUED) {
 		/* Cancelled: the canceller posted the CQE and unlinked. */
+		if (io->armed)
+			cport_io_disarm(io);
 		cport_io_put(io);
 		return;
 	}
@@ -455,7 +474,12 @@ static void cport_io_work(struct work_struct *work)
 	io->need_slot = false;
 	res = cport_io_run(io);
 	if (res == -EAGAIN && io->need_slot) {
-		/* A multishot op found the CQ full: wait for a free slot. */
+		/*
+		 * A multishot op found the CQ full: wait for a free slot, off
+		 * the file's queues (a canceller of PENDING frees it at once).
+		 */
+		if (io->armed)
+			cport_io_disarm(io);
 		spin_lock_irq(&port->cq_lock);
 		if (__cport_cq_free(port)) {
 			/* Freed meanwhile: go on at once. */
@@ -470,12 +494,30 @@ static void cport_io_work(struct work_struct *work)
 		return;
 	}
 	if (res == -EAGAIN && io->poll_events && !READ_ONCE(io->pollfree)) {
+		if (io->armed) {
+			/*
+			 * Still on the queues: wait again, unless woken during
+			 * the attempt (WOKEN). Once POLLING a wake-up or a
+			 * canceller may end it at once: not touched after.
+			 */
+			if (atomic_cmpxchg(&io->state, CPORT_IO_RUNNING,
+					   CPORT_IO_POLLING) == CPORT_IO_RUNNING)
+				return;
+			atomic_set(&io->state, CPORT_IO_QUEUED);
+			/* Once QUEUED the port may go: see cport_io_arm(). */
+			rcu_read_lock();
+			cport_io_dispatch(io);
+			rcu_read_unlock();
+			return;
+		}
 		/* Not ready after all (another reader was first): wait again. */
 		atomic_set(&io->state, CPORT_IO_ARMING);
 		res = cport_io_arm(io);
 		if (!res)
 			return;
 	}
+	if (io->armed)
+		cport_io_disarm(io);
 
 	spin_lock_irq(&port->cq_lock);
 	__cport_io_finish(io, res);
@@ -853,6 +895,9 @@ void cport_io_task_cancel(struct cport_io *io)
 {
 	/* The canceller posted its CQE; only the list's reference is left. */
 	WARN_ON_ONCE(atomic_read(&io->state) != CPORT_IO_CANCELLED);
+	/* A multishot op's wait may still be armed (->keep_armed). */
+	if (io->armed)
+		cport_io_disarm(io);
 	cport_io_put(io);
 }
 
@@ -895,6 +940,22 @@ void cport_io_cancel_files(struct cport_port *port, void *files)
 		req->ops->put(req);
 	list_for_each_entry_safe(req, tmp, &sync, cancel_node)
 		req->ops->cancel_sync(req);
+}
+
+/**
+ * cport_io_again() - the attempt stopped before the file ran dry
+ * @io: a multishot op, in its work function, which returns -EAGAIN next.
+ *
+ * A multishot op's wait stays armed between attempts (->keep_armed), so
+ * an attempt that leaves an event where it is (it took its share of
+ * shots) says so: the op is queued again instead of waiting for a
+ * wake-up that may not come.
+ *
+ * Context: process context, the op's work function.
+ */
+void cport_io_again(struct cport_io *io)
+{
+	atomic_cmpxchg(&io->state, CPORT_IO_RUNNING, CPORT_IO_WOKEN);
 }
 
 /**

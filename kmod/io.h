@@ -55,6 +55,10 @@ struct cport_io_wait {
  * @nr_waits: entries used in @waits.
  * @arm_error: the file wanted more wait queues than @waits holds.
  * @woken: an event arrived while the wait was being armed.
+ * @keep_armed: a multishot op: the wait queue entries stay on the file's
+ *              queues from one attempt to the next, and are taken off only
+ *              when the op ends, is cancelled or waits for a CQ slot.
+ * @armed: the entries are on the file's queues.
  * @pollfree: a wait queue announced POLLFREE: do not arm again.
  * @pos: file offset, unless @use_fpos.
  * @use_fpos: use and advance the file position (CPORT_POS_CURRENT).
@@ -108,6 +112,8 @@ struct cport_io {
 	bool			arm_error;
 	bool			woken;
 	bool			pollfree;
+	bool			keep_armed;
+	bool			armed;
 	loff_t			pos;
 	bool			use_fpos;
 	rwf_t			rw_flags;
@@ -160,6 +166,7 @@ int cport_io_complete(struct cport_io *io, int res);
 void cport_io_task_run(struct cport_io *io);
 void cport_io_task_cancel(struct cport_io *io);
 void cport_io_cancel_files(struct cport_port *port, void *files);
+void cport_io_again(struct cport_io *io);
 bool cport_io_more_reserve(struct cport_io *io);
 void cport_io_more_post(struct cport_io *io, s32 res, u32 cqe_flags);
 void cport_io_more_unreserve(struct cport_io *io);

@@ -273,6 +273,8 @@ static int cport_net_accept_multi(struct cport_io *io)
 		}
 		cport_io_more_post(io, ret, 0);
 	}
+	/* Others get a turn; there may be more connections queued. */
+	cport_io_again(io);
 	return -EAGAIN;
 }
 
@@ -450,6 +452,8 @@ static int cport_net_recv_multi(struct cport_io *io)
 		if (ret < n->offered && n->sock->type == SOCK_STREAM)
 			return -EAGAIN;
 	}
+	/* Others get a turn; there may be more data. */
+	cport_io_again(io);
 	return -EAGAIN;
 }
 
@@ -703,6 +707,8 @@ static int cport_net_setup(struct cport_port *port, struct cport_net *n,
 	unsigned int flags = sqe->op_flags;
 
 	n->multishot = sqe->off & CPORT_NET_MULTISHOT;
+	/* Its wait stays armed from one attempt to the next (io.c). */
+	n->io.keep_armed = n->multishot;
 	switch (sqe->opcode) {
 	case CPORT_OP_ACCEPT:
 		n->accept_flags = flags;

@@ -3269,6 +3269,67 @@ TEST_F(tiny, multishot_recv_full_cq_data_waits_in_socket)
 	bring_free(&b);
 }
 
+/*
+ * A multishot RECV's wait stays armed between attempts, and one attempt
+ * takes at most 32 datagrams: 100 queued before the SQE, then 100 sent
+ * to the armed op in a burst, all come out, in order, with no arrival
+ * after them to wake it.
+ */
+TEST(multishot_recv_udp_burst_beyond_one_attempt)
+{
+	struct sockaddr_storage ss[2];
+	socklen_t sl[2];
+	struct cport_cqe c;
+	struct port pt;
+	struct bring b;
+	int u[2] = { -1, -1 }, i, round;
+	char msg[32];
+
+	NET_SETUP_PORT(&pt, 64, 512);
+	ASSERT_EQ(0, udp_pair(AF_INET, u, ss, sl, true));
+	ASSERT_EQ(0, bring_init(&b, pt.fd, 7, 256, 256, 32, 256));
+	for (round = 0; round < 2; round++) {
+		if (round == 0) {
+			for (i = 0; i < 100; i++) {
+				int n = snprintf(msg, sizeof(msg), "d%d-%d",
+						 round, i);
+
+				ASSERT_EQ(n, send(u[1], msg, n, 0));
+			}
+			SUBMIT(&pt, sqe_recv_bs(u[0], 7, 0,
+						CPORT_NET_MULTISHOT, 0x77));
+		} else {
+			EXPECT_TRUE(quiet_for(&pt, 30));
+			for (i = 0; i < 100; i++) {
+				int n = snprintf(msg, sizeof(msg), "d%d-%d",
+						 round, i);
+
+				ASSERT_EQ(n, send(u[1], msg, n, 0));
+			}
+		}
+		for (i = 0; i < 100; i++) {
+			int n = snprintf(msg, sizeof(msg), "d%d-%d", round, i);
+
+			NEXT(&pt, &c);
+			ASSERT_EQ(0x77, c.user_data);
+			ASSERT_EQ(n, c.res);
+			ASSERT_EQ(MORE | FBUF, c.flags & 0xffff);
+			ASSERT_EQ(0, memcmp(bring_buf(&b, cqe_bid(&c)), msg,
+					    n));
+			bring_add(&b, cqe_bid(&c));
+		}
+		EXPECT_EQ(0, inq(u[0]));
+	}
+	SUBMIT(&pt, sqe_cancel(0x77, 0, 0x78));
+	EXPECT_CQE(&pt, 0x77, -ECANCELED, 0);
+	EXPECT_CQE(&pt, 0x78, 0, 0);
+	EXPECT_EQ(0, fdinfo(pt.fd, "inflight"));
+	close(u[0]);
+	close(u[1]);
+	port_fini(&pt);
+	bring_free(&b);
+}
+
 /* ----------------------------------------------------------------- */
 /* cancel racing arrival: exactly one terminal CQE, nothing lost */
 
