@@ -223,9 +223,6 @@ struct cport_efc_slot {
  * @task_hint_files: the file table (a cookie) of the thread that entered
  *                   the port last (task.c).
  * @task_hint_jiffies: when it did.
- * @task_submit_files: the file table (a cookie) of a thread that submits
- *                     SQEs in CPORT_IOC_ENTER now, and runs the task list
- *                     when done; NULL if none (task.c).
  * @task_fallback: hands ops left for a busy process to a worker.
  */
 struct cport_port {
@@ -293,7 +290,6 @@ struct cport_port {
 	struct cport_kbuf_group	*kbufs[CPORT_BUF_GROUPS_MAX];
 	void			*task_hint_files;
 	unsigned long		task_hint_jiffies;
-	void			*task_submit_files;
 	struct delayed_work	task_fallback;
 };
 

@@ -307,10 +307,7 @@ long cport_ioctl_enter(struct cport_port *port, void __user *argp, bool v1)
 	}
 
 	if (e.to_submit) {
-		/* Ops offered meanwhile wait for us (task.c). */
-		cport_task_note_submit(port, true);
 		submitted = cport_submit(port, e.to_submit, e.min_complete);
-		cport_task_note_submit(port, false);
 		if (submitted < 0) {
 			ret = submitted;
 			goto out;

@@ -143,17 +143,14 @@ bool cport_task_offer(struct cport_io *io)
 		return true;
 
 	/*
-	 * None waits, but a thread of the process submits SQEs now, or the
-	 * process entered the port a moment ago (CPORT_TASK_BUSY_JIFFIES): a
-	 * busy server, which runs the list when its submission ends, or
-	 * enters again soon (each ENTER runs the list). Leave the op for it,
-	 * and let a worker take it if no thread did after
-	 * CPORT_TASK_SPEC_JIFFIES (and none submits then).
+	 * None waits, but the process entered the port a moment ago
+	 * (CPORT_TASK_BUSY_JIFFIES): a busy server, which enters again soon
+	 * (each ENTER runs the list). Leave the op for it, and let a worker
+	 * take it if no thread did after CPORT_TASK_SPEC_JIFFIES.
 	 */
-	if (READ_ONCE(port->task_submit_files) != io->files &&
-	    (READ_ONCE(port->task_hint_files) != io->files ||
-	     time_after(jiffies, READ_ONCE(port->task_hint_jiffies) +
-				 CPORT_TASK_BUSY_JIFFIES)))
+	if (READ_ONCE(port->task_hint_files) != io->files ||
+	    time_after(jiffies, READ_ONCE(port->task_hint_jiffies) +
+				CPORT_TASK_BUSY_JIFFIES))
 		return false;
 	cport_task_add(port, &io->task_node, &io->task_node);
 	if (!delayed_work_pending(&port->task_fallback))
@@ -186,32 +183,9 @@ void cport_task_note_enter(struct cport_port *port)
 		WRITE_ONCE(port->task_hint_jiffies, now);
 }
 
-/**
- * cport_task_note_submit() - a thread starts or ends submitting in ENTER
- * @port: the port.
- * @submitting: true before it consumes SQEs, false after; it runs the
- *              task list after that.
- *
- * Ops offered meanwhile wait for it rather than for a worker: a batch of
- * sends can take longer than CPORT_TASK_SPEC_JIFFIES. Two processes that
- * submit at once overwrite each other's mark: an op of the one not marked
- * then goes to a worker, as it would without the mark. The last write is
- * always a "false" (each thread clears after it set), so the mark never
- * outlives every submission.
- *
- * Context: process context, inside CPORT_IOC_ENTER.
- */
-void cport_task_note_submit(struct cport_port *port, bool submitting)
-{
-	WRITE_ONCE(port->task_submit_files,
-		   submitting ? current->files : NULL);
-}
-
 /*
  * The ops offered to a busy process that no thread of it took in time go
- * to the workqueue, unless a thread of the process submits now (it runs
- * the list next: look again later); ops that must run in the process
- * stay.
+ * to the workqueue; ops that must run in the process stay.
  * Context: a kworker of the cport workqueue.
  */
 static void cport_task_fallback_fn(struct work_struct *work)
@@ -220,8 +194,6 @@ static void cport_task_fallback_fn(struct work_struct *work)
 					       struct cport_port,
 					       task_fallback);
 	struct llist_node *node, *next, *first = NULL, *last = NULL;
-	void *submitting = READ_ONCE(port->task_submit_files);
-	bool again = false;
 
 	node = llist_del_all(&port->task_list);
 	while (node) {
@@ -229,8 +201,7 @@ static void cport_task_fallback_fn(struct work_struct *work)
 						  task_node);
 
 		next = node->next;
-		if (io->in_task || (submitting && io->files == submitting)) {
-			again |= !io->in_task;
+		if (io->in_task) {
 			node->next = first;
 			first = node;
 			if (!last)
@@ -242,9 +213,6 @@ static void cport_task_fallback_fn(struct work_struct *work)
 	}
 	if (first)
 		cport_task_add(port, first, last);
-	if (again)
-		cport_io_queue_delayed_work(&port->task_fallback,
-					    CPORT_TASK_SPEC_JIFFIES);
 }
 
 /**

@@ -13,7 +13,6 @@ extern const int cport_task_wake_key;
 void cport_task_queue(struct cport_io *io);
 bool cport_task_offer(struct cport_io *io);
 void cport_task_note_enter(struct cport_port *port);
-void cport_task_note_submit(struct cport_port *port, bool submitting);
 void cport_task_init(struct cport_port *port);
 unsigned int cport_task_run(struct cport_port *port);
 bool cport_task_wake_match(struct cport_port *port, struct task_struct *t);
