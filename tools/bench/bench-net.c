@@ -43,7 +43,12 @@
  * every CPU per request, from /proc/stat. When srv_us_per_req and
  * cl_us_per_req are both about 1e6 / rps, both sides are busy all the
  * time: the client, the same for every server, bounds the rate as much
- * as the server does). Exit status 2
+ * as the server does; dacks_per_req counts the ACKs the delayed-ACK timer
+ * sent (TcpExt DelayedACKs) per request: when a connection's round trip
+ * nears the timer's 40 ms minimum, as 1000 connections do under TCG, the
+ * timer fires, its bare ACKs cost both sides CPU time, the round trip
+ * grows further, and the rate settles about a fifth lower: a run lands in
+ * one state or the other, and this column says which). Exit status 2
  * ("skip=") when the mechanism is missing (no /dev/cport, a module
  * without CPORT_FEAT_NET, io_uring disabled).
  *
@@ -201,6 +206,38 @@ static uint64_t sys_busy_ns(void)
 		busy = (u + ni + sy + irq + sirq) * (1000000000ULL / hz);
 	fclose(f);
 	return busy;
+}
+
+/*
+ * Delayed ACKs the machine sent so far: ACKs sent by the delayed-ACK
+ * timer, not with data (TcpExt DelayedACKs in /proc/net/netstat).
+ */
+static uint64_t sys_delayed_acks(void)
+{
+	char names[4096], values[4096], *n, *v, *sn, *sv;
+	uint64_t ret = 0;
+	FILE *f = fopen("/proc/net/netstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(names, sizeof(names), f) &&
+	       fgets(values, sizeof(values), f)) {
+		if (strncmp(names, "TcpExt:", 7))
+			continue;
+		n = strtok_r(names, " \n", &sn);
+		v = strtok_r(values, " \n", &sv);
+		while (n && v) {
+			if (!strcmp(n, "DelayedACKs")) {
+				ret = strtoull(v, NULL, 10);
+				break;
+			}
+			n = strtok_r(NULL, " \n", &sn);
+			v = strtok_r(NULL, " \n", &sv);
+		}
+		break;
+	}
+	fclose(f);
+	return ret;
 }
 
 /* Context switches of the whole machine so far (/proc/stat "ctxt"). */
@@ -950,6 +987,7 @@ int main(int argc, char **argv)
 	static struct bn b = { .ms = 1000, .nconns = 64, .size = 64,
 			       .nthreads = 4, .nclients = 1 };
 	uint64_t r0, r1, t0, t1, c0, c1, s0, s1, v0, v1, l0, l1, m0, m1;
+	uint64_t d0, d1;
 	pid_t ctids[MAX_CLIENTS];
 	const char *name = NULL;
 	unsigned int i;
@@ -1018,6 +1056,7 @@ int main(int argc, char **argv)
 	v0 = tid_cpu_ns(b.tids, b.ntids);
 	l0 = tid_cpu_ns(ctids, b.nclients);
 	m0 = sys_busy_ns();
+	d0 = sys_delayed_acks();
 	r0 = rounds(&b);
 	t0 = mono_ns();
 	sleep_ms(b.ms);
@@ -1026,6 +1065,7 @@ int main(int argc, char **argv)
 	v1 = tid_cpu_ns(b.tids, b.ntids);
 	l1 = tid_cpu_ns(ctids, b.nclients);
 	m1 = sys_busy_ns();
+	d1 = sys_delayed_acks();
 	r1 = rounds(&b);
 	t1 = mono_ns();
 
@@ -1040,13 +1080,15 @@ int main(int argc, char **argv)
 		bench_die(b.head, "no round trip in %u ms", b.ms);
 	printf("%s rounds=%llu secs=%.3f rps=%.0f us_per_rt=%.2f cs=%llu "
 	       "cs_per_req=%.3f sys_cs_per_req=%.3f getq_timeouts=%lu "
-	       "srv_us_per_req=%.2f cl_us_per_req=%.2f sys_us_per_req=%.2f\n",
+	       "srv_us_per_req=%.2f cl_us_per_req=%.2f sys_us_per_req=%.2f "
+	       "dacks_per_req=%.4f\n",
 	       b.head, (unsigned long long)(r1 - r0),
 	       (t1 - t0) / 1e9, (r1 - r0) * 1e9 / (t1 - t0),
 	       (double)b.nconns * (t1 - t0) / 1e3 / (r1 - r0),
 	       (unsigned long long)(c1 - c0),
 	       (double)(c1 - c0) / (r1 - r0), (double)(s1 - s0) / (r1 - r0),
 	       b.getq_timeouts, (v1 - v0) / 1e3 / (r1 - r0),
-	       (l1 - l0) / 1e3 / (r1 - r0), (m1 - m0) / 1e3 / (r1 - r0));
+	       (l1 - l0) / 1e3 / (r1 - r0), (m1 - m0) / 1e3 / (r1 - r0),
+	       (double)(d1 - d0) / (r1 - r0));
 	return 0;
 }
