@@ -17,6 +17,7 @@
 #include <linux/uidgid.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <uapi/cport.h>
 
 #include "flags.h"
@@ -224,6 +225,17 @@ struct cport_efc_slot {
  *                   the port last (task.c).
  * @task_hint_jiffies: when it did.
  * @task_fallback: hands ops left for a busy process to a worker.
+ * @sigs: completion signals of ops in flight (signal.c), by id.
+ * @sig_work: sends the signals fired under ->cq_lock, once it is dropped.
+ * @sig_send: signals to send, newest first.
+ * @sig_late: signals the irq_work leaves to @sig_late_work, newest first.
+ * @sig_late_work: sends them from process context.
+ * @sig_done: signals sent (or dropped), to free in process context.
+ * @sig_closing: under ->cq_lock: the port is being released; fired
+ *               signals are dropped.
+ * @sig_queued: signals queued to a thread.
+ * @sig_lost: signals not queued: no thread to take them, or the queue was
+ *            full (RLIMIT_SIGPENDING).
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -291,6 +303,15 @@ struct cport_port {
 	void			*task_hint_files;
 	unsigned long		task_hint_jiffies;
 	struct delayed_work	task_fallback;
+	struct xarray		sigs;
+	struct irq_work		sig_work;
+	struct llist_head	sig_send;
+	struct llist_head	sig_late;
+	struct work_struct	sig_late_work;
+	struct llist_head	sig_done;
+	bool			sig_closing;
+	atomic64_t		sig_queued;
+	atomic64_t		sig_lost;
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

@@ -60,6 +60,10 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "waiters:\t%d\n", atomic_read(&port->nr_waiters));
 	seq_printf(m, "buffers:\t%u\n", bufs);
 	seq_printf(m, "files:\t%u\n", files);
+	seq_printf(m, "sig_queued:\t%lld\n",
+		   (long long)atomic64_read(&port->sig_queued));
+	seq_printf(m, "sig_lost:\t%lld\n",
+		   (long long)atomic64_read(&port->sig_lost));
 	cport_pool_show_fdinfo(m, port);
 flags:
 	spin_lock_irq(&port->cq_lock);

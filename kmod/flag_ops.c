@@ -250,6 +250,9 @@ int __cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe)
 {
 	int err;
 
+	/* Its fields are the signal's (signal.c). */
+	if (sqe->flags & CPORT_SQE_F_SIGNAL)
+		return cport_sig_check(sqe);
 	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG))
 		return (sqe->ef_cluster || sqe->ef_bit) ? -EINVAL : 0;
 	if (sqe->ef_bit > 63)
@@ -270,6 +273,8 @@ int cport_ef_check(struct cport_port *port, const struct cport_sqe *sqe)
 {
 	int ret;
 
+	if (sqe->flags & CPORT_SQE_F_SIGNAL)
+		return cport_sig_check(sqe);
 	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG))
 		return (sqe->ef_cluster || sqe->ef_bit) ? -EINVAL : 0;
 	spin_lock_irq(&port->cq_lock);
@@ -294,7 +299,7 @@ void cport_ef_accept(struct cport_port *port, const struct cport_sqe *sqe)
 	struct cport_efc *efc;
 	int err;
 
-	if (!ef)
+	if (!ef || (ef & CPORT_EF_SIG))
 		return;
 	spin_lock_irq(&port->cq_lock);
 	efc = __cport_cluster_find(port, CPORT_EF_CLUSTER(ef), true, &err);
@@ -322,6 +327,10 @@ void __cport_ef_fire(struct cport_port *port, u32 ef)
 
 	if (!ef)
 		return;
+	if (ef & CPORT_EF_SIG) {
+		__cport_sig_fire(port, CPORT_EF_SIG_ID(ef));
+		return;
+	}
 	efc = __cport_cluster_find(port, CPORT_EF_CLUSTER(ef), true, &err);
 	if (efc)
 		cport_efc_set(efc, CPORT_EF_BIT(ef));

@@ -10,6 +10,8 @@
 #include <linux/uidgid.h>
 #include <uapi/cport.h>
 
+#include "signal.h"
+
 struct cport_efw;
 struct user_namespace;
 
@@ -20,10 +22,22 @@ struct user_namespace;
 #define CPORT_EF_VALID		BIT(31)
 #define CPORT_EF_CLUSTER(ef)	(((ef) >> 6) & 0x3f)
 #define CPORT_EF_BIT(ef)	((ef) & 63)
+/*
+ * Not a flag but a completion signal (CPORT_SQE_F_SIGNAL, signal.c), which
+ * travels the same way: its id in the port's table.
+ */
+#define CPORT_EF_SIG		BIT(30)
+#define CPORT_EF_SIG_MAX	(BIT(30) - 1)
+#define CPORT_EF_SIG_ID(ef)	((ef) & CPORT_EF_SIG_MAX)
 
-/* The SQE's event flag, or 0 if it has none or names no possible flag. */
+/*
+ * The SQE's event flag or completion signal, or 0 if it has none or names
+ * no possible flag.
+ */
 static inline u32 cport_sqe_ef(const struct cport_sqe *sqe)
 {
+	if (unlikely(sqe->flags & CPORT_SQE_F_SIGNAL))
+		return cport_sqe_sig(sqe);
 	if (!(sqe->flags & CPORT_SQE_F_EVENT_FLAG) ||
 	    sqe->ef_cluster > CPORT_CLUSTER_MAX || sqe->ef_bit > 63 ||
 	    sqe->opcode == CPORT_OP_FLAG_WAIT)

@@ -54,6 +54,7 @@
 #include "io.h"
 #include "link.h"
 #include "opdef.h"
+#include "signal.h"
 #include "submit.h"
 
 enum {
@@ -271,8 +272,10 @@ static void __cport_chain_lt_start(struct cport_chain *chain,
 	chain->lt_gen = chain->gen;
 	chain->lt_armed = true;
 	/* Checked here: it is never issued. The op runs unbounded. */
-	if ((lt->sqe.flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_EVENT_FLAG)) ||
-	    lt->sqe.resv0 || lt->sqe.resv2 ||
+	if ((lt->sqe.flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_EVENT_FLAG |
+				CPORT_SQE_F_SIGNAL)) ||
+	    lt->sqe.resv0 ||
+	    (lt->sqe.resv2 && !(lt->sqe.flags & CPORT_SQE_F_SIGNAL)) ||
 	    cport_link_timeout_prep(&lt->sqe)) {
 		__cport_chain_lt_post(chain, -EINVAL);
 		return;
@@ -616,6 +619,8 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 		cport_sqe_copy(&m->sqe, &port->sqes[port->sq_head & mask]);
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
 		cport_ef_accept(port, &m->sqe);
+		if (unlikely(m->sqe.flags & CPORT_SQE_F_SIGNAL))
+			cport_sig_accept(port, &m->sqe);
 		if (cport_sqe_has_fd(&m->sqe)) {
 			m->has_fd = true;
 			m->file = cport_sqe_fget(port, &m->sqe, &m->self);

@@ -37,6 +37,7 @@
 #include "post.h"
 #include "register.h"
 #include "setup.h"
+#include "signal.h"
 #include "submit.h"
 #include "task.h"
 #include "wait.h"
@@ -84,6 +85,7 @@ static int cport_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&port->ordered_list);
 	cport_defer_init(port);
 	cport_task_init(port);
+	cport_sig_init(port);
 	init_waitqueue_head(&port->cq_wait);
 	init_waitqueue_head(&port->poll_wait);
 	port->owner = uid;
@@ -103,6 +105,8 @@ static int cport_release(struct inode *inode, struct file *file)
 	/* Threads may outlive the port in its pool: detach it first. */
 	cport_pool_release(port);
 	if (port->ready) {
+		/* Ops cancelled from here on queue no signal (signal.c). */
+		cport_sig_closing(port);
 		cport_cancel_all_sync(port);
 		/* The deferral work may have issued ops meanwhile. */
 		cport_defer_release(port);
@@ -115,6 +119,7 @@ static int cport_release(struct inode *inode, struct file *file)
 		cport_register_free(port);
 		cport_rings_free(port);
 	}
+	cport_sig_release(port);
 	cport_clusters_release(port);
 	cport_user_put(port->owner);
 	mutex_destroy(&port->submit_lock);

@@ -19,6 +19,7 @@
 #include "link.h"
 #include "nop.h"
 #include "opdef.h"
+#include "signal.h"
 #include "submit.h"
 #include "task.h"
 #include "wait.h"
@@ -57,11 +58,11 @@ void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
  */
 static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 {
-	/* Any op may link, drain and name an event flag (FLAG_WAIT's prep
-	 * refuses the last).
+	/* Any op may link, drain, name an event flag (FLAG_WAIT's prep
+	 * refuses it) and ask for a signal (signal.c checks which).
 	 */
 	u8 flags = sqe->flags & ~(CPORT_SQE_F_LINK | CPORT_SQE_F_DRAIN |
-				  CPORT_SQE_F_EVENT_FLAG);
+				  CPORT_SQE_F_EVENT_FLAG | CPORT_SQE_F_SIGNAL);
 
 	if (!flags)
 		return true;
@@ -112,7 +113,7 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 
 	if (sqe->opcode >= CPORT_OP_LAST)
 		return -EINVAL;
-	if (sqe->resv2)
+	if (sqe->resv2 && !(sqe->flags & CPORT_SQE_F_SIGNAL))
 		return -EINVAL;
 	if (sqe->buf_group && !(sqe->flags & CPORT_SQE_F_BUFFER_SELECT))
 		return -EINVAL;
@@ -154,6 +155,8 @@ static void cport_chain_fail(struct cport_port *port,
 		cport_sqe_copy(&sqe, &port->sqes[port->sq_head & mask]);
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
 		cport_ef_accept(port, &sqe);
+		if (unlikely(sqe.flags & CPORT_SQE_F_SIGNAL))
+			cport_sig_accept(port, &sqe);
 		cport_cqe_batch_add(port, batch, sqe.user_data, -ECANCELED,
 				    cport_sqe_ef(&sqe));
 	}
@@ -202,6 +205,8 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 		WRITE_ONCE(port->sq_head, port->sq_head + 1);
 		if (unlikely(sqe.flags & CPORT_SQE_F_EVENT_FLAG))
 			cport_ef_accept(port, &sqe);
+		if (unlikely(sqe.flags & CPORT_SQE_F_SIGNAL))
+			cport_sig_accept(port, &sqe);
 		/* Keep inline CQEs in submission order around other ops. */
 		if (sqe.opcode != CPORT_OP_NOP || (sqe.flags & CPORT_SQE_F_LINK))
 			cport_cqe_batch_flush(port, &batch);

@@ -69,7 +69,13 @@
  * @ef_bit: with CPORT_SQE_F_EVENT_FLAG: that flag's number, 0 to 63;
  *          otherwise must be 0.
  * @resv2: reserved, must be 0.
- * @resv: the three fields above under their old name.
+ * @sig_signo: with CPORT_SQE_F_SIGNAL (instead of @ef_cluster): the signal
+ *             queued when the op completes, 1 to 64.
+ * @sig_flags: with CPORT_SQE_F_SIGNAL (instead of @ef_bit): CPORT_SIG_*.
+ * @sig_value: with CPORT_SQE_F_SIGNAL (instead of @resv2): the signal's
+ *             si_value (sival_ptr; sival_int is its low 32 bits on
+ *             little-endian machines).
+ * @resv: the last three fields under their old name.
  *
  * The kernel reads every field exactly once. A field that is not used by the
  * opcode must be 0, or the op completes with -EINVAL.
@@ -93,6 +99,11 @@ struct cport_sqe {
 			__u32	ef_cluster;
 			__u32	ef_bit;
 			__u64	resv2;
+		};
+		struct {
+			__u32	sig_signo;
+			__u32	sig_flags;
+			__u64	sig_value;
 		};
 		__u64	resv[2];
 	};
@@ -147,6 +158,22 @@ struct cport_cqe {
  * (CPORT_CQE_F_BUFFER).
  */
 #define CPORT_SQE_F_BUFFER_SELECT	(1U << 5)
+/*
+ * SIGNAL (any op but the multishot ones): when the op's terminal CQE is in
+ * the CQ ring, whatever its res, signal @sig_signo is queued with si_code
+ * SI_ASYNCIO, si_value @sig_value and the submitter's pid and uid, to the
+ * thread that submitted the SQE, or with CPORT_SIG_PROCESS to its process
+ * (see userspace-api.rst, "Completion signals"). Not with
+ * CPORT_SQE_F_EVENT_FLAG: the two share the SQE's last 16 bytes.
+ */
+#define CPORT_SQE_F_SIGNAL	(1U << 6)
+
+/*
+ * sig_flags. PROCESS: the signal is for the submitter's process, not for
+ * the submitting thread: a thread of the process that does not block it
+ * takes it.
+ */
+#define CPORT_SIG_PROCESS	(1U << 0)
 
 /* More CQEs will follow for this op (multishot): this one is not terminal. */
 #define CPORT_CQE_F_MORE	(1U << 0)
@@ -446,6 +473,7 @@ struct cport_params {
 #define CPORT_FEAT_POLL		(1U << 9) /* POLL_ADD, POLL_REMOVE */
 #define CPORT_FEAT_CONCURRENCY	(1U << 10) /* @concurrency, CPORT_IOC_GETQ */
 #define CPORT_FEAT_NET		(1U << 11) /* socket ops, provided buffers */
+#define CPORT_FEAT_SIGNAL	(1U << 12) /* CPORT_SQE_F_SIGNAL */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER

@@ -494,6 +494,9 @@ static void random_sqe(__u64 *seed, struct cport_sqe *s, int sink_fd,
 			((__u64 *)s)[i] = xrand(seed);
 		if (r & 8)
 			s->opcode %= CPORT_OP_LAST;
+		/* Never a real signal to ourselves (signal_test has those). */
+		if (s->flags & CPORT_SQE_F_SIGNAL)
+			s->sig_signo |= 0x100;
 		break;
 	}
 	/*

@@ -1030,6 +1030,36 @@ static void sq_push(struct port *pt, const struct cport_sqe *sqe)
 }
 
 /* Builds one SQE: 12 bytes of choices, more for raw values. */
+
+/*
+ * CPORT_SQE_F_SIGNAL: the signals an SQE may name. Every valid one is
+ * blocked in the whole program (main()), so that queued signals pile up
+ * (up to RLIMIT_SIGPENDING, then they are lost: the kernel counts them)
+ * instead of killing it; 0 and 65 are refused with -EINVAL.
+ */
+#define FUZZ_NSIGNALS	8
+static int fuzz_signals[FUZZ_NSIGNALS] = { 0, 65, SIGUSR1, SIGUSR2 };
+
+static const uint32_t sig_flags_tab[6] = {
+	0, CPORT_SIG_PROCESS, 2, 1U << 30, 1U << 31, ~0U,
+};
+
+static void fuzz_signals_block(void)
+{
+	sigset_t set;
+	int i;
+
+	fuzz_signals[4] = SIGRTMIN;
+	fuzz_signals[5] = SIGRTMIN + 1;
+	fuzz_signals[6] = SIGRTMAX;
+	fuzz_signals[7] = SIGRTMIN + 2;
+	sigemptyset(&set);
+	for (i = 0; i < FUZZ_NSIGNALS; i++)
+		if (fuzz_signals[i] >= 1 && fuzz_signals[i] <= SIGRTMAX)
+			sigaddset(&set, fuzz_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static void cmd_sqe(struct in *in, struct port *pt, unsigned int copies)
 {
 	struct cport_sqe sqe;
@@ -1042,7 +1072,7 @@ static void cmd_sqe(struct in *in, struct port *pt, unsigned int copies)
 	net = is_net_op(sqe.opcode);
 	sqe.flags = get8(in);
 	if (!(sqe.flags & 0x80))	/* mostly known flags */
-		sqe.flags &= 0x3f;
+		sqe.flags &= 0x7f;
 	shape = get8(in);		/* which fields to fill */
 	if (shape & 0x01)
 		sqe.fd = net ? pick_net_fd(in) : pick_fd(in);
@@ -1067,6 +1097,17 @@ static void cmd_sqe(struct in *in, struct port *pt, unsigned int copies)
 		sqe.resv0 = (sqe.flags & CPORT_SQE_F_BUFFER_SELECT) ?
 			    pick_group(g) : g;
 		sqe.resv2 = get8(in);
+	}
+	if (sqe.flags & CPORT_SQE_F_SIGNAL) {
+		/*
+		 * The completion signal's fields share ef_*'s and resv2: only
+		 * signals this program blocks (fuzz_signals), or bad values.
+		 */
+		uint8_t v = get8(in);
+
+		sqe.sig_signo = fuzz_signals[v % FUZZ_NSIGNALS];
+		sqe.sig_flags = sig_flags_tab[(v >> 4) % 6];
+		sqe.sig_value = get8(in);
 	}
 	sqe.user_data = get8(in) & 7;
 	pthread_rwlock_rdlock(&w.maplock);
@@ -2210,6 +2251,7 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	fuzz_signals_block();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--tap"))
