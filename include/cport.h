@@ -873,6 +873,23 @@ CPORT_INLINE void cport_sqe_set_event_flag(struct cport_sqe *sqe,
 	sqe->ef_bit = bit;
 }
 
+/*
+ * CPORT_SQE_F_SIGNAL: once the op's terminal CQE is in the CQ ring,
+ * whatever its res, signal signo (1 to 64) is queued with si_code
+ * SI_ASYNCIO and si_value value, to the submitting thread or, with
+ * CPORT_SIG_PROCESS in flags, to its process. Adds to the SQE's flags:
+ * call after cport_sqe_set_flags(). Not with cport_sqe_set_event_flag()
+ * (the two share their SQE fields), not for multishot ops.
+ */
+CPORT_INLINE void cport_sqe_set_signal(struct cport_sqe *sqe, int signo,
+				       unsigned int flags, uint64_t value)
+{
+	sqe->flags = (uint8_t)(sqe->flags | CPORT_SQE_F_SIGNAL);
+	sqe->sig_signo = (uint32_t)signo;
+	sqe->sig_flags = flags;
+	sqe->sig_value = value;
+}
+
 CPORT_INLINE void cport_sqe_set_data64(struct cport_sqe *sqe, uint64_t data)
 {
 	sqe->user_data = data;

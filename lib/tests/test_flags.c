@@ -288,6 +288,28 @@ START_TEST(wait_cqe_flags_on_non_port_is_enotty)
 }
 END_TEST
 
+START_TEST(sqe_set_signal_adds_flag_signo_flags_and_value)
+{
+	struct cport_sqe sqe, want;
+
+	junk(&sqe);
+	cport_prep_nop(&sqe);
+	cport_sqe_set_flags(&sqe, CPORT_SQE_F_DRAIN);
+	want = sqe;
+	cport_sqe_set_signal(&sqe, 34, CPORT_SIG_PROCESS,
+			     0x0123456789abcdefULL);
+	want.flags = CPORT_SQE_F_DRAIN | CPORT_SQE_F_SIGNAL;
+	want.sig_signo = 34;
+	want.sig_flags = CPORT_SIG_PROCESS;
+	want.sig_value = 0x0123456789abcdefULL;
+	ck_assert_mem_eq(&sqe, &want, sizeof(want));
+	/* The bytes of ef_cluster, ef_bit and resv2. */
+	ck_assert_uint_eq(sqe.resv[0], 34ULL | ((__u64)CPORT_SIG_PROCESS << 32));
+	ck_assert_uint_eq(sqe.resv2, 0x0123456789abcdefULL);
+	ck_assert_uint_eq(offsetof(struct cport_sqe, sig_value), 56);
+}
+END_TEST
+
 Suite *flags_host_suite(void)
 {
 	Suite *s = suite_create("flags");
@@ -296,7 +318,8 @@ Suite *flags_host_suite(void)
 	ADD_TESTS(s, tcase_create("prep"), 0,
 		  prep_flag_wait_sets_len_addr_op_flags,
 		  prep_flag_set_and_clear_set_len_off,
-		  sqe_set_event_flag_adds_flag_cluster_and_bit);
+		  sqe_set_event_flag_adds_flag_cluster_and_bit,
+		  sqe_set_signal_adds_flag_signo_flags_and_value);
 	ADD_TESTS(s, tcase_create("errors"), 0,
 		  flag_calls_on_non_port_are_enotty,
 		  flag_calls_on_closed_fd_are_ebadf,
