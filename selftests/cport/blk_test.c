@@ -386,6 +386,47 @@ TEST_F(blk, direct_writev_then_readv)
 }
 
 /*
+ * A completion signal (CPORT_SQE_F_SIGNAL) from the device's completion:
+ * hard or soft IRQ in the irq variants. The CQE is in the ring first.
+ */
+TEST_F(blk, direct_read_completion_signal)
+{
+	unsigned char *buf = aligned(4096);
+	int signo = SIGRTMIN + 3;
+	struct timespec ts = { 10, 0 };
+	long long irq0 = fdinfo(self->pt.fd, "posted_irq");
+	struct cport_sqe s;
+	struct cport_cqe c;
+	sigset_t set;
+	siginfo_t si;
+
+	CPORT_SKIP_IF_ABSENT();
+	if (!(self->pt.p.features & CPORT_FEAT_SIGNAL))
+		SKIP(return, "no CPORT_FEAT_SIGNAL in this module");
+	ASSERT_NE(NULL, buf);
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+	s = sqe_rw(CPORT_OP_READ, self->fd, buf, 4096, 0, 0xb1);
+	s.flags = CPORT_SQE_F_SIGNAL;
+	s.sig_signo = signo;
+	s.sig_value = 0xb1b1;
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &s));
+	ASSERT_EQ(signo, sigtimedwait(&set, &si, &ts));
+	EXPECT_EQ(SI_ASYNCIO, si.si_code);
+	EXPECT_EQ(0xb1b1, (long)(uintptr_t)si.si_value.sival_ptr);
+	EXPECT_EQ(getpid(), si.si_pid);
+	EXPECT_LE(1U, cq_ready(&self->pt));
+	ASSERT_EQ(0, cq_wait(&self->pt, &c, 10 * NSEC_PER_SEC));
+	EXPECT_EQ(0xb1, c.user_data);
+	EXPECT_EQ(4096, c.res);
+	if (variant->irq == IRQ_ALL)
+		EXPECT_LT(irq0, fdinfo(self->pt.fd, "posted_irq"));
+	EXPECT_EQ(1, fdinfo(self->pt.fd, "sig_queued"));
+	free(buf);
+}
+
+/*
  * READ_FIXED and WRITE_FIXED: registered buffers go to the device as they
  * are (no pinning per op), and complete the same way.
  */
