@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Allocation failures on the open, setup, mmap, register, submit, post,
- * timer and event flag paths, injected with the kernel's fault injection
+ * timer, event flag and completion signal paths, injected with the kernel's fault injection
  * (failslab and fail_page_alloc,
  * Documentation/fault-injection/fault-injection.rst).
  *
@@ -1049,6 +1049,63 @@ TEST_F(fault, getq_fails_with_enomem_takes_nothing)
 	TH_LOG("%u allocations, %u made GETQ fail with ENOMEM", n - 1,
 	       enomem);
 	EXPECT_LT(0, enomem);
+}
+
+/*
+ * A NOP with a completion signal: the signal's record is the only
+ * allocation. -ENOMEM queues no signal; success queues exactly one.
+ */
+TEST_F(fault, signal_sqe_completes_with_enomem_and_no_signal)
+{
+	struct cport_sqe s = sqe_nop(0);
+	struct timespec zero = { 0, 0 }, wait = { 5, 0 };
+	unsigned int n, enomem = 0;
+	int signo = SIGRTMIN + 4;
+	bool fired, again;
+	struct port pt;
+	sigset_t set;
+	siginfo_t si;
+	int res;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, variant->sq_entries, variant->cq_entries,
+			       0));
+	if (!(pt.p.features & CPORT_FEAT_SIGNAL)) {
+		port_fini(&pt);
+		SKIP(return, "no CPORT_FEAT_SIGNAL in this module");
+	}
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, NULL));
+	s.flags = CPORT_SQE_F_SIGNAL;
+	s.sig_signo = signo;
+	for (n = 1; n <= FAULT_MAX_POINTS; n++) {
+		s.user_data = n;
+		s.sig_value = n;
+		res = submit_with_fault(_metadata, &pt, self->nth, n, s,
+					 &fired);
+		if (res == -ENOMEM) {
+			EXPECT_TRUE(fired);
+			enomem++;
+			EXPECT_EQ(-1, sigtimedwait(&set, &si, &zero));
+		} else {
+			EXPECT_EQ(0, res) TH_LOG("fault %u: res %d", n, res);
+			ASSERT_EQ(signo, sigtimedwait(&set, &si, &wait));
+			EXPECT_EQ(n, (unsigned long)si.si_value.sival_ptr);
+		}
+		if (!fired)
+			break;
+		/* The same SQE works right after. */
+		s.user_data = ~0ULL;
+		EXPECT_EQ(0, submit_with_fault(_metadata, &pt, self->nth,
+						FAULT_MAX_POINTS, s, &again));
+		EXPECT_FALSE(again);
+		ASSERT_EQ(signo, sigtimedwait(&set, &si, &wait));
+	}
+	ASSERT_GE(FAULT_MAX_POINTS, n);
+	TH_LOG("%u allocations, %u gave a -ENOMEM CQE", n - 1, enomem);
+	EXPECT_LT(0, enomem);
+	port_fini(&pt);
 }
 
 TEST_F(fault, post_and_nop_never_allocate)
