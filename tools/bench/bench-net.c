@@ -143,52 +143,66 @@ static void record_tid(struct bn *b)
 		b->tids[i] = syscall(SYS_gettid);
 }
 
-/* Context switches of the server threads @tids so far. */
-static uint64_t tid_switches(struct bn *b, const pid_t *tids, unsigned int n)
+/*
+ * The sum over threads @tids of what @parse reads from each one's
+ * /proc/self/task/TID/@file; a thread whose file cannot be opened counts
+ * 0 unless @must (then the run dies).
+ */
+static uint64_t tid_sum(struct bn *b, const pid_t *tids, unsigned int n,
+			const char *file, bool must,
+			uint64_t (*parse)(FILE *f))
 {
-	char path[64], line[128];
-	unsigned long long v;
-	uint64_t sum = 0;
-	unsigned int i;
-	FILE *f;
-
-	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/proc/self/task/%d/status",
-			 tids[i]);
-		f = fopen(path, "r");
-		if (!f)
-			bench_die(b->head, "%s: %s", path, strerror(errno));
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "voluntary_ctxt_switches: %llu",
-				   &v) == 1 ||
-			    sscanf(line, "nonvoluntary_ctxt_switches: %llu",
-				   &v) == 1)
-				sum += v;
-		fclose(f);
-	}
-	return sum;
-}
-
-/* CPU time in ns of the threads @tids so far (schedstat's first field). */
-static uint64_t tid_cpu_ns(const pid_t *tids, unsigned int n)
-{
-	unsigned long long v;
 	char path[64];
 	uint64_t sum = 0;
 	unsigned int i;
 	FILE *f;
 
 	for (i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat",
-			 tids[i]);
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tids[i],
+			 file);
 		f = fopen(path, "r");
+		if (!f && must)
+			bench_die(b->head, "%s: %s", path, strerror(errno));
 		if (!f)
 			continue;
-		if (fscanf(f, "%llu", &v) == 1)
-			sum += v;
+		sum += parse(f);
 		fclose(f);
 	}
 	return sum;
+}
+
+/* status: voluntary and involuntary context switches. */
+static uint64_t parse_switches(FILE *f)
+{
+	unsigned long long v;
+	uint64_t sum = 0;
+	char line[128];
+
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1)
+			sum += v;
+	return sum;
+}
+
+/* schedstat: CPU time in ns, its first field. */
+static uint64_t parse_cpu_ns(FILE *f)
+{
+	unsigned long long v;
+
+	return fscanf(f, "%llu", &v) == 1 ? v : 0;
+}
+
+/* Context switches of the server threads @tids so far. */
+static uint64_t tid_switches(struct bn *b, const pid_t *tids, unsigned int n)
+{
+	return tid_sum(b, tids, n, "status", true, parse_switches);
+}
+
+/* CPU time in ns of the threads @tids so far. */
+static uint64_t tid_cpu_ns(struct bn *b, const pid_t *tids, unsigned int n)
+{
+	return tid_sum(b, tids, n, "schedstat", false, parse_cpu_ns);
 }
 
 /* Busy CPU time of the whole machine so far, in ns (/proc/stat "cpu"). */
@@ -1053,8 +1067,8 @@ int main(int argc, char **argv)
 		ctids[i] = atomic_load(&b.cl[i].tid);
 	c0 = tid_switches(&b, b.tids, b.ntids);
 	s0 = sys_switches();
-	v0 = tid_cpu_ns(b.tids, b.ntids);
-	l0 = tid_cpu_ns(ctids, b.nclients);
+	v0 = tid_cpu_ns(&b, b.tids, b.ntids);
+	l0 = tid_cpu_ns(&b, ctids, b.nclients);
 	m0 = sys_busy_ns();
 	d0 = sys_delayed_acks();
 	r0 = rounds(&b);
@@ -1062,8 +1076,8 @@ int main(int argc, char **argv)
 	sleep_ms(b.ms);
 	c1 = tid_switches(&b, b.tids, b.ntids);
 	s1 = sys_switches();
-	v1 = tid_cpu_ns(b.tids, b.ntids);
-	l1 = tid_cpu_ns(ctids, b.nclients);
+	v1 = tid_cpu_ns(&b, b.tids, b.ntids);
+	l1 = tid_cpu_ns(&b, ctids, b.nclients);
 	m1 = sys_busy_ns();
 	d1 = sys_delayed_acks();
 	r1 = rounds(&b);
