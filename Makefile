@@ -112,6 +112,7 @@ build-kmod: | deps-check
 
 build-lib: | deps-check
 	$(if $(call has-makefile,lib),$(MAKE) -C lib)
+	$(if $(call has-makefile,aio),$(MAKE) -C aio)
 
 # These link libcport.a.
 build-selftests: build-lib
@@ -438,8 +439,8 @@ install: build-kmod build-lib
 		$(MAKE) -C $(part) install$(newline)))
 
 clean:
-	$(foreach part,kmod lib $(SELFTESTS_DIR) tools/bench tools/fio examples \
-		tools/soak tools/fuzz man,\
+	$(foreach part,kmod lib aio $(SELFTESTS_DIR) tools/bench tools/fio \
+		examples tools/soak tools/fuzz man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
