@@ -356,8 +356,11 @@ static int cport_net_recv_once(struct cport_net *n)
 	}
 
 	ret = cport_kbuf_select(io, &iov, &bid);
-	if (ret == -ENOBUFS)
+	if (ret == -ENOBUFS) {
+		/* No buffer: -ENOBUFS if data waits for one, 0 at EOF. */
 		ret = cport_net_probe(n);
+		goto out;
+	}
 	if (ret)
 		goto out;
 	iov_iter_init(&msg.msg_iter, READ, &iov, 1, iov.iov_len);

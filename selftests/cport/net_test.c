@@ -2471,6 +2471,31 @@ TEST_F(pb, ring_entry_len_zero_einval)
 	EXPECT_EQ(4, inq(self->s[0]));
 }
 
+/*
+ * No buffer left, and the peer shut its side: that is end of file (0),
+ * for a RECV, a multishot RECV and a RECVMSG, not -ENOBUFS (nothing
+ * waits for a buffer), and no buffer is taken.
+ */
+TEST_F(pb, empty_ring_at_eof_is_eof)
+{
+	struct msghdr m = { .msg_flags = 0 };
+	struct cport_sqe s;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, bring_init(&self->b, self->pt.fd, 2, 4, 4, 32, 0));
+	ASSERT_EQ(0, shutdown(self->s[1], SHUT_WR));
+	EXPECT_EQ(0, net_run_one(_metadata, &self->pt,
+				 sqe_recv_bs(self->s[0], 2, 0, 0, 1)));
+	SUBMIT(&self->pt, sqe_recv_bs(self->s[0], 2, 0, CPORT_NET_MULTISHOT,
+				      2));
+	EXPECT_CQE(&self->pt, 2, 0, 0);
+	s = sqe_msg(CPORT_OP_RECVMSG, self->s[0], &m, 0, 3);
+	s.flags = CPORT_SQE_F_BUFFER_SELECT;
+	s.buf_group = 2;
+	EXPECT_EQ(0, net_run_one(_metadata, &self->pt, s));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
 /* A tail more than ring_entries ahead of head counts as empty. */
 TEST_F(pb, ring_tail_too_far_counts_as_empty)
 {
