@@ -18,8 +18,10 @@
  * kernel queues the signal once the CQE is in the ring, maybe before the
  * reaper ran), aio_error() reaps too: every consumer takes a CQE by a
  * compare-and-swap of the CQ head, which is async-signal-safe. A
- * SIGEV_THREAD notification needs a new thread: a consumer that is not
- * the reaper hands it to the reaper.
+ * SIGEV_THREAD notification needs a new thread, and its sigevent must be
+ * read before the result is published (the aiocb may be reused from then
+ * on): a consumer that is not the reaper posts such a CQE back to the port
+ * (CPORT_IOC_POST, tagged), and the reaper completes it.
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -45,8 +47,6 @@
 
 #define AIO_PORT_ENTRIES	256	/* SQ; the CQ holds AIO_MAX_INFLIGHT */
 #define AIO_MAX_INFLIGHT	4096
-/* user_data of the reaper's wake-up posts: no aiocb has this address. */
-#define AIO_WAKE		1ULL
 
 static struct {
 	pthread_mutex_t lock;		/* set-up and the SQ */
@@ -57,11 +57,10 @@ static struct {
 	atomic_uint gen;		/* completions processed, for futexes */
 	atomic_int waiters;		/* threads in aio_suspend() */
 	atomic_int inflight;		/* submitted, CQE not reaped */
-	struct aiocb *_Atomic notify;	/* SIGEV_THREAD for the reaper */
 } aio = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* The aiocb's own next-pointer, free while the request is ours. */
-#define AIO_NEXT(cb)	((cb)->__next_prio)
+/* user_data of a CQE posted back for the reaper: the aiocb, tagged. */
+#define AIO_BOUNCE	1ULL
 
 static long futex(atomic_uint *addr, int op, unsigned int val,
 		  const struct timespec *ts)
@@ -84,10 +83,9 @@ static void *aio_thread_start(void *p)
 	return NULL;
 }
 
-/* Context: the reaper thread. */
-static void aio_notify_thread(struct aiocb *cb)
+/* Context: the reaper thread; @ev is a copy, the aiocb may be gone. */
+static void aio_notify_thread(const struct sigevent *ev)
 {
-	struct sigevent *ev = &cb->aio_sigevent;
 	struct aio_thread_arg *a = malloc(sizeof(*a));
 	pthread_attr_t attr, *pa = ev->sigev_notify_attributes;
 	pthread_t t;
@@ -115,28 +113,27 @@ static void aio_notify_thread(struct aiocb *cb)
  */
 static void aio_complete(const struct cport_cqe *c, bool reaper)
 {
-	struct aiocb *cb = (struct aiocb *)(uintptr_t)c->user_data;
+	struct aiocb *cb = (struct aiocb *)(uintptr_t)(c->user_data &
+						       ~AIO_BOUNCE);
+	struct sigevent ev;
 	bool thread;
 
-	if (c->user_data == AIO_WAKE)
-		return;
-	atomic_fetch_sub(&aio.inflight, 1);
 	thread = cb->aio_sigevent.sigev_notify == SIGEV_THREAD;
+	if (thread && !reaper) {
+		/* Not here (a signal handler, maybe): the reaper does it. */
+		cport_post_fd(aio.port.ring_fd, c->res,
+			      (uintptr_t)cb | AIO_BOUNCE);
+		return;
+	}
+	if (thread)
+		ev = cb->aio_sigevent;
+	atomic_fetch_sub(&aio.inflight, 1);
 	cb->__return_value = c->res < 0 ? -1 : c->res;
 	/* The result before the state: aio_error() then aio_return(). */
 	__atomic_store_n(&cb->__error_code, c->res < 0 ? -c->res : 0,
 			 __ATOMIC_RELEASE);
-	if (!thread)
-		return;
-	if (reaper) {
-		aio_notify_thread(cb);
-		return;
-	}
-	/* Not here (a signal handler, maybe): the reaper starts it. */
-	AIO_NEXT(cb) = atomic_load(&aio.notify);
-	while (!atomic_compare_exchange_weak(&aio.notify, &AIO_NEXT(cb), cb))
-		;
-	cport_post_fd(aio.port.ring_fd, 0, AIO_WAKE);
+	if (thread)
+		aio_notify_thread(&ev);
 }
 
 /*
@@ -175,18 +172,10 @@ static unsigned int aio_reap(bool reaper)
 
 static void *aio_reaper(void *arg)
 {
-	struct aiocb *cb, *next;
-
 	(void)arg;
 	for (;;) {
 		cport_enter(aio.port.ring_fd, 0, 1, 0, 0);
 		aio_reap(true);
-		/* SIGEV_THREAD requests other consumers completed. */
-		cb = atomic_exchange(&aio.notify, NULL);
-		for (; cb; cb = next) {
-			next = AIO_NEXT(cb);
-			aio_notify_thread(cb);
-		}
 	}
 	return NULL;
 }
@@ -200,7 +189,6 @@ static void aio_atfork_child(void)
 	aio.ready = false;
 	aio.failed = false;
 	atomic_store(&aio.inflight, 0);
-	atomic_store(&aio.notify, NULL);
 	atomic_store(&aio.waiters, 0);
 }
 

@@ -344,6 +344,46 @@ TEST_F(aio, sigev_thread_calls_the_function)
 	EXPECT_EQ((ssize_t)sizeof(buf), aio_return(&w));
 }
 
+/*
+ * SIGEV_THREAD with the aiocb reused as soon as aio_error() says done:
+ * the notification still has the sigevent the request was given.
+ */
+TEST_F(aio, sigev_thread_aiocb_reused_at_once)
+{
+	char buf[16] = "reuse";
+	struct timespec until;
+	struct aiocb *w = malloc(sizeof(*w));
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, w);
+	pthread_mutex_lock(&thr_lock);
+	thr_calls = 0;
+	thr_value = NULL;
+	pthread_mutex_unlock(&thr_lock);
+	for (i = 0; i < 20; i++) {
+		*w = cb_of(self->fd, buf, sizeof(buf), 0);
+		w->aio_sigevent.sigev_notify = SIGEV_THREAD;
+		w->aio_sigevent.sigev_notify_function = on_aio_thread;
+		w->aio_sigevent.sigev_value.sival_int = 1000 + i;
+		ASSERT_EQ(0, aio_write(w));
+		while (aio_error(w) == EINPROGRESS)
+			;
+		EXPECT_EQ((ssize_t)sizeof(buf), aio_return(w));
+		memset(w, 0xa5, sizeof(*w));
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 10;
+		pthread_mutex_lock(&thr_lock);
+		while (thr_calls < i + 1 &&
+		       !pthread_cond_timedwait(&thr_cond, &thr_lock, &until))
+			;
+		EXPECT_EQ(i + 1, thr_calls);
+		EXPECT_EQ(1000 + i, (int)(intptr_t)thr_value);
+		pthread_mutex_unlock(&thr_lock);
+	}
+	free(w);
+}
+
 TEST_F(aio, errors_at_submission_and_completion)
 {
 	char buf[16];
