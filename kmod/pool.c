@@ -36,8 +36,10 @@
  * port later (no wake-ups under the runqueue lock); when it runs again it
  * counts again, even above the limit, as IOCP does. Its final switch
  * (TASK_DEAD) uncounts it and hands the registration to the same irq_work,
- * which frees it: the notifier list is still being walked when the
- * callback returns.
+ * which frees it after an RCU grace period: the notifier list is still
+ * being walked when the callback returns, with preemption off (an RCU
+ * reader), and the irq_work, one for all CPUs, may already be running on
+ * another CPU when the dying thread queues it.
  *
  * Without preempt notifiers (see userspace-api.rst) a thread counts on the
  * port it took CQEs from until its next GETQ or LEAVE there; blocking does
@@ -166,6 +168,7 @@ static void cport_pool_slot_put(struct cport_pool *pool)
  * @blocked: it stopped counting because it blocked; counts again when it
  *           runs.
  * @free_node: on cport_pool_dead once the thread is dead.
+ * @rcu: frees it once the dead thread's last notifier walk is over.
  *
  * Only the thread itself reads and writes the fields, from its ioctls
  * (with preemption off) and its notifier callbacks.
@@ -176,10 +179,24 @@ struct cport_pool_thread {
 	bool			counted;
 	bool			blocked;
 	struct llist_node	free_node;
+	struct rcu_head		rcu;
 };
 
 static LLIST_HEAD(cport_pool_wakes);
 static LLIST_HEAD(cport_pool_dead);
+
+/* Context: an RCU callback (softirq). */
+static void cport_pool_thread_free_rcu(struct rcu_head *rcu)
+{
+	struct cport_pool_thread *t =
+		container_of(rcu, struct cport_pool_thread, rcu);
+
+	if (t->pool)
+		cport_pool_put(t->pool);
+	kfree(t);
+	/* Module text runs until we return: exit waits (rcu_barrier()). */
+	module_put(THIS_MODULE);
+}
 
 /*
  * The deferred part of the notifiers: wake-ups for freed slots, and
@@ -199,13 +216,9 @@ static void cport_pool_work_fn(struct irq_work *work)
 		cport_pool_put(pool);
 	}
 	list = llist_del_all(&cport_pool_dead);
-	llist_for_each_entry_safe(t, tt, list, free_node) {
-		if (t->pool)
-			cport_pool_put(t->pool);
-		kfree(t);
-		/* Module text runs until we return: exit syncs this work. */
-		module_put(THIS_MODULE);
-	}
+	/* Its thread may still be walking its notifiers on another CPU. */
+	llist_for_each_entry_safe(t, tt, list, free_node)
+		call_rcu(&t->rcu, cport_pool_thread_free_rcu);
 }
 
 static DEFINE_IRQ_WORK(cport_pool_work, cport_pool_work_fn);
@@ -362,6 +375,8 @@ int cport_pool_init(void)
 void cport_pool_exit(void)
 {
 	irq_work_sync(&cport_pool_work);
+	/* The registrations it handed to RCU: their callback is ours. */
+	rcu_barrier();
 	preempt_notifier_dec();
 }
 
