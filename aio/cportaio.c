@@ -2,26 +2,35 @@
 /*
  * libcportaio: POSIX AIO (<aio.h>) on a cport port.
  *
- * Work in progress (issue 15): aio_read, aio_write, aio_fsync, aio_error,
- * aio_return and aio_suspend, with SIGEV_NONE, SIGEV_SIGNAL (queued by the
- * kernel when the op completes, CPORT_SQE_F_SIGNAL) and SIGEV_THREAD.
- * Not yet: aio_cancel and lio_listio; glibc's symbol versions (so that
- * LD_PRELOAD interposes); aio_fsync waiting for the earlier unordered
- * reads and writes on a regular file (it follows only the ORDERED ops:
- * streams and O_APPEND writes); man pages. It is not installed: do not
- * preload it into programs yet.
+ * aio_read, aio_write, aio_fsync, aio_error, aio_return, aio_suspend,
+ * aio_cancel, lio_listio, aio_init and the *64 names, with SIGEV_NONE,
+ * SIGEV_SIGNAL (queued by the kernel when the op completes,
+ * CPORT_SQE_F_SIGNAL) and SIGEV_THREAD. cport-aio(7) is the user's guide.
  *
- * One port per process, made on first use. The result of a request goes
- * where glibc keeps it, the aiocb's __error_code and __return_value, and
- * the CQE's user_data is the aiocb. One reaper thread waits for CQEs; so
- * that a SIGEV_SIGNAL handler that calls aio_error() sees its result (the
- * kernel queues the signal once the CQE is in the ring, maybe before the
- * reaper ran), aio_error() reaps too: every consumer takes a CQE by a
- * compare-and-swap of the CQ head, which is async-signal-safe. A
- * SIGEV_THREAD notification needs a new thread, and its sigevent must be
- * read before the result is published (the aiocb may be reused from then
- * on): a consumer that is not the reaper posts such a CQE back to the port
- * (CPORT_IOC_POST, tagged), and the reaper completes it.
+ * One port per process, made on first use. Each request has a record
+ * here (struct aio_req): the CQE's user_data is the record, never the
+ * aiocb, which the program may reuse as soon as it sees the result. The
+ * result goes where glibc keeps it, the aiocb's __error_code and
+ * __return_value.
+ *
+ * Life of a request: it is queued on its descriptor (struct aio_fd) and
+ * issued to the kernel at once unless it must wait: a request on a stream
+ * (pipe, socket, tty), an O_APPEND write and an fsync run alone on their
+ * descriptor, in FIFO order, so those wait for the ones before them and
+ * can be cancelled until they are issued. When its CQE is taken the result
+ * is published, and the record goes on the done stack; a thread that
+ * holds the lock later retires it (the descriptor's accounting, the next
+ * queued request, SIGEV_THREAD, lio_listio's list) and frees it.
+ *
+ * Who takes CQEs: one reaper thread waits for them; so that a SIGEV_SIGNAL
+ * handler that calls aio_error() sees its result (the kernel queues the
+ * signal once the CQE is in the ring, maybe before the reaper ran),
+ * aio_error() and aio_suspend() take CQEs too. Every consumer takes a CQE
+ * by a compare-and-swap of the CQ head and pushes the record on the done
+ * stack by a compare-and-swap: both are async-signal-safe. Such a
+ * consumer takes no lock: if the record needs retiring soon (its
+ * descriptor has requests waiting, SIGEV_THREAD, a list), it wakes the
+ * reaper with a CQE of its own (CPORT_IOC_POST, user_data AIO_KICK).
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -35,6 +44,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,27 +55,89 @@
 
 #include <cport.h>
 
-#define AIO_PORT_ENTRIES	256	/* SQ; the CQ holds AIO_MAX_INFLIGHT */
-#define AIO_MAX_INFLIGHT	4096
+#define AIO_PORT_ENTRIES	256	/* SQ entries */
+#define AIO_MAX_REQUESTS	4096	/* records alive; EAGAIN beyond */
+#define AIO_LISTIO_LIMIT	AIO_MAX_REQUESTS	/* lio_listio's nent */
+#define AIO_FD_BUCKETS		256
+
+/*
+ * user_data of the CQEs that are no request's: AIO_KICK wakes the reaper
+ * (one at a time: aio.kicked); AIO_NOTE is a list's signal, after a NOP.
+ */
+#define AIO_KICK		0
+#define AIO_NOTE		1
+
+struct aio_fd;
+
+/* lio_listio(LIO_NOWAIT) with a notification: the list's state. */
+struct aio_list {
+	unsigned int pending;		/* members not retired (+1 while queuing) */
+	struct sigevent ev;
+};
+
+struct aio_req {
+	struct aiocb *cb;
+	struct aio_fd *fd;		/* NULL once cancelled */
+	struct aio_list *list;		/* or NULL */
+	struct aio_req *next;		/* held queue, or done stack */
+	struct sigevent ev;		/* the aiocb's, copied at submission */
+	uint64_t off;
+	int opcode;
+	unsigned int op_flags;
+	bool excl;			/* runs alone on its descriptor */
+	bool kick;			/* retire soon: SIGEV_THREAD or a list */
+	bool published;			/* result already in the aiocb */
+};
+
+/*
+ * A descriptor's queue. Found by descriptor number and never freed (but
+ * in a forked child), so a completion may read @held without the lock.
+ */
+struct aio_fd {
+	int fd;
+	bool stream;			/* not a regular file or block device */
+	bool append;			/* O_APPEND */
+	bool excl_running;		/* the request in the kernel is excl */
+	unsigned int kernel;		/* requests in the kernel (lock) */
+	atomic_uint held;		/* requests waiting in @head */
+	struct aio_req *head, *tail;	/* waiting requests, FIFO (lock) */
+	struct aio_fd *next;		/* hash chain */
+};
 
 static struct {
-	pthread_mutex_t lock;		/* set-up and the SQ */
+	pthread_mutex_t lock;		/* all but what is atomic */
 	bool ready;
-	bool failed;			/* no port: every call says EAGAIN */
 	struct cport port;
 	pthread_t reaper;
-	atomic_uint gen;		/* completions processed, for futexes */
-	atomic_int waiters;		/* threads in aio_suspend() */
-	atomic_int inflight;		/* submitted, CQE not reaped */
+	unsigned int requests;		/* records alive */
+	struct aio_fd *fds[AIO_FD_BUCKETS];
+	_Atomic(struct aio_req *) done;	/* published, not retired */
+	atomic_bool kicked;		/* an AIO_KICK is on its way */
+	atomic_uint gen;		/* results published, for futexes */
+	atomic_int waiters;		/* threads in a futex wait on @gen */
 } aio = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-/* user_data of a CQE posted back for the reaper: the aiocb, tagged. */
-#define AIO_BOUNCE	1ULL
 
 static long futex(atomic_uint *addr, int op, unsigned int val,
 		  const struct timespec *ts)
 {
 	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* Results were published: wake aio_suspend() and lio_listio(LIO_WAIT). */
+static void aio_wake_waiters(void)
+{
+	atomic_fetch_add(&aio.gen, 1);
+	if (atomic_load(&aio.waiters))
+		futex(&aio.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/* Context: any, a signal handler included. */
+static void aio_publish(struct aiocb *cb, int res)
+{
+	cb->__return_value = res < 0 ? -1 : res;
+	/* The result before the state: aio_error() then aio_return(). */
+	__atomic_store_n(&cb->__error_code, res < 0 ? -res : 0,
+			 __ATOMIC_RELEASE);
 }
 
 /* SIGEV_THREAD: the notification thread. */
@@ -83,7 +155,7 @@ static void *aio_thread_start(void *p)
 	return NULL;
 }
 
-/* Context: the reaper thread; @ev is a copy, the aiocb may be gone. */
+/* ->lock held: a lock holder retires records. */
 static void aio_notify_thread(const struct sigevent *ev)
 {
 	struct aio_thread_arg *a = malloc(sizeof(*a));
@@ -107,44 +179,161 @@ static void aio_notify_thread(const struct sigevent *ev)
 		pthread_attr_destroy(&attr);
 }
 
-/*
- * Record one CQE's result in its aiocb. Context: any, a signal handler
- * included (async-signal-safe); @reaper: the reaper thread.
- */
-static void aio_complete(const struct cport_cqe *c, bool reaper)
+/* ->lock held. Return: an SQE; the SQ is flushed when it is full. */
+static struct cport_sqe *aio_get_sqe(void)
 {
-	struct aiocb *cb = (struct aiocb *)(uintptr_t)(c->user_data &
-						       ~AIO_BOUNCE);
-	struct sigevent ev;
-	bool thread;
+	struct cport_sqe *sqe;
 
-	thread = cb->aio_sigevent.sigev_notify == SIGEV_THREAD;
-	if (thread && !reaper) {
-		/* Not here (a signal handler, maybe): the reaper does it. */
-		cport_post_fd(aio.port.ring_fd, c->res,
-			      (uintptr_t)cb | AIO_BOUNCE);
-		return;
+	while (!(sqe = cport_get_sqe(&aio.port)))
+		cport_submit(&aio.port);
+	return sqe;
+}
+
+/* Ask the kernel to queue @ev's signal, after a NOP: ->lock held. */
+static void aio_issue_signal(const struct sigevent *ev, struct aio_req *r)
+{
+	struct cport_sqe *sqe = aio_get_sqe();
+
+	cport_prep_nop(sqe);
+	cport_sqe_set_signal(sqe, ev->sigev_signo, CPORT_SIG_PROCESS,
+			     (uint64_t)(uintptr_t)ev->sigev_value.sival_ptr);
+	cport_sqe_set_data(sqe, r);
+}
+
+/* Hand @r to the kernel: ->lock held; the caller submits. */
+static void aio_issue(struct aio_req *r)
+{
+	struct aiocb *cb = r->cb;
+	struct cport_sqe *sqe = aio_get_sqe();
+
+	if (r->opcode == CPORT_OP_FSYNC)
+		cport_prep_fsync(sqe, cb->aio_fildes, r->op_flags);
+	else if (r->opcode == CPORT_OP_READ)
+		cport_prep_read(sqe, cb->aio_fildes, (void *)cb->aio_buf,
+				cb->aio_nbytes, r->off);
+	else
+		cport_prep_write(sqe, cb->aio_fildes,
+				 (const void *)cb->aio_buf, cb->aio_nbytes,
+				 r->off);
+	if (r->ev.sigev_notify == SIGEV_SIGNAL)
+		cport_sqe_set_signal(sqe, r->ev.sigev_signo, CPORT_SIG_PROCESS,
+				     (uint64_t)(uintptr_t)
+				     r->ev.sigev_value.sival_ptr);
+	cport_sqe_set_data(sqe, r);
+	r->fd->kernel++;
+	if (r->excl)
+		r->fd->excl_running = true;
+}
+
+/* Issue what may run now of @f's waiting requests: ->lock held. */
+static void aio_dispatch(struct aio_fd *f)
+{
+	struct aio_req *r;
+
+	while ((r = f->head)) {
+		if (r->excl ? f->kernel != 0 : f->excl_running)
+			break;
+		f->head = r->next;
+		if (!f->head)
+			f->tail = NULL;
+		atomic_fetch_sub(&f->held, 1);
+		aio_issue(r);
 	}
-	if (thread)
-		ev = cb->aio_sigevent;
-	atomic_fetch_sub(&aio.inflight, 1);
-	cb->__return_value = c->res < 0 ? -1 : c->res;
-	/* The result before the state: aio_error() then aio_return(). */
-	__atomic_store_n(&cb->__error_code, c->res < 0 ? -c->res : 0,
-			 __ATOMIC_RELEASE);
-	if (thread)
-		aio_notify_thread(&ev);
+}
+
+/* All of a list's members are retired: its notification. ->lock held. */
+static void aio_list_done(struct aio_list *l)
+{
+	if (l->ev.sigev_notify == SIGEV_SIGNAL)
+		aio_issue_signal(&l->ev, (struct aio_req *)AIO_NOTE);
+	else if (l->ev.sigev_notify == SIGEV_THREAD)
+		aio_notify_thread(&l->ev);
+	free(l);
+}
+
+static void aio_list_put(struct aio_list *l)
+{
+	if (!--l->pending)
+		aio_list_done(l);
+}
+
+/* @r's result is published and its CQE taken: ->lock held. */
+static void aio_retire(struct aio_req *r)
+{
+	struct aio_fd *f = r->fd;
+
+	if (f) {
+		f->kernel--;
+		if (r->excl)
+			f->excl_running = false;
+	}
+	if (r->ev.sigev_notify == SIGEV_THREAD)
+		aio_notify_thread(&r->ev);
+	if (r->list)
+		aio_list_put(r->list);
+	free(r);
+	aio.requests--;
+	if (f)
+		aio_dispatch(f);
+}
+
+/* Retire every record on the done stack, oldest first: ->lock held. */
+static void aio_drain(void)
+{
+	struct aio_req *r, *next, *fifo = NULL;
+
+	if (!atomic_load(&aio.done))
+		return;
+	for (r = atomic_exchange(&aio.done, NULL); r; r = next) {
+		next = r->next;
+		r->next = fifo;
+		fifo = r;
+	}
+	for (r = fifo; r; r = next) {
+		next = r->next;
+		aio_retire(r);
+	}
+}
+
+/*
+ * Publish one CQE's result and put its record on the done stack.
+ * Context: any, a signal handler included (async-signal-safe).
+ * Return: true if the record should be retired soon.
+ */
+static bool aio_complete(const struct cport_cqe *c)
+{
+	struct aio_req *r = (struct aio_req *)(uintptr_t)c->user_data;
+	struct aio_req *old;
+	struct aio_fd *f;
+	bool kick;
+
+	if (!r->published)
+		aio_publish(r->cb, c->res);
+	/* Read before the push: a lock holder may free @r right after. */
+	kick = r->kick;
+	f = r->fd;
+	old = atomic_load(&aio.done);
+	do
+		r->next = old;
+	while (!atomic_compare_exchange_weak(&aio.done, &old, r));
+	/* After the push: a submitter that holds a request looks after. */
+	return kick || (f && atomic_load(&f->held));
 }
 
 /*
  * Take every CQE there is, as one of several consumers.
- * Context: any, a signal handler included.
- * Return: the number taken.
+ * Context: any, a signal handler included; @reaper: the reaper thread,
+ * which retires what it took itself.
+ *
+ * aio.kicked is true while an AIO_KICK is in the ring or about to be: set
+ * by the consumer that posts one, cleared by the reaper when it takes one
+ * (it drains afterwards). Another consumer that takes it posts it again.
  */
-static unsigned int aio_reap(bool reaper)
+static void aio_reap(bool reaper)
 {
 	struct cport_cq *cq = &aio.port.cq;
 	unsigned int head, tail, n = 0;
+	bool kick = false, repost = false;
 	struct cport_cqe c;
 
 	for (;;) {
@@ -158,16 +347,24 @@ static unsigned int aio_reap(bool reaper)
 						 false, __ATOMIC_ACQ_REL,
 						 __ATOMIC_ACQUIRE))
 			continue;
-		aio_complete(&c, reaper);
+		if (c.user_data == AIO_KICK) {
+			if (reaper)
+				atomic_store(&aio.kicked, false);
+			else
+				repost = true;
+			continue;
+		}
+		if (c.user_data == AIO_NOTE)
+			continue;
+		kick |= aio_complete(&c);
 		n++;
 	}
-	if (n) {
-		atomic_fetch_add(&aio.gen, 1);
-		if (atomic_load(&aio.waiters))
-			futex((atomic_uint *)&aio.gen, FUTEX_WAKE_PRIVATE,
-			      INT_MAX, NULL);
-	}
-	return n;
+	if (n)
+		aio_wake_waiters();
+	if (reaper)
+		return;
+	if (repost || (kick && !atomic_exchange(&aio.kicked, true)))
+		cport_post_fd(aio.port.ring_fd, 0, AIO_KICK);
 }
 
 static void *aio_reaper(void *arg)
@@ -176,27 +373,72 @@ static void *aio_reaper(void *arg)
 	for (;;) {
 		cport_enter(aio.port.ring_fd, 0, 1, 0, 0);
 		aio_reap(true);
+		if (atomic_load(&aio.done)) {
+			pthread_mutex_lock(&aio.lock);
+			aio_drain();
+			cport_submit(&aio.port);
+			pthread_mutex_unlock(&aio.lock);
+		}
 	}
 	return NULL;
 }
 
+static void aio_atfork_prepare(void)
+{
+	pthread_mutex_lock(&aio.lock);
+}
+
+static void aio_atfork_parent(void)
+{
+	pthread_mutex_unlock(&aio.lock);
+}
+
+/*
+ * The child has no request, no reaper, and makes its own port. The
+ * records of the parent's requests in the kernel are not reachable:
+ * they stay allocated.
+ */
 static void aio_atfork_child(void)
 {
-	/* The child has no request and no reaper: it makes its own port. */
+	struct aio_req *r, *rn;
+	struct aio_fd *f, *fn;
+	int i;
+
 	pthread_mutex_init(&aio.lock, NULL);
 	if (aio.ready)
 		cport_queue_exit(&aio.port);
 	aio.ready = false;
-	aio.failed = false;
-	atomic_store(&aio.inflight, 0);
+	for (i = 0; i < AIO_FD_BUCKETS; i++) {
+		for (f = aio.fds[i]; f; f = fn) {
+			fn = f->next;
+			for (r = f->head; r; r = rn) {
+				rn = r->next;
+				free(r);
+			}
+			free(f);
+		}
+		aio.fds[i] = NULL;
+	}
+	for (r = atomic_exchange(&aio.done, NULL); r; r = rn) {
+		rn = r->next;
+		free(r);
+	}
+	aio.requests = 0;
+	atomic_store(&aio.kicked, false);
 	atomic_store(&aio.waiters, 0);
+}
+
+__attribute__((constructor)) static void aio_init_once(void)
+{
+	pthread_atfork(aio_atfork_prepare, aio_atfork_parent,
+		       aio_atfork_child);
 }
 
 /* ->lock held. Return: 0, or an errno. */
 static int aio_setup(void)
 {
 	struct cport_params p = { .flags = CPORT_SETUP_CQSIZE,
-				  .cq_entries = AIO_MAX_INFLIGHT * 2 };
+				  .cq_entries = AIO_MAX_REQUESTS * 2 };
 	pthread_attr_t attr;
 	sigset_t all, old;
 	int ret;
@@ -226,9 +468,24 @@ static int aio_setup(void)
 	return 0;
 }
 
-__attribute__((constructor)) static void aio_init_once(void)
+/* ->lock held. Return: @fd's queue (made if @make), or NULL. */
+static struct aio_fd *aio_fd_get(int fd, bool make)
 {
-	pthread_atfork(NULL, NULL, aio_atfork_child);
+	struct aio_fd **pp = &aio.fds[(unsigned int)fd % AIO_FD_BUCKETS];
+	struct aio_fd *f;
+
+	for (f = *pp; f; f = f->next)
+		if (f->fd == fd)
+			return f;
+	if (!make)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->fd = fd;
+	f->next = *pp;
+	*pp = f;
+	return f;
 }
 
 static bool aio_sigevent_ok(const struct sigevent *ev)
@@ -245,97 +502,109 @@ static bool aio_sigevent_ok(const struct sigevent *ev)
 	}
 }
 
-/* Submit one request. Return: 0, or -1 with errno. */
-static int aio_submit(struct aiocb *cb, int opcode, int op_flags)
+/*
+ * Queue one request; the caller submits. ->lock held, the port set up.
+ * Return: 0, or an errno (nothing queued, the aiocb untouched).
+ */
+static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
+		       struct aio_list *list)
 {
-	bool stream, append = false;
-	struct cport_sqe *sqe;
+	struct aio_req *r;
+	struct aio_fd *f;
 	struct stat st;
-	uint64_t off;
-	int fl, ret;
+	bool append;
+	int fl;
 
-	if (!cb || cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
-	    !aio_sigevent_ok(&cb->aio_sigevent)) {
-		errno = EINVAL;
-		return -1;
+	if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
+	    !aio_sigevent_ok(&cb->aio_sigevent))
+		return EINVAL;
+	if (cb->aio_fildes < 0)
+		return EBADF;
+	aio_drain();
+	if (aio.requests >= AIO_MAX_REQUESTS)
+		return EAGAIN;
+	f = aio_fd_get(cb->aio_fildes, true);
+	if (!f)
+		return EAGAIN;
+	/* What the descriptor is: read again whenever it is idle. */
+	if ((!f->kernel && !f->head) || opcode == CPORT_OP_FSYNC) {
+		fl = fcntl(cb->aio_fildes, F_GETFL);
+		if (fl < 0 || fstat(cb->aio_fildes, &st))
+			return EBADF;
+		/* POSIX: aio_fsync() needs a descriptor open for writing. */
+		if (opcode == CPORT_OP_FSYNC && (fl & O_ACCMODE) == O_RDONLY)
+			return EBADF;
+		f->stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
+		f->append = fl & O_APPEND;
 	}
-	fl = fcntl(cb->aio_fildes, F_GETFL);
-	if (fl < 0 || fstat(cb->aio_fildes, &st)) {
-		errno = EBADF;
-		return -1;
-	}
-	stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
-	if (opcode == CPORT_OP_WRITE && (fl & O_APPEND))
-		append = true;
-	if (opcode != CPORT_OP_FSYNC && !stream && !append &&
-	    cb->aio_offset < 0) {
-		errno = EINVAL;
-		return -1;
-	}
+	append = opcode == CPORT_OP_WRITE && f->append;
+	if (opcode != CPORT_OP_FSYNC && !f->stream && !append &&
+	    cb->aio_offset < 0)
+		return EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return EAGAIN;
+	r->cb = cb;
+	r->fd = f;
+	r->list = list;
+	r->ev = cb->aio_sigevent;
+	r->opcode = opcode;
+	r->op_flags = op_flags;
 	/* A stream has no offset; an O_APPEND write goes at the end. */
-	off = (stream || append) ? CPORT_POS_CURRENT : (uint64_t)cb->aio_offset;
-
-	pthread_mutex_lock(&aio.lock);
-	ret = aio_setup();
-	if (!ret && atomic_load(&aio.inflight) >= AIO_MAX_INFLIGHT)
-		ret = EAGAIN;
-	if (ret) {
-		pthread_mutex_unlock(&aio.lock);
-		errno = ret;
-		return -1;
-	}
-	sqe = cport_get_sqe(&aio.port);
-	if (!sqe) {
-		cport_submit(&aio.port);
-		sqe = cport_get_sqe(&aio.port);
-	}
-	if (!sqe) {
-		pthread_mutex_unlock(&aio.lock);
-		errno = EAGAIN;
-		return -1;
-	}
+	r->off = f->stream || append ? CPORT_POS_CURRENT :
+				       (uint64_t)cb->aio_offset;
+	/* POSIX: one at a time, in order, on a stream, for O_APPEND, fsync. */
+	r->excl = f->stream || append || opcode == CPORT_OP_FSYNC;
+	r->kick = list || r->ev.sigev_notify == SIGEV_THREAD;
 	cb->__return_value = 0;
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELAXED);
-	if (opcode == CPORT_OP_FSYNC) {
-		cport_prep_fsync(sqe, cb->aio_fildes, op_flags);
-	} else if (opcode == CPORT_OP_READ) {
-		cport_prep_read(sqe, cb->aio_fildes, (void *)cb->aio_buf,
-				cb->aio_nbytes, off);
-	} else {
-		cport_prep_write(sqe, cb->aio_fildes,
-				 (const void *)cb->aio_buf, cb->aio_nbytes, off);
+	if (f->tail)
+		f->tail->next = r;
+	else
+		f->head = r;
+	f->tail = r;
+	atomic_fetch_add(&f->held, 1);
+	aio.requests++;
+	if (list)
+		list->pending++;
+	aio_dispatch(f);
+	return 0;
+}
+
+/* Submit one request. Return: 0, or -1 with errno. */
+static int aio_submit(struct aiocb *cb, int opcode, unsigned int op_flags)
+{
+	int ret;
+
+	if (!cb) {
+		errno = EINVAL;
+		return -1;
 	}
-	/* POSIX: one request at a time, in order, on a stream or O_APPEND. */
-	if (stream || append || opcode == CPORT_OP_FSYNC)
-		cport_sqe_set_flags(sqe, CPORT_SQE_F_ORDERED);
-	if (cb->aio_sigevent.sigev_notify == SIGEV_SIGNAL)
-		cport_sqe_set_signal(sqe, cb->aio_sigevent.sigev_signo,
-				     CPORT_SIG_PROCESS,
-				     (uint64_t)(uintptr_t)
-				     cb->aio_sigevent.sigev_value.sival_ptr);
-	cport_sqe_set_data(sqe, cb);
-	atomic_fetch_add(&aio.inflight, 1);
-	ret = cport_submit(&aio.port);
+	pthread_mutex_lock(&aio.lock);
+	ret = aio_setup();
+	if (!ret)
+		ret = aio_enqueue(cb, opcode, op_flags, NULL);
+	if (!ret)
+		cport_submit(&aio.port);
 	pthread_mutex_unlock(&aio.lock);
-	if (ret < 0) {
-		/* Cannot happen with AIO_MAX_INFLIGHT below the CQ size. */
-		errno = EAGAIN;
+	if (ret) {
+		errno = ret;
 		return -1;
 	}
 	return 0;
 }
 
-int aio_read(struct aiocb *cb)
+static int cportaio_read(struct aiocb *cb)
 {
 	return aio_submit(cb, CPORT_OP_READ, 0);
 }
 
-int aio_write(struct aiocb *cb)
+static int cportaio_write(struct aiocb *cb)
 {
 	return aio_submit(cb, CPORT_OP_WRITE, 0);
 }
 
-int aio_fsync(int op, struct aiocb *cb)
+static int cportaio_fsync(int op, struct aiocb *cb)
 {
 	if (op != O_SYNC && op != O_DSYNC) {
 		errno = EINVAL;
@@ -345,49 +614,142 @@ int aio_fsync(int op, struct aiocb *cb)
 			  op == O_DSYNC ? CPORT_FSYNC_DATASYNC : 0);
 }
 
-int aio_error(const struct aiocb *cb)
+/* Context: any, a signal handler included. */
+static int cportaio_error(const struct aiocb *cb)
 {
 	int e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 
-	if (e == EINPROGRESS && aio.ready) {
+	if (e == EINPROGRESS && __atomic_load_n(&aio.ready, __ATOMIC_ACQUIRE)) {
 		aio_reap(false);
 		e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 	}
 	return e;
 }
 
-ssize_t aio_return(struct aiocb *cb)
+/* Context: any, a signal handler included. */
+static ssize_t cportaio_return(struct aiocb *cb)
 {
-	if (aio_error(cb) == EINPROGRESS) {
+	if (cportaio_error(cb) == EINPROGRESS) {
 		errno = EINVAL;
 		return -1;
 	}
 	return cb->__return_value;
 }
 
-static bool aio_any_done(const struct aiocb *const list[], int n)
+/* Remove @r from its queue's waiting list (@prev: the one before it). */
+static void aio_unhold(struct aio_fd *f, struct aio_req *prev,
+		       struct aio_req *r)
 {
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (list[i] && __atomic_load_n(&list[i]->__error_code,
-					       __ATOMIC_ACQUIRE) !=
-			       EINPROGRESS)
-			return true;
-	return false;
+	if (prev)
+		prev->next = r->next;
+	else
+		f->head = r->next;
+	if (f->tail == r)
+		f->tail = prev;
+	atomic_fetch_sub(&f->held, 1);
 }
 
-int aio_suspend(const struct aiocb *const list[], int n,
-		const struct timespec *timeout)
+/*
+ * @r never reached the kernel: it ends with ECANCELED and is notified as
+ * usual (its signal still comes from the kernel, after a NOP). ->lock held.
+ */
+static void aio_cancel_req(struct aio_req *r)
 {
-	struct timespec end, now, left, *tp = NULL;
-	unsigned int g;
-	long ret;
+	aio_publish(r->cb, -ECANCELED);
+	r->published = true;
+	r->fd = NULL;
+	if (r->ev.sigev_notify == SIGEV_SIGNAL) {
+		aio_issue_signal(&r->ev, r);	/* retired at its CQE */
+		return;
+	}
+	aio_retire(r);
+}
 
-	if (n < 0) {
+static int cportaio_cancel(int fd, struct aiocb *cb)
+{
+	struct aio_req *r, *prev, *next;
+	struct aio_fd *f;
+	int cancelled = 0, ret;
+
+	if (fcntl(fd, F_GETFD) < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (cb && cb->aio_fildes != fd) {
 		errno = EINVAL;
 		return -1;
 	}
+	pthread_mutex_lock(&aio.lock);
+	if (!aio.ready) {
+		pthread_mutex_unlock(&aio.lock);
+		return AIO_ALLDONE;
+	}
+	/* What has completed is done, not cancelled. */
+	aio_reap(false);
+	aio_drain();
+	f = aio_fd_get(fd, false);
+	prev = NULL;
+	for (r = f ? f->head : NULL; r; r = next) {
+		next = r->next;
+		if (cb && r->cb != cb) {
+			prev = r;
+			continue;
+		}
+		aio_unhold(f, prev, r);
+		aio_cancel_req(r);
+		cancelled++;
+	}
+	if (cb) {
+		if (cancelled)
+			ret = AIO_CANCELED;
+		else if (__atomic_load_n(&cb->__error_code,
+					 __ATOMIC_ACQUIRE) == EINPROGRESS)
+			ret = AIO_NOTCANCELED;	/* in the kernel: running */
+		else
+			ret = AIO_ALLDONE;
+	} else {
+		ret = f && f->kernel ? AIO_NOTCANCELED :
+		      cancelled ? AIO_CANCELED : AIO_ALLDONE;
+	}
+	cport_submit(&aio.port);
+	pthread_mutex_unlock(&aio.lock);
+	if (cancelled)
+		aio_wake_waiters();
+	return ret;
+}
+
+/*
+ * @list[0..n) all done (@all: lio_listio's list, whose LIO_NOP entries do
+ * not count), or one of them.
+ */
+static bool aio_done(const struct aiocb *const list[], int n, bool all)
+{
+	bool done;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!list[i] || (all && list[i]->aio_lio_opcode == LIO_NOP))
+			continue;
+		done = __atomic_load_n(&list[i]->__error_code,
+				       __ATOMIC_ACQUIRE) != EINPROGRESS;
+		if (done != all)
+			return done;
+	}
+	return all;
+}
+
+/*
+ * Wait until one (or @all) of @list is done, until @timeout (relative)
+ * or a signal. Context: any, a signal handler included.
+ * Return: 0, or an errno (EAGAIN: timed out; EINTR).
+ */
+static int aio_wait(const struct aiocb *const list[], int n, bool all,
+		    const struct timespec *timeout)
+{
+	struct timespec end, now, left, *tp = NULL;
+	unsigned int g;
+	int ret = 0;
+
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		end.tv_sec += timeout->tv_sec;
@@ -400,12 +762,10 @@ int aio_suspend(const struct aiocb *const list[], int n,
 	atomic_fetch_add(&aio.waiters, 1);
 	for (;;) {
 		g = atomic_load(&aio.gen);
-		if (aio.ready)
+		if (__atomic_load_n(&aio.ready, __ATOMIC_ACQUIRE))
 			aio_reap(false);
-		if (aio_any_done(list, n)) {
-			ret = 0;
+		if (aio_done(list, n, all))
 			break;
-		}
 		if (timeout) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = end.tv_sec - now.tv_sec;
@@ -415,63 +775,212 @@ int aio_suspend(const struct aiocb *const list[], int n,
 				left.tv_nsec += 1000000000L;
 			}
 			if (left.tv_sec < 0) {
-				errno = EAGAIN;
-				ret = -1;
+				ret = EAGAIN;
 				break;
 			}
 			tp = &left;
 		}
-		ret = futex(&aio.gen, FUTEX_WAIT_PRIVATE, g, tp);
-		if (ret < 0 && errno == EINTR) {
-			ret = -1;
-			break;
-		}
-		if (ret < 0 && errno == ETIMEDOUT) {
-			errno = EAGAIN;
-			ret = -1;
-			break;
+		if (futex(&aio.gen, FUTEX_WAIT_PRIVATE, g, tp) < 0) {
+			if (errno == EINTR) {
+				ret = aio_done(list, n, all) ? 0 : EINTR;
+				break;
+			}
+			if (errno == ETIMEDOUT) {
+				ret = aio_done(list, n, all) ? 0 : EAGAIN;
+				break;
+			}
 		}
 	}
 	atomic_fetch_sub(&aio.waiters, 1);
-	return ret ? -1 : 0;
+	return ret;
 }
 
-void aio_init(const struct aioinit *init)
+static int cportaio_suspend(const struct aiocb *const list[], int n,
+			    const struct timespec *timeout)
+{
+	int ret;
+
+	if (n < 0 || (n && !list) ||
+	    (timeout && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
+			 timeout->tv_nsec >= 1000000000L))) {
+		errno = EINVAL;
+		return -1;
+	}
+	ret = aio_wait(list, n, false, timeout);
+	if (ret) {
+		errno = ret;
+		return -1;
+	}
+	return 0;
+}
+
+static int cportaio_lio_listio(int mode, struct aiocb *const list[], int n,
+			       struct sigevent *sig)
+{
+	struct aio_list *l = NULL;
+	bool eagain = false, failed = false;
+	struct aiocb *cb;
+	int i, op, ret;
+
+	if ((mode != LIO_WAIT && mode != LIO_NOWAIT) || n < 0 ||
+	    n > AIO_LISTIO_LIMIT || (n && !list) ||
+	    (mode == LIO_NOWAIT && sig && !aio_sigevent_ok(sig))) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&aio.lock);
+	ret = aio_setup();
+	if (!ret && mode == LIO_NOWAIT && sig &&
+	    sig->sigev_notify != SIGEV_NONE) {
+		l = calloc(1, sizeof(*l));
+		if (l) {
+			l->ev = *sig;
+			l->pending = 1;		/* ours, while queuing */
+		} else {
+			ret = EAGAIN;
+		}
+	}
+	if (ret) {
+		pthread_mutex_unlock(&aio.lock);
+		errno = ret;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		cb = list[i];
+		if (!cb || cb->aio_lio_opcode == LIO_NOP)
+			continue;
+		if (cb->aio_lio_opcode == LIO_READ)
+			op = CPORT_OP_READ;
+		else if (cb->aio_lio_opcode == LIO_WRITE)
+			op = CPORT_OP_WRITE;
+		else
+			op = -1;
+		ret = op < 0 ? EINVAL : aio_enqueue(cb, op, 0, l);
+		if (ret) {
+			/* The member's own status says why. */
+			aio_publish(cb, -ret);
+			if (ret == EAGAIN)
+				eagain = true;
+			else
+				failed = true;
+		}
+	}
+	/* An empty list is notified at once, as glibc does. */
+	if (l)
+		aio_list_put(l);
+	cport_submit(&aio.port);
+	pthread_mutex_unlock(&aio.lock);
+
+	/* LIO_WAIT: every member that was queued, whatever the others did. */
+	if (mode == LIO_WAIT) {
+		ret = aio_wait((const struct aiocb *const *)list, n, true,
+			       NULL);
+		if (ret) {
+			errno = ret;
+			return -1;
+		}
+		for (i = 0; i < n; i++)
+			if (list[i] && list[i]->aio_lio_opcode != LIO_NOP &&
+			    list[i]->__error_code)
+				failed = true;
+	}
+	if (eagain || failed) {
+		errno = eagain ? EAGAIN : EIO;
+		return -1;
+	}
+	return 0;
+}
+
+static void cportaio_init(const struct aioinit *init)
 {
 	(void)init;	/* no thread pool to size */
 }
 
-/* The 64-bit offset names: struct aiocb64 is struct aiocb on LP64. */
-_Static_assert(sizeof(struct aiocb64) == sizeof(struct aiocb),
-	       "aiocb64 is not aiocb");
+/*
+ * The exported names. libcportaio.so binds them to glibc's versions, so
+ * that a program built against glibc (aio_read@GLIBC_2.34, or
+ * @GLIBC_2.2.5 from librt before 2.34) finds them when it is preloaded:
+ * GLIBC_2.34 the default, GLIBC_2.2.5 (and GLIBC_2.4 for lio_listio) the
+ * old ones. libcportaio.a has the plain names. On LP64, struct aiocb64
+ * is struct aiocb: the *64 calls are the same.
+ */
+_Static_assert(sizeof(struct aiocb64) == sizeof(struct aiocb) &&
+	       offsetof(struct aiocb64, aio_offset) ==
+	       offsetof(struct aiocb, aio_offset),
+	       "struct aiocb64 is not struct aiocb");
 
-int aio_read64(struct aiocb64 *cb)
+static int cportaio_read64(struct aiocb64 *cb)
 {
-	return aio_read((struct aiocb *)cb);
+	return cportaio_read((struct aiocb *)cb);
 }
 
-int aio_write64(struct aiocb64 *cb)
+static int cportaio_write64(struct aiocb64 *cb)
 {
-	return aio_write((struct aiocb *)cb);
+	return cportaio_write((struct aiocb *)cb);
 }
 
-int aio_fsync64(int op, struct aiocb64 *cb)
+static int cportaio_fsync64(int op, struct aiocb64 *cb)
 {
-	return aio_fsync(op, (struct aiocb *)cb);
+	return cportaio_fsync(op, (struct aiocb *)cb);
 }
 
-int aio_error64(const struct aiocb64 *cb)
+static int cportaio_error64(const struct aiocb64 *cb)
 {
-	return aio_error((const struct aiocb *)cb);
+	return cportaio_error((const struct aiocb *)cb);
 }
 
-ssize_t aio_return64(struct aiocb64 *cb)
+static ssize_t cportaio_return64(struct aiocb64 *cb)
 {
-	return aio_return((struct aiocb *)cb);
+	return cportaio_return((struct aiocb *)cb);
 }
 
-int aio_suspend64(const struct aiocb64 *const list[], int n,
-		  const struct timespec *timeout)
+static int cportaio_suspend64(const struct aiocb64 *const list[], int n,
+			      const struct timespec *timeout)
 {
-	return aio_suspend((const struct aiocb *const *)list, n, timeout);
+	return cportaio_suspend((const struct aiocb *const *)list, n,
+				timeout);
 }
+
+static int cportaio_cancel64(int fd, struct aiocb64 *cb)
+{
+	return cportaio_cancel(fd, (struct aiocb *)cb);
+}
+
+static int cportaio_lio_listio64(int mode, struct aiocb64 *const list[],
+				 int n, struct sigevent *sig)
+{
+	return cportaio_lio_listio(mode, (struct aiocb *const *)list, n, sig);
+}
+
+#ifdef CPORTAIO_SHARED
+#define AIO_EXPORT(impl, name)						\
+	extern __typeof__(impl) name##_2_34				\
+		__attribute__((alias(#impl), symver(#name "@@GLIBC_2.34"))); \
+	extern __typeof__(impl) name##_2_2_5				\
+		__attribute__((alias(#impl), symver(#name "@GLIBC_2.2.5")))
+#define AIO_EXPORT_2_4(impl, name)					\
+	extern __typeof__(impl) name##_2_4				\
+		__attribute__((alias(#impl), symver(#name "@GLIBC_2.4")))
+#else
+#define AIO_EXPORT(impl, name)						\
+	extern __typeof__(impl) name					\
+		__attribute__((alias(#impl), visibility("default")))
+#define AIO_EXPORT_2_4(impl, name)					\
+	_Static_assert(1, #name " has no version in libcportaio.a")
+#endif
+
+#define AIO_EXPORT2(impl, name)						\
+	AIO_EXPORT(impl, name);						\
+	AIO_EXPORT(impl##64, name##64)
+
+AIO_EXPORT2(cportaio_read, aio_read);
+AIO_EXPORT2(cportaio_write, aio_write);
+AIO_EXPORT2(cportaio_fsync, aio_fsync);
+AIO_EXPORT2(cportaio_error, aio_error);
+AIO_EXPORT2(cportaio_return, aio_return);
+AIO_EXPORT2(cportaio_suspend, aio_suspend);
+AIO_EXPORT2(cportaio_cancel, aio_cancel);
+AIO_EXPORT2(cportaio_lio_listio, lio_listio);
+AIO_EXPORT_2_4(cportaio_lio_listio, lio_listio);
+AIO_EXPORT_2_4(cportaio_lio_listio64, lio_listio64);
+AIO_EXPORT(cportaio_init, aio_init);

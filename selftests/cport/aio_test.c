@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libcportaio (aio/, work in progress): POSIX AIO calls as a program uses
- * them, linked statically before libc: aio_read, aio_write, aio_fsync,
- * aio_error, aio_return and aio_suspend, with SIGEV_NONE, SIGEV_SIGNAL
+ * libcportaio (aio/, cport-aio(7)): POSIX AIO calls as a program uses
+ * them: aio_read, aio_write, aio_fsync, aio_error, aio_return,
+ * aio_suspend, aio_cancel and lio_listio, with SIGEV_NONE, SIGEV_SIGNAL
  * (the kernel's completion signal, aio_error() in the handler) and
  * SIGEV_THREAD, on a regular file and on a pipe (one request at a time,
- * in order), O_APPEND, offsets beyond 2 GiB, and the errors reported at
- * submission.
+ * in order, the waiting ones cancelable), O_APPEND, offsets beyond 2 GiB,
+ * EAGAIN, EINTR, and the errors reported at submission.
+ *
+ * Built three ways, one test list: aio_test (static, libcportaio.a before
+ * libc.a), aio_linked_test (dynamic, -lcportaio) and aio_preload_test
+ * (dynamic, glibc's aio, run with LD_PRELOAD=libcportaio.so.1): the first
+ * test fails if the calls are glibc's.
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -14,6 +19,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 
 #include "cport_test.h"
 
@@ -439,6 +446,556 @@ TEST_F(aio, fork_child_starts_afresh)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Exec-safe: the port does not outlive an exec. */
+TEST_F(aio, port_is_close_on_exec)
+{
+	char path[64], target[64], buf[4] = "x";
+	struct aiocb w;
+	int fd, found = 0;
+	ssize_t n;
+
+	CPORT_SKIP_IF_ABSENT();
+	w = cb_of(self->fd, buf, sizeof(buf), 0);
+	ASSERT_EQ(0, aio_write(&w));
+	ASSERT_EQ(0, wait_done(&w));
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, CPORT_DEV))
+			continue;
+		found++;
+		EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	}
+	EXPECT_EQ(1, found);
+}
+
+/* A pipe whose reads wait: the first is running, the rest are queued. */
+static int pipe_reads(int p[2], struct aiocb *r, char (*in)[8], int n)
+{
+	int i;
+
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
+		return -1;
+	for (i = 0; i < n; i++) {
+		r[i] = cb_of(p[0], in[i], 4, 0);
+		if (aio_read(&r[i]))
+			return -1;
+	}
+	usleep(20000);
+	return 0;
+}
+
+TEST_F(aio, cancel_one_queued_on_a_stream)
+{
+	struct aiocb r[3];
+	char in[3][8];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe_reads(p, r, in, 3));
+	/* The second: queued behind the first, so cancelled. */
+	EXPECT_EQ(AIO_CANCELED, aio_cancel(p[0], &r[1]));
+	EXPECT_EQ(ECANCELED, aio_error(&r[1]));
+	EXPECT_EQ(-1, aio_return(&r[1]));
+	/* The first is running on a stream: not cancelable, in progress. */
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], &r[0]));
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[2]));
+	/* The rest still run in order: the third gets the second four. */
+	ASSERT_EQ(8, write(p[1], "AAAACCCC", 8));
+	ASSERT_EQ(0, wait_done(&r[0]));
+	ASSERT_EQ(0, wait_done(&r[2]));
+	EXPECT_EQ(0, memcmp(in[0], "AAAA", 4));
+	EXPECT_EQ(0, memcmp(in[2], "CCCC", 4));
+	/* Done: nothing to cancel. */
+	EXPECT_EQ(AIO_ALLDONE, aio_cancel(p[0], &r[0]));
+	EXPECT_EQ(AIO_ALLDONE, aio_cancel(p[0], &r[1]));
+	EXPECT_EQ(AIO_ALLDONE, aio_cancel(p[0], NULL));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(aio, cancel_all_on_a_descriptor)
+{
+	struct aiocb r[4];
+	char in[4][8];
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe_reads(p, r, in, 4));
+	/* One of them is running: AIO_NOTCANCELED, the rest cancelled. */
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], NULL));
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
+	for (i = 1; i < 4; i++) {
+		EXPECT_EQ(ECANCELED, aio_error(&r[i]));
+		EXPECT_EQ(-1, aio_return(&r[i]));
+	}
+	ASSERT_EQ(4, write(p[1], "DDDD", 4));
+	ASSERT_EQ(0, wait_done(&r[0]));
+	EXPECT_EQ(4, aio_return(&r[0]));
+	EXPECT_EQ(AIO_ALLDONE, aio_cancel(p[0], NULL));
+	/* A descriptor that never had a request. */
+	EXPECT_EQ(AIO_ALLDONE, aio_cancel(p[1], NULL));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(aio, cancel_errors)
+{
+	char buf[4];
+	struct aiocb cb;
+	int fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	close(fd);
+	errno = 0;
+	EXPECT_EQ(-1, aio_cancel(fd, NULL));
+	EXPECT_EQ(EBADF, errno);
+	/* aio_fildes is not the descriptor named. */
+	cb = cb_of(self->fd, buf, sizeof(buf), 0);
+	errno = 0;
+	EXPECT_EQ(-1, aio_cancel(0, &cb));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+static volatile sig_atomic_t cancel_sigs, cancel_sig_bad;
+
+static void on_cancel_signal(int signo, siginfo_t *si, void *uc)
+{
+	struct aiocb *cb = si->si_value.sival_ptr;
+
+	(void)signo;
+	(void)uc;
+	if (si->si_code != SI_ASYNCIO || aio_error(cb) != ECANCELED)
+		cancel_sig_bad = 1;
+	else
+		cancel_sigs++;
+}
+
+/* A cancelled request is notified as any other: signal and thread. */
+TEST_F(aio, cancelled_requests_are_notified)
+{
+	struct sigaction sa = { .sa_sigaction = on_cancel_signal,
+				.sa_flags = SA_SIGINFO };
+	struct timespec until;
+	struct aiocb r[3];
+	char in[3][8];
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 6, &sa, NULL));
+	pthread_mutex_lock(&thr_lock);
+	thr_calls = 0;
+	thr_value = NULL;
+	pthread_mutex_unlock(&thr_lock);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	for (i = 0; i < 3; i++)
+		r[i] = cb_of(p[0], in[i], 4, 0);
+	r[1].aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	r[1].aio_sigevent.sigev_signo = SIGRTMIN + 6;
+	r[1].aio_sigevent.sigev_value.sival_ptr = &r[1];
+	r[2].aio_sigevent.sigev_notify = SIGEV_THREAD;
+	r[2].aio_sigevent.sigev_notify_function = on_aio_thread;
+	r[2].aio_sigevent.sigev_value.sival_ptr = &r[2];
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, aio_read(&r[i]));
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], NULL));
+	for (i = 0; i < 1000 && !cancel_sigs; i++)
+		usleep(10000);
+	EXPECT_EQ(1, cancel_sigs);
+	EXPECT_EQ(0, cancel_sig_bad);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&thr_lock);
+	while (!thr_calls &&
+	       !pthread_cond_timedwait(&thr_cond, &thr_lock, &until))
+		;
+	EXPECT_EQ(1, thr_calls);
+	EXPECT_EQ(&r[2], thr_value);
+	pthread_mutex_unlock(&thr_lock);
+	ASSERT_EQ(4, write(p[1], "EEEE", 4));
+	ASSERT_EQ(0, wait_done(&r[0]));
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * aio_fsync() covers every request queued before it: it completes after
+ * all of them, however many there are and whatever order they run in.
+ */
+TEST_F(aio, fsync_after_earlier_writes)
+{
+	enum { N = 32 };
+	static char bufs[N][4096];
+	struct aiocb w[N], f;
+	int round, i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (round = 0; round < 10; round++) {
+		for (i = 0; i < N; i++) {
+			memset(bufs[i], 'A' + round, sizeof(bufs[i]));
+			w[i] = cb_of(self->fd, bufs[i], sizeof(bufs[i]),
+				     (off_t)i * 4096);
+			ASSERT_EQ(0, aio_write(&w[i]));
+		}
+		f = cb_of(self->fd, NULL, 0, 0);
+		ASSERT_EQ(0, aio_fsync(round & 1 ? O_DSYNC : O_SYNC, &f));
+		ASSERT_EQ(0, wait_done(&f));
+		/* Done before the fsync, without waiting for them here. */
+		for (i = 0; i < N; i++)
+			ASSERT_NE(EINPROGRESS, aio_error(&w[i]));
+		for (i = 0; i < N; i++)
+			EXPECT_EQ(4096, aio_return(&w[i]));
+	}
+}
+
+TEST_F(aio, fsync_errors)
+{
+	struct aiocb f;
+	int fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	/* POSIX: a descriptor open for writing. */
+	fd = open(self->path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	f = cb_of(fd, NULL, 0, 0);
+	errno = 0;
+	EXPECT_EQ(-1, aio_fsync(O_SYNC, &f));
+	EXPECT_EQ(EBADF, errno);
+	close(fd);
+	f = cb_of(fd, NULL, 0, 0);
+	errno = 0;
+	EXPECT_EQ(-1, aio_fsync(O_DSYNC, &f));
+	EXPECT_EQ(EBADF, errno);
+}
+
+static void fill_list(struct aiocb *cbs, struct aiocb **list, int fd,
+		      char (*bufs)[512], int n, int opcode)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		cbs[i] = cb_of(fd, bufs[i], 512, (off_t)i * 512);
+		cbs[i].aio_lio_opcode = opcode;
+		list[i] = &cbs[i];
+	}
+}
+
+TEST_F(aio, lio_listio_wait)
+{
+	enum { N = 16 };
+	static char out[N][512], in[N][512];
+	struct aiocb cbs[N], *list[N + 2];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < N; i++)
+		memset(out[i], 'a' + i, 512);
+	fill_list(cbs, list, self->fd, out, N, LIO_WRITE);
+	/* NULL entries and LIO_NOP are skipped. */
+	list[N] = NULL;
+	ASSERT_EQ(0, lio_listio(LIO_WAIT, list, N + 1, NULL));
+	for (i = 0; i < N; i++) {
+		EXPECT_EQ(0, aio_error(&cbs[i]));
+		EXPECT_EQ(512, aio_return(&cbs[i]));
+	}
+	fill_list(cbs, list, self->fd, in, N, LIO_READ);
+	cbs[3].aio_lio_opcode = LIO_NOP;
+	cbs[3].__error_code = EINPROGRESS;	/* never looked at */
+	ASSERT_EQ(0, lio_listio(LIO_WAIT, list, N, NULL));
+	for (i = 0; i < N; i++) {
+		if (i == 3)
+			continue;
+		EXPECT_EQ(512, aio_return(&cbs[i]));
+		EXPECT_EQ(0, memcmp(out[i], in[i], 512));
+	}
+	/* An empty list. */
+	EXPECT_EQ(0, lio_listio(LIO_WAIT, list, 0, NULL));
+}
+
+/* A member fails: EIO, its own status says why, the others still ran. */
+TEST_F(aio, lio_listio_member_fails)
+{
+	static char bufs[3][512];
+	struct aiocb cbs[3], *list[3];
+
+	CPORT_SKIP_IF_ABSENT();
+	fill_list(cbs, list, self->fd, bufs, 3, LIO_WRITE);
+	cbs[1].aio_offset = -1;			/* at submission */
+	cbs[2].aio_buf = (void *)8;		/* in the kernel */
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(LIO_WAIT, list, 3, NULL));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(0, aio_error(&cbs[0]));
+	EXPECT_EQ(512, aio_return(&cbs[0]));
+	EXPECT_EQ(EINVAL, aio_error(&cbs[1]));
+	EXPECT_EQ(-1, aio_return(&cbs[1]));
+	EXPECT_EQ(EFAULT, aio_error(&cbs[2]));
+	/* LIO_NOWAIT: EIO for what failed at submission only. */
+	fill_list(cbs, list, self->fd, bufs, 3, LIO_WRITE);
+	cbs[0].aio_lio_opcode = 77;
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(LIO_NOWAIT, list, 3, NULL));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(EINVAL, aio_error(&cbs[0]));
+	EXPECT_EQ(0, wait_done(&cbs[1]));
+	EXPECT_EQ(0, wait_done(&cbs[2]));
+}
+
+TEST_F(aio, lio_listio_errors)
+{
+	static char bufs[1][512];
+	struct aiocb cbs[1], *list[1];
+	struct sigevent bad = { .sigev_notify = 999 };
+
+	CPORT_SKIP_IF_ABSENT();
+	fill_list(cbs, list, self->fd, bufs, 1, LIO_WRITE);
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(7, list, 1, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(LIO_WAIT, list, -1, NULL));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(LIO_NOWAIT, list, 1, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	/* More than AIO_LISTIO_MAX (sysconf): EINVAL. */
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(LIO_NOWAIT, list, 1 << 20, NULL));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+static volatile sig_atomic_t list_sigs, list_sig_bad;
+static struct aiocb *list_cbs;
+static int list_n;
+
+static void on_list_signal(int signo, siginfo_t *si, void *uc)
+{
+	int i;
+
+	(void)signo;
+	(void)uc;
+	if (si->si_code != SI_ASYNCIO || si->si_value.sival_int != 4242)
+		list_sig_bad = 1;
+	/* The whole list is done when its signal comes. */
+	for (i = 0; i < list_n; i++)
+		if (aio_error(&list_cbs[i]) != 0)
+			list_sig_bad = 2;
+	list_sigs++;
+}
+
+TEST_F(aio, lio_listio_nowait_notifies_after_the_whole_list)
+{
+	enum { N = 24 };
+	static char bufs[N][512];
+	struct sigaction sa = { .sa_sigaction = on_list_signal,
+				.sa_flags = SA_SIGINFO };
+	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL };
+	struct aiocb cbs[N], *list[N], nops[N], *nop_list[N];
+	struct timespec until;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, sigaction(SIGRTMIN + 7, &sa, NULL));
+	ev.sigev_signo = SIGRTMIN + 7;
+	ev.sigev_value.sival_int = 4242;
+	fill_list(cbs, list, self->fd, bufs, N, LIO_WRITE);
+	list_cbs = cbs;
+	list_n = N;
+	ASSERT_EQ(0, lio_listio(LIO_NOWAIT, list, N, &ev));
+	for (i = 0; i < 1000 && !list_sigs; i++)
+		usleep(10000);
+	EXPECT_EQ(1, list_sigs);
+	EXPECT_EQ(0, list_sig_bad);
+	/* SIGEV_THREAD, and a list with nothing in it: notified at once. */
+	pthread_mutex_lock(&thr_lock);
+	thr_calls = 0;
+	pthread_mutex_unlock(&thr_lock);
+	ev.sigev_notify = SIGEV_THREAD;
+	ev.sigev_notify_function = on_aio_thread;
+	ev.sigev_value.sival_ptr = list;
+	fill_list(cbs, list, self->fd, bufs, N, LIO_READ);
+	ASSERT_EQ(0, lio_listio(LIO_NOWAIT, list, N, &ev));
+	fill_list(nops, nop_list, self->fd, bufs, N, LIO_NOP);
+	ASSERT_EQ(0, lio_listio(LIO_NOWAIT, nop_list, N, &ev));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&thr_lock);
+	while (thr_calls < 2 &&
+	       !pthread_cond_timedwait(&thr_cond, &thr_lock, &until))
+		;
+	EXPECT_EQ(2, thr_calls);
+	EXPECT_EQ((void *)list, thr_value);
+	pthread_mutex_unlock(&thr_lock);
+	for (i = 0; i < N; i++)
+		EXPECT_EQ(0, wait_done(&cbs[i]));
+}
+
+static void on_alarm(int signo)
+{
+	(void)signo;
+}
+
+/* A signal ends aio_suspend() and lio_listio(LIO_WAIT) with EINTR. */
+TEST_F(aio, interrupted_by_a_signal)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };	/* no restart */
+	struct itimerval it = { .it_value = { 0, 50000 } };
+	struct timespec ts = { 10, 0 };
+	const struct aiocb *clist[1];
+	struct aiocb r[2], *list[1];
+	char in[2][8];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	ASSERT_EQ(0, pipe_reads(p, r, in, 1));
+	clist[0] = &r[0];
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	errno = 0;
+	EXPECT_EQ(-1, aio_suspend(clist, 1, &ts));
+	EXPECT_EQ(EINTR, errno);
+	/* lio_listio(LIO_WAIT): a second read, behind the first. */
+	r[1] = cb_of(p[0], in[1], 4, 0);
+	r[1].aio_lio_opcode = LIO_READ;
+	list[0] = &r[1];
+	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+	errno = 0;
+	EXPECT_EQ(-1, lio_listio(LIO_WAIT, list, 1, NULL));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[1]));
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], NULL));
+	EXPECT_EQ(ECANCELED, aio_error(&r[1]));
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
+	close(p[1]);	/* end of file for the first read */
+	EXPECT_EQ(0, wait_done(&r[0]));
+	EXPECT_EQ(0, aio_return(&r[0]));
+	close(p[0]);
+}
+
+TEST_F(aio, suspend_timeout_and_errors)
+{
+	struct timespec zero = { 0, 0 }, short_ts = { 0, 30000000 };
+	struct timespec bad = { 0, 1000000000L };
+	const struct aiocb *clist[2];
+	struct timespec t0, t1;
+	struct aiocb r[1];
+	char in[1][8];
+	int p[2];
+	long ms;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe_reads(p, r, in, 1));
+	clist[0] = NULL;	/* NULL entries are ignored */
+	clist[1] = &r[0];
+	errno = 0;
+	EXPECT_EQ(-1, aio_suspend(clist, 2, &zero));
+	EXPECT_EQ(EAGAIN, errno);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	errno = 0;
+	EXPECT_EQ(-1, aio_suspend(clist, 2, &short_ts));
+	EXPECT_EQ(EAGAIN, errno);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	EXPECT_LE(30, ms);
+	errno = 0;
+	EXPECT_EQ(-1, aio_suspend(clist, 2, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(4, write(p[1], "FFFF", 4));
+	EXPECT_EQ(0, aio_suspend(clist, 2, NULL));
+	EXPECT_EQ(0, aio_error(&r[0]));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Past AIO_MAX (cport-aio(7): 4096 requests at once): EAGAIN, no drop. */
+TEST_F(aio, eagain_when_full)
+{
+	enum { MAX = 4096 };
+	struct aiocb *r = calloc(MAX + 1, sizeof(*r));
+	char in[8];
+	int p[2], i, n;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	for (n = 0; n <= MAX; n++) {
+		r[n] = cb_of(p[0], in, 1, 0);
+		if (aio_read(&r[n]))
+			break;
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_LT(0, n);
+	EXPECT_GE(MAX, n);
+	/* Every request that was taken is still there. */
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], NULL));
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
+	for (i = 1; i < n; i++)
+		ASSERT_EQ(ECANCELED, aio_error(&r[i]));
+	ASSERT_EQ(1, write(p[1], "G", 1));
+	ASSERT_EQ(0, wait_done(&r[0]));
+	/* Room again. */
+	r[1] = cb_of(p[0], in, 1, 0);
+	EXPECT_EQ(0, aio_read(&r[1]));
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], NULL));
+	close(p[1]);
+	EXPECT_EQ(0, wait_done(&r[1]));
+	EXPECT_EQ(0, aio_return(&r[1]));
+	close(p[0]);
+	free(r);
+}
+
+/* Threads submitting and waiting at once, on one file. */
+struct mt_arg {
+	int fd;
+	int id;
+	int bad;
+};
+
+static void *mt_worker(void *p)
+{
+	struct mt_arg *a = p;
+	char out[256], in[256];
+	struct aiocb w, r;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		off_t off = ((off_t)a->id * 50 + i) * 256;
+
+		memset(out, a->id * 50 + i, sizeof(out));
+		w = cb_of(a->fd, out, sizeof(out), off);
+		if (aio_write(&w) || wait_done(&w) || aio_return(&w) != 256)
+			a->bad++;
+		r = cb_of(a->fd, in, sizeof(in), off);
+		if (aio_read(&r) || wait_done(&r) || aio_return(&r) != 256 ||
+		    memcmp(in, out, sizeof(in)))
+			a->bad++;
+	}
+	return NULL;
+}
+
+TEST_F(aio, threads_at_once)
+{
+	struct mt_arg args[4];
+	pthread_t t[4];
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	for (i = 0; i < 4; i++) {
+		args[i] = (struct mt_arg){ .fd = self->fd, .id = i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, mt_worker, &args[i]));
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(0, args[i].bad);
+	}
 }
 
 TEST_HARNESS_MAIN
