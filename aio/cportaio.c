@@ -22,15 +22,18 @@
  * holds the lock later retires it (the descriptor's accounting, the next
  * queued request, SIGEV_THREAD, lio_listio's list) and frees it.
  *
- * Who takes CQEs: one reaper thread waits for them; so that a SIGEV_SIGNAL
- * handler that calls aio_error() sees its result (the kernel queues the
- * signal once the CQE is in the ring, maybe before the reaper ran),
- * aio_error() and aio_suspend() take CQEs too. Every consumer takes a CQE
- * by a compare-and-swap of the CQ head and pushes the record on the done
- * stack by a compare-and-swap: both are async-signal-safe. Such a
- * consumer takes no lock: if the record needs retiring soon (its
- * descriptor has requests waiting, SIGEV_THREAD, a list), it wakes the
- * reaper with a CQE of its own (CPORT_IOC_POST, user_data AIO_KICK).
+ * Who takes CQEs: aio_error() and aio_suspend() take them, so that a
+ * SIGEV_SIGNAL handler that calls aio_error() sees its result (the kernel
+ * queues the signal once the CQE is in the ring). Every consumer takes a
+ * CQE by a compare-and-swap of the CQ head and pushes the record on the
+ * done stack by a compare-and-swap: both are async-signal-safe. A reaper
+ * thread takes them too, but only while something needs it (aio.watch):
+ * a request that waits for another, a SIGEV_THREAD or list notification
+ * to come, a thread in aio_suspend(). Otherwise it sleeps on a futex, and
+ * a request that completes inline costs no thread switch. A consumer
+ * other than the reaper takes no lock: if the record needs retiring soon,
+ * it wakes the reaper with a CQE of its own (CPORT_IOC_POST, user_data
+ * AIO_KICK).
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -113,6 +116,8 @@ static struct {
 	struct aio_fd *fds[AIO_FD_BUCKETS];
 	_Atomic(struct aio_req *) done;	/* published, not retired */
 	atomic_bool kicked;		/* an AIO_KICK is on its way */
+	atomic_int watch;		/* reasons for the reaper to watch */
+	atomic_uint reaper_gen;		/* the reaper's futex */
 	atomic_uint gen;		/* results published, for futexes */
 	atomic_int waiters;		/* threads in a futex wait on @gen */
 } aio = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -129,6 +134,18 @@ static void aio_wake_waiters(void)
 	atomic_fetch_add(&aio.gen, 1);
 	if (atomic_load(&aio.waiters))
 		futex(&aio.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
+}
+
+/*
+ * One more (@delta 1) or one less (-1) reason for the reaper to watch the
+ * CQ; the first wakes it. Context: any, a signal handler included.
+ */
+static void aio_watch(int delta)
+{
+	if (atomic_fetch_add(&aio.watch, delta) == 0 && delta > 0) {
+		atomic_fetch_add(&aio.reaper_gen, 1);
+		futex(&aio.reaper_gen, FUTEX_WAKE_PRIVATE, 1, NULL);
+	}
 }
 
 /* Context: any, a signal handler included. */
@@ -223,6 +240,8 @@ static void aio_issue(struct aio_req *r)
 	r->fd->kernel++;
 	if (r->excl)
 		r->fd->excl_running = true;
+	if (r->kick)
+		aio_watch(1);
 }
 
 /* Issue what may run now of @f's waiting requests: ->lock held. */
@@ -237,6 +256,7 @@ static void aio_dispatch(struct aio_fd *f)
 		if (!f->head)
 			f->tail = NULL;
 		atomic_fetch_sub(&f->held, 1);
+		aio_watch(-1);
 		aio_issue(r);
 	}
 }
@@ -262,10 +282,12 @@ static void aio_retire(struct aio_req *r)
 {
 	struct aio_fd *f = r->fd;
 
-	if (f) {
+	if (f) {			/* it was issued */
 		f->kernel--;
 		if (r->excl)
 			f->excl_running = false;
+		if (r->kick)
+			aio_watch(-1);
 	}
 	if (r->ev.sigev_notify == SIGEV_THREAD)
 		aio_notify_thread(&r->ev);
@@ -369,9 +391,11 @@ static void aio_reap(bool reaper)
 
 static void *aio_reaper(void *arg)
 {
+	unsigned int g;
+
 	(void)arg;
 	for (;;) {
-		cport_enter(aio.port.ring_fd, 0, 1, 0, 0);
+		g = atomic_load(&aio.reaper_gen);
 		aio_reap(true);
 		if (atomic_load(&aio.done)) {
 			pthread_mutex_lock(&aio.lock);
@@ -379,6 +403,10 @@ static void *aio_reaper(void *arg)
 			cport_submit(&aio.port);
 			pthread_mutex_unlock(&aio.lock);
 		}
+		if (atomic_load(&aio.watch))
+			cport_enter(aio.port.ring_fd, 0, 1, 0, 0);
+		else
+			futex(&aio.reaper_gen, FUTEX_WAIT_PRIVATE, g, NULL);
 	}
 	return NULL;
 }
@@ -426,6 +454,7 @@ static void aio_atfork_child(void)
 	aio.requests = 0;
 	atomic_store(&aio.kicked, false);
 	atomic_store(&aio.waiters, 0);
+	atomic_store(&aio.watch, 0);
 }
 
 __attribute__((constructor)) static void aio_init_once(void)
@@ -558,16 +587,20 @@ static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
 	r->kick = list || r->ev.sigev_notify == SIGEV_THREAD;
 	cb->__return_value = 0;
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELAXED);
+	aio.requests++;
+	if (list)
+		list->pending++;
+	if (!f->head && !(r->excl ? f->kernel : f->excl_running)) {
+		aio_issue(r);
+		return 0;
+	}
 	if (f->tail)
 		f->tail->next = r;
 	else
 		f->head = r;
 	f->tail = r;
 	atomic_fetch_add(&f->held, 1);
-	aio.requests++;
-	if (list)
-		list->pending++;
-	aio_dispatch(f);
+	aio_watch(1);
 	return 0;
 }
 
@@ -647,6 +680,7 @@ static void aio_unhold(struct aio_fd *f, struct aio_req *prev,
 	if (f->tail == r)
 		f->tail = prev;
 	atomic_fetch_sub(&f->held, 1);
+	aio_watch(-1);
 }
 
 /*
@@ -760,6 +794,7 @@ static int aio_wait(const struct aiocb *const list[], int n, bool all,
 		}
 	}
 	atomic_fetch_add(&aio.waiters, 1);
+	aio_watch(1);		/* the reaper publishes while we sleep */
 	for (;;) {
 		g = atomic_load(&aio.gen);
 		if (__atomic_load_n(&aio.ready, __ATOMIC_ACQUIRE))
@@ -791,6 +826,7 @@ static int aio_wait(const struct aiocb *const list[], int n, bool all,
 			}
 		}
 	}
+	aio_watch(-1);
 	atomic_fetch_sub(&aio.waiters, 1);
 	return ret;
 }
