@@ -56,6 +56,7 @@ W		?= 1
 BUILD		:= build
 PAYLOAD		:= $(BUILD)/payload
 HOST_TAP	:= $(BUILD)/check-host.tap
+AIO_HOST_TAP	:= $(BUILD)/check-host-aio.tap
 VM_LOG		:= $(BUILD)/check-vm.log
 VM_TIMEOUT	?= 1200
 VM_ARGS		?=
@@ -85,7 +86,7 @@ SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
 GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak \
 		   tools/fuzz
-INSTALL_PARTS	:= lib man
+INSTALL_PARTS	:= lib aio man
 
 # Cheap check before building: tools/deps runs only if one of these is
 # missing (it checks packages itself, and fills .cache/).
@@ -160,13 +161,16 @@ stage: all
 # Host tests, then the VM tests, then one summary line. Every step runs even
 # if an earlier one failed, so that the summary covers all of them.
 check: stage
-	@rm -f $(HOST_TAP) $(VM_LOG)
+	@rm -f $(HOST_TAP) $(AIO_HOST_TAP) $(VM_LOG)
 	@status=0; \
 	$(if $(call has-target,lib,check-host),\
 		$(MAKE) -C lib check-host TAP_LOG=$(CURDIR)/$(HOST_TAP) || status=1;) \
+	$(if $(call has-target,aio,check-host),\
+		$(MAKE) -C aio check-host TAP_LOG=$(CURDIR)/$(AIO_HOST_TAP) || status=1;) \
 	$(VM_RUN) --timeout $(VM_TIMEOUT) --log $(VM_LOG) -- /cport/run-tests \
 		|| status=1; \
 	tools/tap-summary $(if $(call has-target,lib,check-host),$(HOST_TAP)) \
+		$(if $(call has-target,aio,check-host),$(AIO_HOST_TAP)) \
 		$(VM_LOG) || status=1; \
 	exit $$status
 
