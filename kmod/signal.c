@@ -36,9 +36,12 @@
  * for a process-directed signal: the submitting thread if it does not
  * block the signal, else the first thread of the process that does not
  * (a thread in sigwaitinfo() for it does not block it meanwhile); if every
- * thread blocks it, it stays pending for the submitting thread (or, if
- * that one has exited, the thread group leader), and only that thread can
- * take it. userspace-api.rst says so.
+ * thread blocks it, it stays pending for the thread group leader (or, if
+ * that one has exited, the submitting thread), and only that thread can
+ * take it: the main thread is where a process that blocks a signal in
+ * every thread usually waits for it, while the submitter may be a
+ * library's service thread that blocks everything (libcportaio's reaper).
+ * userspace-api.rst says so.
  *
  * Copyright (C) 2026 The cport authors
  */
@@ -250,6 +253,8 @@ static struct task_struct *cport_sig_target(struct cport_sig *sig)
 		    !sigismember(&p->blocked, sig->signo))
 			return p;
 	}
+	if (!(leader->flags & PF_EXITING))
+		return leader;
 	return t ?: leader;
 }
 

@@ -381,6 +381,55 @@ TEST_F(sig, exited_submitter_process_target)
 	EXPECT_EQ(1, fdinfo(self->pt.fd, "sig_queued"));
 }
 
+struct blocked_submitter {
+	struct port *pt;
+	int ret;
+	volatile int done;
+	int pending;		/* the signal was pending for this thread */
+};
+
+/* Blocks every signal (a service thread), submits, stays alive. */
+static void *submit_all_blocked(void *arg)
+{
+	struct blocked_submitter *s = arg;
+	struct cport_sqe sqe = with_sig(sqe_nop(0x72), SIGRTMIN + 2,
+					CPORT_SIG_PROCESS, 0x7272);
+	sigset_t all, pend;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	s->ret = sq_submit_one(s->pt, &sqe);
+	while (!s->done)
+		usleep(1000);
+	sigpending(&pend);
+	s->pending = sigismember(&pend, SIGRTMIN + 2);
+	return NULL;
+}
+
+/*
+ * Every thread blocks it, the submitter is alive: it waits for the thread
+ * group leader (us), not for the submitter, which may never unblock it.
+ */
+TEST_F(sig, every_thread_blocks_it_leader_takes_it)
+{
+	struct blocked_submitter s = { .pt = &self->pt };
+	siginfo_t si;
+	pthread_t t;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(SIGRTMIN + 2, self->signo);
+	ASSERT_EQ(0, pthread_create(&t, NULL, submit_all_blocked, &s));
+	/* Queued while we were not waiting for it: we block it too. */
+	ASSERT_TRUE(fdinfo_wait_eq(self->pt.fd, "sig_queued", 1, 5000));
+	ASSERT_EQ(self->signo, take(self->signo, 0, &si));
+	expect_siginfo(_metadata, &si, self->signo, 0x7272);
+	s.done = 1;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(1, s.ret);
+	EXPECT_EQ(0, s.pending);
+	EXPECT_CQE(&self->pt, 0x72, 0);
+}
+
 /* RLIMIT_SIGPENDING reached: a real-time signal is lost, and counted. */
 TEST_F(sig, full_signal_queue_loses_rt_signal)
 {
