@@ -44,11 +44,13 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +64,8 @@
 #define AIO_MAX_REQUESTS	4096	/* records alive; EAGAIN beyond */
 #define AIO_LISTIO_LIMIT	AIO_MAX_REQUESTS	/* lio_listio's nent */
 #define AIO_FD_BUCKETS		256
+/* The most one read or write moves, as read(2): longer ones are short. */
+#define AIO_MAX_RW		0x7ffff000UL
 
 /*
  * user_data of the CQEs that are no request's: AIO_KICK wakes the reaper
@@ -80,6 +84,8 @@ struct aio_list {
 
 struct aio_req {
 	struct aiocb *cb;
+	size_t len;			/* aio_nbytes, at most AIO_MAX_RW */
+	size_t done;			/* a continued write: bytes so far */
 	struct aio_fd *fd;		/* NULL once cancelled */
 	struct aio_list *list;		/* or NULL */
 	struct aio_req *next;		/* held queue, or done stack */
@@ -88,8 +94,17 @@ struct aio_req {
 	int opcode;
 	unsigned int op_flags;
 	bool excl;			/* runs alone on its descriptor */
-	bool kick;			/* retire soon: SIGEV_THREAD or a list */
+	bool kick;			/* retire soon: SIGEV_THREAD, a list... */
 	bool published;			/* result already in the aiocb */
+	bool cont;			/* a write that goes on when short */
+	bool again;			/* cont: issue the rest (retire) */
+};
+
+/* What a descriptor is, for the op that does a request's I/O. */
+enum aio_kind {
+	AIO_FILE,	/* regular file, block device, seekable device */
+	AIO_SOCK,	/* socket: CPORT_OP_RECV and CPORT_OP_SEND */
+	AIO_STREAM,	/* pipe, FIFO, tty...: no offset */
 };
 
 /*
@@ -98,8 +113,11 @@ struct aio_req {
  */
 struct aio_fd {
 	int fd;
-	bool stream;			/* not a regular file or block device */
+	enum aio_kind kind;
+	bool stream;			/* kind != AIO_FILE: no offset */
 	bool append;			/* O_APPEND */
+	bool nonblock;			/* O_NONBLOCK */
+	int alt_fd;			/* our non-blocking reopen, or -1 */
 	bool excl_running;		/* the request in the kernel is excl */
 	unsigned int kernel;		/* requests in the kernel (lock) */
 	atomic_uint held;		/* requests waiting in @head */
@@ -117,6 +135,7 @@ static struct {
 	_Atomic(struct aio_req *) done;	/* published, not retired */
 	atomic_bool kicked;		/* an AIO_KICK is on its way */
 	atomic_int watch;		/* reasons for the reaper to watch */
+	atomic_int taking;		/* consumers between CQE and result */
 	atomic_uint reaper_gen;		/* the reaper's futex */
 	atomic_uint gen;		/* results published, for futexes */
 	atomic_int waiters;		/* threads in a futex wait on @gen */
@@ -178,6 +197,7 @@ static void aio_notify_thread(const struct sigevent *ev)
 	struct aio_thread_arg *a = malloc(sizeof(*a));
 	pthread_attr_t attr, *pa = ev->sigev_notify_attributes;
 	pthread_t t;
+	int state;
 
 	if (!a)
 		return;
@@ -188,10 +208,15 @@ static void aio_notify_thread(const struct sigevent *ev)
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		pa = &attr;
 	}
+	if (pa != &attr && (pthread_attr_getdetachstate(pa, &state) ||
+			    state == PTHREAD_CREATE_DETACHED))
+		state = PTHREAD_CREATE_DETACHED;
+	else
+		state = PTHREAD_CREATE_JOINABLE;
 	if (pthread_create(&t, pa, aio_thread_start, a))
 		free(a);
-	else if (pa != &attr)
-		pthread_detach(t);
+	else if (state == PTHREAD_CREATE_JOINABLE)
+		pthread_detach(t);	/* nobody joins a notification */
 	if (pa == &attr)
 		pthread_attr_destroy(&attr);
 }
@@ -220,18 +245,28 @@ static void aio_issue_signal(const struct sigevent *ev, struct aio_req *r)
 /* Hand @r to the kernel: ->lock held; the caller submits. */
 static void aio_issue(struct aio_req *r)
 {
-	struct aiocb *cb = r->cb;
+	struct aio_fd *f = r->fd;
 	struct cport_sqe *sqe = aio_get_sqe();
+	int fd = f->alt_fd >= 0 ? f->alt_fd : f->fd;
+	char *buf = (char *)r->cb->aio_buf + r->done;
+	size_t len = r->len - r->done;
 
+	/*
+	 * A socket: recv() and send(), which wait for readiness whether or
+	 * not the socket is O_NONBLOCK, and send() all of it as write()
+	 * would on a blocking socket.
+	 */
 	if (r->opcode == CPORT_OP_FSYNC)
-		cport_prep_fsync(sqe, cb->aio_fildes, r->op_flags);
+		cport_prep_fsync(sqe, f->fd, r->op_flags);
+	else if (f->kind == AIO_SOCK && r->opcode == CPORT_OP_READ)
+		cport_prep_recv(sqe, fd, buf, len, 0);
+	else if (f->kind == AIO_SOCK)
+		cport_prep_send(sqe, fd, buf, len,
+				f->nonblock ? 0 : MSG_WAITALL);
 	else if (r->opcode == CPORT_OP_READ)
-		cport_prep_read(sqe, cb->aio_fildes, (void *)cb->aio_buf,
-				cb->aio_nbytes, r->off);
+		cport_prep_read(sqe, fd, buf, len, r->off);
 	else
-		cport_prep_write(sqe, cb->aio_fildes,
-				 (const void *)cb->aio_buf, cb->aio_nbytes,
-				 r->off);
+		cport_prep_write(sqe, fd, buf, len, r->off);
 	if (r->ev.sigev_notify == SIGEV_SIGNAL)
 		cport_sqe_set_signal(sqe, r->ev.sigev_signo, CPORT_SIG_PROCESS,
 				     (uint64_t)(uintptr_t)
@@ -277,6 +312,16 @@ static void aio_list_put(struct aio_list *l)
 		aio_list_done(l);
 }
 
+/* Nothing is queued on @f or in the kernel: ->lock held. */
+static void aio_fd_idle(struct aio_fd *f)
+{
+	/* Our reopen must not keep a pipe's other end from seeing EOF. */
+	if (!f->kernel && !f->head && f->alt_fd >= 0) {
+		close(f->alt_fd);
+		f->alt_fd = -1;
+	}
+}
+
 /* @r's result is published and its CQE taken: ->lock held. */
 static void aio_retire(struct aio_req *r)
 {
@@ -284,10 +329,15 @@ static void aio_retire(struct aio_req *r)
 
 	if (f) {			/* it was issued */
 		f->kernel--;
-		if (r->excl)
-			f->excl_running = false;
 		if (r->kick)
 			aio_watch(-1);
+		if (r->again) {		/* a short write: the rest, now */
+			r->again = false;
+			aio_issue(r);
+			return;
+		}
+		if (r->excl)
+			f->excl_running = false;
 	}
 	if (r->ev.sigev_notify == SIGEV_THREAD)
 		aio_notify_thread(&r->ev);
@@ -295,8 +345,10 @@ static void aio_retire(struct aio_req *r)
 		aio_list_put(r->list);
 	free(r);
 	aio.requests--;
-	if (f)
+	if (f) {
 		aio_dispatch(f);
+		aio_fd_idle(f);
+	}
 }
 
 /* Retire every record on the done stack, oldest first: ->lock held. */
@@ -327,10 +379,22 @@ static bool aio_complete(const struct cport_cqe *c)
 	struct aio_req *r = (struct aio_req *)(uintptr_t)c->user_data;
 	struct aio_req *old;
 	struct aio_fd *f;
+	int res = c->res;
 	bool kick;
 
-	if (!r->published)
-		aio_publish(r->cb, c->res);
+	/*
+	 * A short write on a blocking stream goes on, as write(2) would:
+	 * the rest is issued when the record is retired, and the result is
+	 * the total (or, after an error, what was written before it).
+	 */
+	if (r->cont && res > 0 && r->done + res < r->len) {
+		r->done += res;
+		r->again = true;
+	} else if (r->cont && (res > 0 || r->done)) {
+		res = res > 0 ? (int)(r->done + res) : (int)r->done;
+	}
+	if (!r->published && !r->again)
+		aio_publish(r->cb, res);
 	/* Read before the push: a lock holder may free @r right after. */
 	kick = r->kick;
 	f = r->fd;
@@ -357,7 +421,23 @@ static void aio_reap(bool reaper)
 	unsigned int head, tail, n = 0;
 	bool kick = false, repost = false;
 	struct cport_cqe c;
+	sigset_t all, old;
 
+	if (__atomic_load_n(cq->khead, __ATOMIC_ACQUIRE) ==
+	    __atomic_load_n(cq->ktail, __ATOMIC_ACQUIRE))
+		return;
+	/*
+	 * From the CQE taken to its result published, no signal handler may
+	 * run on this thread: one that calls aio_error() would see the
+	 * request in progress after its signal came, and one in
+	 * aio_suspend() would wait for itself. Handlers on other threads
+	 * wait for ->taking to drop (aio_error()). The reaper blocks all.
+	 */
+	if (!reaper) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+	}
+	atomic_fetch_add(&aio.taking, 1);
 	for (;;) {
 		head = __atomic_load_n(cq->khead, __ATOMIC_ACQUIRE);
 		tail = __atomic_load_n(cq->ktail, __ATOMIC_ACQUIRE);
@@ -381,6 +461,9 @@ static void aio_reap(bool reaper)
 		kick |= aio_complete(&c);
 		n++;
 	}
+	atomic_fetch_sub(&aio.taking, 1);
+	if (!reaper)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (n)
 		aio_wake_waiters();
 	if (reaper)
@@ -512,6 +595,7 @@ static struct aio_fd *aio_fd_get(int fd, bool make)
 	if (!f)
 		return NULL;
 	f->fd = fd;
+	f->alt_fd = -1;
 	f->next = *pp;
 	*pp = f;
 	return f;
@@ -532,6 +616,50 @@ static bool aio_sigevent_ok(const struct sigevent *ev)
 }
 
 /*
+ * What @f is: read whenever it is idle (nothing queued or in the kernel),
+ * and checked for every aio_fsync(). A pipe, FIFO, tty or other device
+ * that is not O_NONBLOCK is reopened non-blocking through /proc/self/fd
+ * (a file of our own: the program's O_NONBLOCK is untouched), since the
+ * kernel cannot try it without blocking otherwise; the reopen is closed
+ * when @f is idle again. ->lock held. Return: 0, or an errno.
+ */
+static int aio_fd_refresh(struct aio_fd *f, int opcode)
+{
+	char path[32];
+	struct stat st;
+	int fl;
+
+	fl = fcntl(f->fd, F_GETFL);
+	if (fl < 0)
+		return EBADF;
+	/* POSIX: aio_fsync() needs a descriptor open for writing. */
+	if (opcode == CPORT_OP_FSYNC && (fl & O_ACCMODE) == O_RDONLY)
+		return EBADF;
+	if (f->kernel || f->head)
+		return 0;
+	if (fstat(f->fd, &st))
+		return EBADF;
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		f->kind = AIO_FILE;
+	else if (S_ISSOCK(st.st_mode))
+		f->kind = AIO_SOCK;
+	else if (lseek(f->fd, 0, SEEK_CUR) >= 0)
+		f->kind = AIO_FILE;	/* a device with offsets */
+	else
+		f->kind = AIO_STREAM;
+	f->stream = f->kind != AIO_FILE;
+	f->append = fl & O_APPEND;
+	f->nonblock = fl & O_NONBLOCK;
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
+	    !S_ISSOCK(st.st_mode) && !f->nonblock && opcode != CPORT_OP_FSYNC) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
+		f->alt_fd = open(path, (fl & (O_ACCMODE | O_APPEND)) |
+				 O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+	return 0;
+}
+
+/*
  * Queue one request; the caller submits. ->lock held, the port set up.
  * Return: 0, or an errno (nothing queued, the aiocb untouched).
  */
@@ -540,32 +668,30 @@ static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
 {
 	struct aio_req *r;
 	struct aio_fd *f;
-	struct stat st;
 	bool append;
-	int fl;
+	int ret;
 
-	if (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX ||
+	/* aio_fsync() uses aio_fildes and aio_sigevent only. */
+	if ((opcode != CPORT_OP_FSYNC &&
+	     (cb->aio_reqprio < 0 || cb->aio_reqprio > AIO_PRIO_DELTA_MAX)) ||
 	    !aio_sigevent_ok(&cb->aio_sigevent))
 		return EINVAL;
 	if (cb->aio_fildes < 0)
 		return EBADF;
 	aio_drain();
-	if (aio.requests >= AIO_MAX_REQUESTS)
-		return EAGAIN;
+	if (aio.requests >= AIO_MAX_REQUESTS) {
+		/* Done but not yet seen by anyone: they make room. */
+		aio_reap(false);
+		aio_drain();
+		if (aio.requests >= AIO_MAX_REQUESTS)
+			return EAGAIN;
+	}
 	f = aio_fd_get(cb->aio_fildes, true);
 	if (!f)
 		return EAGAIN;
-	/* What the descriptor is: read again whenever it is idle. */
-	if ((!f->kernel && !f->head) || opcode == CPORT_OP_FSYNC) {
-		fl = fcntl(cb->aio_fildes, F_GETFL);
-		if (fl < 0 || fstat(cb->aio_fildes, &st))
-			return EBADF;
-		/* POSIX: aio_fsync() needs a descriptor open for writing. */
-		if (opcode == CPORT_OP_FSYNC && (fl & O_ACCMODE) == O_RDONLY)
-			return EBADF;
-		f->stream = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
-		f->append = fl & O_APPEND;
-	}
+	ret = aio_fd_refresh(f, opcode);
+	if (ret)
+		return ret;
 	append = opcode == CPORT_OP_WRITE && f->append;
 	if (opcode != CPORT_OP_FSYNC && !f->stream && !append &&
 	    cb->aio_offset < 0)
@@ -574,6 +700,7 @@ static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
 	if (!r)
 		return EAGAIN;
 	r->cb = cb;
+	r->len = cb->aio_nbytes < AIO_MAX_RW ? cb->aio_nbytes : AIO_MAX_RW;
 	r->fd = f;
 	r->list = list;
 	r->ev = cb->aio_sigevent;
@@ -584,7 +711,10 @@ static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
 				       (uint64_t)cb->aio_offset;
 	/* POSIX: one at a time, in order, on a stream, for O_APPEND, fsync. */
 	r->excl = f->stream || append || opcode == CPORT_OP_FSYNC;
-	r->kick = list || r->ev.sigev_notify == SIGEV_THREAD;
+	/* write(2) on a blocking pipe or tty writes it all. */
+	r->cont = opcode == CPORT_OP_WRITE && f->kind == AIO_STREAM &&
+		  !f->nonblock;
+	r->kick = list || r->ev.sigev_notify == SIGEV_THREAD || r->cont;
 	cb->__return_value = 0;
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELAXED);
 	aio.requests++;
@@ -655,6 +785,12 @@ static int cportaio_error(const struct aiocb *cb)
 	if (e == EINPROGRESS && __atomic_load_n(&aio.ready, __ATOMIC_ACQUIRE)) {
 		aio_reap(false);
 		e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
+		/* Another thread may hold its CQE, about to publish it. */
+		while (e == EINPROGRESS && atomic_load(&aio.taking)) {
+			sched_yield();
+			e = __atomic_load_n(&cb->__error_code,
+					    __ATOMIC_ACQUIRE);
+		}
 	}
 	return e;
 }
@@ -733,6 +869,8 @@ static int cportaio_cancel(int fd, struct aiocb *cb)
 		aio_cancel_req(r);
 		cancelled++;
 	}
+	if (f)
+		aio_fd_idle(f);
 	if (cb) {
 		if (cancelled)
 			ret = AIO_CANCELED;
@@ -754,35 +892,46 @@ static int cportaio_cancel(int fd, struct aiocb *cb)
 
 /*
  * @list[0..n) all done (@all: lio_listio's list, whose LIO_NOP entries do
- * not count), or one of them.
+ * not count), or one of them; a list with nothing in it is done (as
+ * glibc's aio_suspend() returns at once).
  */
 static bool aio_done(const struct aiocb *const list[], int n, bool all)
 {
-	bool done;
+	bool done, seen = false;
 	int i;
 
 	for (i = 0; i < n; i++) {
 		if (!list[i] || (all && list[i]->aio_lio_opcode == LIO_NOP))
 			continue;
+		seen = true;
 		done = __atomic_load_n(&list[i]->__error_code,
 				       __ATOMIC_ACQUIRE) != EINPROGRESS;
 		if (done != all)
 			return done;
 	}
-	return all;
+	return all || !seen;
+}
+
+/* A thread cancelled in aio_wait(): what it counted goes. */
+static void aio_wait_cleanup(void *arg)
+{
+	(void)arg;
+	aio_watch(-1);
+	atomic_fetch_sub(&aio.waiters, 1);
 }
 
 /*
  * Wait until one (or @all) of @list is done, until @timeout (relative)
- * or a signal. Context: any, a signal handler included.
+ * or a signal: aio_wait()'s loop. Context: any, a signal handler included.
  * Return: 0, or an errno (EAGAIN: timed out; EINTR).
  */
-static int aio_wait(const struct aiocb *const list[], int n, bool all,
-		    const struct timespec *timeout)
+static int aio_wait_loop(const struct aiocb *const list[], int n, bool all,
+			 const struct timespec *timeout)
 {
 	struct timespec end, now, left, *tp = NULL;
+	int type, err;
 	unsigned int g;
-	int ret = 0;
+	long r;
 
 	if (timeout) {
 		clock_gettime(CLOCK_MONOTONIC, &end);
@@ -793,14 +942,12 @@ static int aio_wait(const struct aiocb *const list[], int n, bool all,
 			end.tv_nsec -= 1000000000L;
 		}
 	}
-	atomic_fetch_add(&aio.waiters, 1);
-	aio_watch(1);		/* the reaper publishes while we sleep */
 	for (;;) {
 		g = atomic_load(&aio.gen);
 		if (__atomic_load_n(&aio.ready, __ATOMIC_ACQUIRE))
 			aio_reap(false);
 		if (aio_done(list, n, all))
-			break;
+			return 0;
 		if (timeout) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			left.tv_sec = end.tv_sec - now.tv_sec;
@@ -809,25 +956,33 @@ static int aio_wait(const struct aiocb *const list[], int n, bool all,
 				left.tv_sec--;
 				left.tv_nsec += 1000000000L;
 			}
-			if (left.tv_sec < 0) {
-				ret = EAGAIN;
-				break;
-			}
+			if (left.tv_sec < 0)
+				return EAGAIN;
 			tp = &left;
 		}
-		if (futex(&aio.gen, FUTEX_WAIT_PRIVATE, g, tp) < 0) {
-			if (errno == EINTR) {
-				ret = aio_done(list, n, all) ? 0 : EINTR;
-				break;
-			}
-			if (errno == ETIMEDOUT) {
-				ret = aio_done(list, n, all) ? 0 : EAGAIN;
-				break;
-			}
-		}
+		/* POSIX: aio_suspend() is a cancellation point. */
+		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, &type);
+		r = futex(&aio.gen, FUTEX_WAIT_PRIVATE, g, tp);
+		err = errno;
+		pthread_setcanceltype(type, NULL);
+		if (r < 0 && err == EINTR)
+			return aio_done(list, n, all) ? 0 : EINTR;
+		if (r < 0 && err == ETIMEDOUT)
+			return aio_done(list, n, all) ? 0 : EAGAIN;
 	}
-	aio_watch(-1);
-	atomic_fetch_sub(&aio.waiters, 1);
+}
+
+/* aio_wait_loop(), counted as a waiter. */
+static int aio_wait(const struct aiocb *const list[], int n, bool all,
+		    const struct timespec *timeout)
+{
+	volatile int ret;
+
+	atomic_fetch_add(&aio.waiters, 1);
+	aio_watch(1);		/* the reaper publishes while we sleep */
+	pthread_cleanup_push(aio_wait_cleanup, NULL);
+	ret = aio_wait_loop(list, n, all, timeout);
+	pthread_cleanup_pop(1);
 	return ret;
 }
 

@@ -18,6 +18,7 @@
 #include <aio.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -996,6 +997,291 @@ TEST_F(aio, threads_at_once)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 		EXPECT_EQ(0, args[i].bad);
 	}
+}
+
+/* A blocking pipe (no O_NONBLOCK): reads wait in order, writes write all. */
+struct pipe_reader {
+	int fd;
+	size_t want;
+	char *buf;
+	size_t got;
+};
+
+static void *read_all(void *arg)
+{
+	struct pipe_reader *pr = arg;
+	ssize_t n;
+
+	while (pr->got < pr->want) {
+		n = read(pr->fd, pr->buf + pr->got, pr->want - pr->got);
+		if (n <= 0)
+			break;
+		pr->got += n;
+	}
+	return NULL;
+}
+
+TEST_F(aio, blocking_pipe)
+{
+	enum { BIG = 256 * 1024 };
+	struct pipe_reader pr;
+	struct aiocb r[2], w;
+	char in[2][8], *out;
+	pthread_t t;
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	for (i = 0; i < 2; i++) {
+		r[i] = cb_of(p[0], in[i], 4, 0);
+		ASSERT_EQ(0, aio_read(&r[i]));
+	}
+	usleep(20000);
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
+	ASSERT_EQ(8, write(p[1], "HHHHIIII", 8));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, wait_done(&r[i]));
+		EXPECT_EQ(4, aio_return(&r[i]));
+	}
+	EXPECT_EQ(0, memcmp(in[0], "HHHH", 4));
+	EXPECT_EQ(0, memcmp(in[1], "IIII", 4));
+	/* Four times what the pipe holds: done when all of it is written. */
+	out = malloc(BIG);
+	pr = (struct pipe_reader){ .fd = p[0], .want = BIG,
+				   .buf = malloc(BIG) };
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, pr.buf);
+	for (i = 0; i < BIG; i++)
+		out[i] = (char)(i % 251);
+	w = cb_of(p[1], out, BIG, 0);
+	ASSERT_EQ(0, aio_write(&w));
+	usleep(50000);
+	EXPECT_EQ(EINPROGRESS, aio_error(&w));
+	ASSERT_EQ(0, pthread_create(&t, NULL, read_all, &pr));
+	ASSERT_EQ(0, wait_done(&w));
+	EXPECT_EQ(BIG, aio_return(&w));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ((size_t)BIG, pr.got);
+	EXPECT_EQ(0, memcmp(out, pr.buf, BIG));
+	/* Our reopen is gone once idle: closing the writer is EOF. */
+	close(p[1]);
+	r[0] = cb_of(p[0], in[0], 4, 0);
+	ASSERT_EQ(0, aio_read(&r[0]));
+	EXPECT_EQ(0, wait_done(&r[0]));
+	EXPECT_EQ(0, aio_return(&r[0]));
+	close(p[0]);
+	free(out);
+	free(pr.buf);
+}
+
+/*
+ * A blocking socket nobody reads: the first big write stays in progress
+ * (write(2) on it would block), the ones behind it are cancelled.
+ */
+TEST_F(aio, blocking_socket_write_blocks_and_cancel)
+{
+	enum { N = 4, BIG = 1 << 20 };
+	struct pipe_reader pr;
+	struct aiocb w[N], r;
+	char *out, in[8];
+	pthread_t t;
+	int sv[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	out = calloc(1, BIG);
+	ASSERT_NE(NULL, out);
+	for (i = 0; i < N; i++) {
+		w[i] = cb_of(sv[0], out, BIG, 0);
+		ASSERT_EQ(0, aio_write(&w[i]));
+	}
+	usleep(50000);
+	EXPECT_EQ(EINPROGRESS, aio_error(&w[0]));
+	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(sv[0], NULL));
+	EXPECT_EQ(EINPROGRESS, aio_error(&w[0]));
+	for (i = 1; i < N; i++)
+		EXPECT_EQ(ECANCELED, aio_error(&w[i]));
+	/* Read it all: the first completes, whole. */
+	pr = (struct pipe_reader){ .fd = sv[1], .want = BIG,
+				   .buf = malloc(BIG) };
+	ASSERT_NE(NULL, pr.buf);
+	ASSERT_EQ(0, pthread_create(&t, NULL, read_all, &pr));
+	ASSERT_EQ(0, wait_done(&w[0]));
+	EXPECT_EQ(BIG, aio_return(&w[0]));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ((size_t)BIG, pr.got);
+	/* And a read on a blocking socket waits for data. */
+	r = cb_of(sv[0], in, sizeof(in), 0);
+	ASSERT_EQ(0, aio_read(&r));
+	usleep(20000);
+	EXPECT_EQ(EINPROGRESS, aio_error(&r));
+	ASSERT_EQ(2, write(sv[1], "hi", 2));
+	ASSERT_EQ(0, wait_done(&r));
+	EXPECT_EQ(2, aio_return(&r));
+	close(sv[0]);
+	close(sv[1]);
+	free(out);
+	free(pr.buf);
+}
+
+TEST_F(aio, suspend_with_nothing_to_wait_for)
+{
+	const struct aiocb *list[3] = { NULL, NULL, NULL };
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(0, aio_suspend(list, 3, NULL));
+	EXPECT_EQ(0, aio_suspend(list, 0, NULL));
+}
+
+struct suspender {
+	const struct aiocb *list[1];
+};
+
+static void *suspend_forever(void *arg)
+{
+	struct suspender *sp = arg;
+
+	aio_suspend(sp->list, 1, NULL);
+	return (void *)1;
+}
+
+/* aio_suspend() is a cancellation point. */
+TEST_F(aio, cancel_a_thread_in_aio_suspend)
+{
+	struct suspender sp;
+	struct aiocb r;
+	char in[8];
+	void *ret = NULL;
+	pthread_t t;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	r = cb_of(p[0], in, 4, 0);
+	ASSERT_EQ(0, aio_read(&r));
+	sp.list[0] = &r;
+	ASSERT_EQ(0, pthread_create(&t, NULL, suspend_forever, &sp));
+	usleep(50000);
+	ASSERT_EQ(0, pthread_cancel(t));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(PTHREAD_CANCELED, ret);
+	ASSERT_EQ(4, write(p[1], "JJJJ", 4));
+	ASSERT_EQ(0, wait_done(&r));
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(aio, sigev_thread_with_detached_attributes)
+{
+	char buf[16] = "detached";
+	pthread_attr_t attr;
+	struct timespec until;
+	struct aiocb w;
+
+	CPORT_SKIP_IF_ABSENT();
+	pthread_mutex_lock(&thr_lock);
+	thr_calls = 0;
+	pthread_mutex_unlock(&thr_lock);
+	ASSERT_EQ(0, pthread_attr_init(&attr));
+	ASSERT_EQ(0, pthread_attr_setdetachstate(&attr,
+						 PTHREAD_CREATE_DETACHED));
+	w = cb_of(self->fd, buf, sizeof(buf), 0);
+	w.aio_sigevent.sigev_notify = SIGEV_THREAD;
+	w.aio_sigevent.sigev_notify_function = on_aio_thread;
+	w.aio_sigevent.sigev_notify_attributes = &attr;
+	w.aio_sigevent.sigev_value.sival_ptr = &w;
+	ASSERT_EQ(0, aio_write(&w));
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&thr_lock);
+	while (!thr_calls &&
+	       !pthread_cond_timedwait(&thr_cond, &thr_lock, &until))
+		;
+	EXPECT_EQ(1, thr_calls);
+	EXPECT_EQ(&w, thr_value);
+	pthread_mutex_unlock(&thr_lock);
+	pthread_attr_destroy(&attr);
+}
+
+/* aio_fsync() reads aio_fildes and aio_sigevent only. */
+TEST_F(aio, fsync_ignores_other_fields)
+{
+	struct aiocb f;
+
+	CPORT_SKIP_IF_ABSENT();
+	f = cb_of(self->fd, (void *)8, 12345, -77);
+	f.aio_reqprio = -5;
+	ASSERT_EQ(0, aio_fsync(O_SYNC, &f));
+	EXPECT_EQ(0, wait_done(&f));
+}
+
+/*
+ * Requests that completed but that nobody looked at yet do not hold
+ * their place: submitting goes on, without aio_error() in between.
+ */
+TEST_F(aio, done_but_unseen_requests_make_room)
+{
+	enum { N = 6000 };
+	struct aiocb *w = calloc(N, sizeof(*w));
+	static char buf[64];
+	int i, tries = 0;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_NE(NULL, w);
+	for (i = 0; i < N; i++) {
+		w[i] = cb_of(self->fd, buf, sizeof(buf), (off_t)i * 64);
+		while (aio_write(&w[i])) {
+			ASSERT_EQ(EAGAIN, errno);
+			ASSERT_GT(10000, ++tries);	/* 10 s at most */
+			usleep(1000);
+		}
+	}
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ(0, wait_done(&w[i]));
+		EXPECT_EQ(64, aio_return(&w[i]));
+	}
+	free(w);
+}
+
+/*
+ * A request issued by the library's thread (queued behind another on a
+ * stream) with SIGEV_SIGNAL, while every thread blocks the signal: it is
+ * pending for the process's main thread, which takes it.
+ */
+TEST_F(aio, queued_request_signal_to_the_main_thread)
+{
+	struct aiocb r[2];
+	sigset_t set, old;
+	char in[2][8];
+	siginfo_t si;
+	struct timespec ts = { 2, 0 };
+	int p[2], i;
+
+	CPORT_SKIP_IF_ABSENT();
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 8);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, &old));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	for (i = 0; i < 2; i++)
+		r[i] = cb_of(p[0], in[i], 4, 0);
+	r[1].aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	r[1].aio_sigevent.sigev_signo = SIGRTMIN + 8;
+	r[1].aio_sigevent.sigev_value.sival_int = 8888;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, aio_read(&r[i]));
+	ASSERT_EQ(8, write(p[1], "KKKKLLLL", 8));
+	/* Sent while we were not in sigtimedwait(): we block it too. */
+	EXPECT_EQ(0, wait_done(&r[1]));
+	usleep(200000);
+	ASSERT_EQ(SIGRTMIN + 8, sigtimedwait(&set, &si, &ts));
+	EXPECT_EQ(SI_ASYNCIO, si.si_code);
+	EXPECT_EQ(8888, si.si_value.sival_int);
+	EXPECT_EQ(0, aio_error(&r[1]));
+	EXPECT_EQ(0, memcmp(in[1], "LLLL", 4));
+	EXPECT_EQ(0, wait_done(&r[0]));
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[0]);
+	close(p[1]);
 }
 
 TEST_HARNESS_MAIN
