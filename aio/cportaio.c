@@ -44,7 +44,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -53,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -267,7 +267,8 @@ static void aio_issue(struct aio_req *r)
 		cport_prep_read(sqe, fd, buf, len, r->off);
 	else
 		cport_prep_write(sqe, fd, buf, len, r->off);
-	if (r->ev.sigev_notify == SIGEV_SIGNAL)
+	/* A write in parts signals once, at its end (aio_retire()). */
+	if (r->ev.sigev_notify == SIGEV_SIGNAL && !r->cont)
 		cport_sqe_set_signal(sqe, r->ev.sigev_signo, CPORT_SIG_PROCESS,
 				     (uint64_t)(uintptr_t)
 				     r->ev.sigev_value.sival_ptr);
@@ -338,6 +339,8 @@ static void aio_retire(struct aio_req *r)
 		}
 		if (r->excl)
 			f->excl_running = false;
+		if (r->cont && r->ev.sigev_notify == SIGEV_SIGNAL)
+			aio_issue_signal(&r->ev, (struct aio_req *)AIO_NOTE);
 	}
 	if (r->ev.sigev_notify == SIGEV_THREAD)
 		aio_notify_thread(&r->ev);
@@ -464,7 +467,7 @@ static void aio_reap(bool reaper)
 	atomic_fetch_sub(&aio.taking, 1);
 	if (!reaper)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (n)
+	if (n || atomic_load(&aio.waiters))
 		aio_wake_waiters();
 	if (reaper)
 		return;
@@ -526,6 +529,8 @@ static void aio_atfork_child(void)
 				rn = r->next;
 				free(r);
 			}
+			if (f->alt_fd >= 0)
+				close(f->alt_fd);
 			free(f);
 		}
 		aio.fds[i] = NULL;
@@ -538,6 +543,7 @@ static void aio_atfork_child(void)
 	atomic_store(&aio.kicked, false);
 	atomic_store(&aio.waiters, 0);
 	atomic_store(&aio.watch, 0);
+	atomic_store(&aio.taking, 0);	/* the parent's reaper, maybe */
 }
 
 __attribute__((constructor)) static void aio_init_once(void)
@@ -616,9 +622,24 @@ static bool aio_sigevent_ok(const struct sigevent *ev)
 }
 
 /*
+ * A pipe, a FIFO, a tty: opening /proc/self/fd/N again gives the same
+ * object. Not any other device (an open may make a new instance, or do
+ * something), nor a pty master (/dev/ptmx would make a new pty).
+ */
+static bool aio_reopenable(int fd, const struct stat *st)
+{
+	unsigned int n;
+
+	if (S_ISFIFO(st->st_mode))
+		return true;
+	return S_ISCHR(st->st_mode) && isatty(fd) &&
+	       ioctl(fd, TIOCGPTN, &n) < 0;
+}
+
+/*
  * What @f is: read whenever it is idle (nothing queued or in the kernel),
- * and checked for every aio_fsync(). A pipe, FIFO, tty or other device
- * that is not O_NONBLOCK is reopened non-blocking through /proc/self/fd
+ * and checked for every aio_fsync(). A pipe, FIFO or tty that is not
+ * O_NONBLOCK is reopened non-blocking through /proc/self/fd
  * (a file of our own: the program's O_NONBLOCK is untouched), since the
  * kernel cannot try it without blocking otherwise; the reopen is closed
  * when @f is idle again. ->lock held. Return: 0, or an errno.
@@ -650,8 +671,7 @@ static int aio_fd_refresh(struct aio_fd *f, int opcode)
 	f->stream = f->kind != AIO_FILE;
 	f->append = fl & O_APPEND;
 	f->nonblock = fl & O_NONBLOCK;
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode) &&
-	    !S_ISSOCK(st.st_mode) && !f->nonblock && opcode != CPORT_OP_FSYNC) {
+	if (!f->nonblock && aio_reopenable(f->fd, &st)) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
 		f->alt_fd = open(path, (fl & (O_ACCMODE | O_APPEND)) |
 				 O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -714,7 +734,9 @@ static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
 	/* write(2) on a blocking pipe or tty writes it all. */
 	r->cont = opcode == CPORT_OP_WRITE && f->kind == AIO_STREAM &&
 		  !f->nonblock;
-	r->kick = list || r->ev.sigev_notify == SIGEV_THREAD || r->cont;
+	/* With our reopen, retire soon: it must go once @f is idle. */
+	r->kick = list || r->ev.sigev_notify == SIGEV_THREAD || r->cont ||
+		  f->alt_fd >= 0;
 	cb->__return_value = 0;
 	__atomic_store_n(&cb->__error_code, EINPROGRESS, __ATOMIC_RELAXED);
 	aio.requests++;
@@ -745,10 +767,11 @@ static int aio_submit(struct aiocb *cb, int opcode, unsigned int op_flags)
 	}
 	pthread_mutex_lock(&aio.lock);
 	ret = aio_setup();
-	if (!ret)
+	if (!ret) {
 		ret = aio_enqueue(cb, opcode, op_flags, NULL);
-	if (!ret)
+		/* Even if not: it may have issued others that were waiting. */
 		cport_submit(&aio.port);
+	}
 	pthread_mutex_unlock(&aio.lock);
 	if (ret) {
 		errno = ret;
@@ -777,6 +800,30 @@ static int cportaio_fsync(int op, struct aiocb *cb)
 			  op == O_DSYNC ? CPORT_FSYNC_DATASYNC : 0);
 }
 
+/*
+ * aio_error() of @cb while consumers take CQEs: until they are done, on
+ * @gen (aio_reap() wakes it when ->taking drops; not on this thread,
+ * which blocks signals while it takes). Context: any, a signal handler
+ * included.
+ */
+static int aio_error_wait(const struct aiocb *cb)
+{
+	const struct timespec ms = { 0, 1000000 };
+	unsigned int g;
+	int e;
+
+	atomic_fetch_add(&aio.waiters, 1);
+	for (;;) {
+		g = atomic_load(&aio.gen);
+		e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
+		if (e != EINPROGRESS || !atomic_load(&aio.taking))
+			break;
+		futex(&aio.gen, FUTEX_WAIT_PRIVATE, g, &ms);
+	}
+	atomic_fetch_sub(&aio.waiters, 1);
+	return e;
+}
+
 /* Context: any, a signal handler included. */
 static int cportaio_error(const struct aiocb *cb)
 {
@@ -786,11 +833,8 @@ static int cportaio_error(const struct aiocb *cb)
 		aio_reap(false);
 		e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
 		/* Another thread may hold its CQE, about to publish it. */
-		while (e == EINPROGRESS && atomic_load(&aio.taking)) {
-			sched_yield();
-			e = __atomic_load_n(&cb->__error_code,
-					    __ATOMIC_ACQUIRE);
-		}
+		if (e == EINPROGRESS && atomic_load(&aio.taking))
+			e = aio_error_wait(cb);
 	}
 	return e;
 }

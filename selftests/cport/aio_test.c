@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -1280,6 +1281,150 @@ TEST_F(aio, queued_request_signal_to_the_main_thread)
 	EXPECT_EQ(0, memcmp(in[1], "LLLL", 4));
 	EXPECT_EQ(0, wait_done(&r[0]));
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[0]);
+	close(p[1]);
+}
+
+/* A write on a blocking pipe in several parts: one signal, at its end. */
+TEST_F(aio, whole_write_signals_once)
+{
+	enum { BIG = 256 * 1024 };
+	struct timespec ts = { 2, 0 }, short_ts = { 0, 200000000 };
+	struct pipe_reader pr;
+	sigset_t set, old;
+	struct aiocb w;
+	siginfo_t si;
+	pthread_t t;
+	char *out;
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN + 9);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &set, &old));
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	out = calloc(1, BIG);
+	pr = (struct pipe_reader){ .fd = p[0], .want = BIG,
+				   .buf = malloc(BIG) };
+	ASSERT_NE(NULL, out);
+	ASSERT_NE(NULL, pr.buf);
+	w = cb_of(p[1], out, BIG, 0);
+	w.aio_sigevent.sigev_notify = SIGEV_SIGNAL;
+	w.aio_sigevent.sigev_signo = SIGRTMIN + 9;
+	w.aio_sigevent.sigev_value.sival_int = 99;
+	ASSERT_EQ(0, aio_write(&w));
+	ASSERT_EQ(0, pthread_create(&t, NULL, read_all, &pr));
+	ASSERT_EQ(SIGRTMIN + 9, sigtimedwait(&set, &si, &ts));
+	EXPECT_EQ(99, si.si_value.sival_int);
+	/* The result is there when the signal is. */
+	EXPECT_EQ(0, aio_error(&w));
+	EXPECT_EQ(BIG, aio_return(&w));
+	EXPECT_EQ(-1, sigtimedwait(&set, &si, &short_ts));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[0]);
+	close(p[1]);
+	free(out);
+	free(pr.buf);
+}
+
+/* A pty's slave, blocking: the same terminal, not a new one. */
+TEST_F(aio, blocking_tty)
+{
+	char in[16] = "", out[] = "tty!";
+	struct aiocb w, r;
+	int m, sl;
+
+	CPORT_SKIP_IF_ABSENT();
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0)
+		SKIP(return, "no pty: %s", strerror(errno));
+	ASSERT_EQ(0, grantpt(m));
+	ASSERT_EQ(0, unlockpt(m));
+	sl = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	ASSERT_LE(0, sl);
+	/* Raw: no echo, no line discipline in the way. */
+	{
+		struct termios tio;
+
+		ASSERT_EQ(0, tcgetattr(sl, &tio));
+		cfmakeraw(&tio);
+		ASSERT_EQ(0, tcsetattr(sl, TCSANOW, &tio));
+	}
+	r = cb_of(sl, in, 4, 0);
+	ASSERT_EQ(0, aio_read(&r));
+	usleep(20000);
+	EXPECT_EQ(EINPROGRESS, aio_error(&r));
+	ASSERT_EQ(4, write(m, out, 4));
+	ASSERT_EQ(0, wait_done(&r));
+	EXPECT_EQ(4, aio_return(&r));
+	EXPECT_EQ(0, memcmp(in, out, 4));
+	w = cb_of(sl, out, 4, 0);
+	ASSERT_EQ(0, aio_write(&w));
+	ASSERT_EQ(0, wait_done(&w));
+	EXPECT_EQ(4, aio_return(&w));
+	memset(in, 0, sizeof(in));
+	EXPECT_EQ(4, read(m, in, sizeof(in)));
+	EXPECT_EQ(0, memcmp(in, out, 4));
+	close(sl);
+	close(m);
+}
+
+/* Descriptors of this process that are the pipe @fd is. */
+static int pipe_refs(int fd)
+{
+	char path[64], want[64], target[64];
+	ssize_t n;
+	int i, refs = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, want, sizeof(want) - 1);
+	if (n <= 0)
+		return -1;
+	want[n] = '\0';
+	for (i = 0; i < 1024; i++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		refs += !strcmp(target, want);
+	}
+	return refs;
+}
+
+/*
+ * The reopen of a blocking pipe is the library's: a child of fork() does
+ * not keep it (it would hold the pipe open), and it goes when idle.
+ */
+TEST_F(aio, reopened_pipe_is_not_inherited)
+{
+	struct aiocb r;
+	char in[8];
+	int p[2], status, i;
+	pid_t pid;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	EXPECT_EQ(2, pipe_refs(p[0]));
+	r = cb_of(p[0], in, 4, 0);
+	ASSERT_EQ(0, aio_read(&r));
+	usleep(20000);
+	EXPECT_EQ(3, pipe_refs(p[0]));	/* ours, while in progress */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(pipe_refs(p[0]) == 2 ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(4, write(p[1], "MMMM", 4));
+	ASSERT_EQ(0, wait_done(&r));
+	/* Closed by the library's thread right after. */
+	for (i = 0; i < 1000 && pipe_refs(p[0]) != 2; i++)
+		usleep(1000);
+	EXPECT_EQ(2, pipe_refs(p[0]));
 	close(p[0]);
 	close(p[1]);
 }
