@@ -1429,4 +1429,37 @@ TEST_F(aio, reopened_pipe_is_not_inherited)
 	close(p[1]);
 }
 
+/*
+ * Exit and exec with a request in progress: the port goes with the old
+ * image (close-on-exec), the request with it; nothing hangs.
+ */
+TEST_F(aio, exec_and_exit_with_a_request_in_progress)
+{
+	int p[2], status, i;
+	pid_t pid;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
+	for (i = 0; i < 2; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			char in[8];
+			struct aiocb r = cb_of(p[0], in, 4, 0);
+
+			if (aio_read(&r) || aio_error(&r) != EINPROGRESS)
+				_exit(3);
+			if (i == 0)
+				_exit(0);
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(4);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_HARNESS_MAIN
