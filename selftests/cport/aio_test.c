@@ -231,27 +231,55 @@ TEST_F(aio, append_writes_in_call_order)
 	close(fd);
 }
 
+/*
+ * A pipe (@flags: pipe2()'s) whose reads wait: the first is running, the
+ * rest are queued.
+ */
+static int pipe_reads(int p[2], int flags, struct aiocb *r, char (*in)[8],
+		      int n)
+{
+	int i;
+
+	if (pipe2(p, flags | O_CLOEXEC))
+		return -1;
+	for (i = 0; i < n; i++) {
+		r[i] = cb_of(p[0], in[i], 4, 0);
+		if (aio_read(&r[i]))
+			return -1;
+	}
+	usleep(20000);
+	return 0;
+}
+
+/* Write 4 bytes per read of @r into the pipe: they get them in order. */
+static void expect_reads_in_order(struct __test_metadata *_metadata,
+				  int wfd, struct aiocb *r, char (*in)[8],
+				  int n)
+{
+	char data[64];
+	int i;
+
+	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
+	for (i = 0; i < 4 * n; i++)
+		data[i] = (char)('A' + i / 4);
+	ASSERT_EQ(4 * n, write(wfd, data, 4 * n));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, wait_done(&r[i]));
+		EXPECT_EQ(4, aio_return(&r[i]));
+		EXPECT_EQ(0, memcmp(in[i], data + 4 * i, 4));
+	}
+}
+
 /* A pipe: reads wait for data, one at a time, in the order of the calls. */
 TEST_F(aio, pipe_reads_in_order)
 {
 	struct aiocb r[3];
 	char in[3][8];
-	int p[2], i;
+	int p[2];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
-	for (i = 0; i < 3; i++) {
-		r[i] = cb_of(p[0], in[i], 4, 0);
-		ASSERT_EQ(0, aio_read(&r[i]));
-	}
-	usleep(20000);
-	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
-	ASSERT_EQ(12, write(p[1], "AAAABBBBCCCC", 12));
-	for (i = 0; i < 3; i++) {
-		ASSERT_EQ(0, wait_done(&r[i]));
-		EXPECT_EQ(4, aio_return(&r[i]));
-		EXPECT_EQ(0, memcmp(in[i], "AAAABBBBCCCC" + 4 * i, 4));
-	}
+	ASSERT_EQ(0, pipe_reads(p, O_NONBLOCK, r, in, 3));
+	expect_reads_in_order(_metadata, p[1], r, in, 3);
 	close(p[0]);
 	close(p[1]);
 }
@@ -476,22 +504,6 @@ TEST_F(aio, port_is_close_on_exec)
 	EXPECT_EQ(1, found);
 }
 
-/* A pipe whose reads wait: the first is running, the rest are queued. */
-static int pipe_reads(int p[2], struct aiocb *r, char (*in)[8], int n)
-{
-	int i;
-
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC))
-		return -1;
-	for (i = 0; i < n; i++) {
-		r[i] = cb_of(p[0], in[i], 4, 0);
-		if (aio_read(&r[i]))
-			return -1;
-	}
-	usleep(20000);
-	return 0;
-}
-
 TEST_F(aio, cancel_one_queued_on_a_stream)
 {
 	struct aiocb r[3];
@@ -499,7 +511,7 @@ TEST_F(aio, cancel_one_queued_on_a_stream)
 	int p[2];
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pipe_reads(p, r, in, 3));
+	ASSERT_EQ(0, pipe_reads(p, O_NONBLOCK, r, in, 3));
 	/* The second: queued behind the first, so cancelled. */
 	EXPECT_EQ(AIO_CANCELED, aio_cancel(p[0], &r[1]));
 	EXPECT_EQ(ECANCELED, aio_error(&r[1]));
@@ -529,7 +541,7 @@ TEST_F(aio, cancel_all_on_a_descriptor)
 	int p[2], i;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pipe_reads(p, r, in, 4));
+	ASSERT_EQ(0, pipe_reads(p, O_NONBLOCK, r, in, 4));
 	/* One of them is running: AIO_NOTCANCELED, the rest cancelled. */
 	EXPECT_EQ(AIO_NOTCANCELED, aio_cancel(p[0], NULL));
 	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
@@ -858,7 +870,7 @@ TEST_F(aio, interrupted_by_a_signal)
 
 	CPORT_SKIP_IF_ABSENT();
 	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
-	ASSERT_EQ(0, pipe_reads(p, r, in, 1));
+	ASSERT_EQ(0, pipe_reads(p, O_NONBLOCK, r, in, 1));
 	clist[0] = &r[0];
 	ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 	errno = 0;
@@ -894,7 +906,7 @@ TEST_F(aio, suspend_timeout_and_errors)
 	long ms;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pipe_reads(p, r, in, 1));
+	ASSERT_EQ(0, pipe_reads(p, O_NONBLOCK, r, in, 1));
 	clist[0] = NULL;	/* NULL entries are ignored */
 	clist[1] = &r[0];
 	errno = 0;
@@ -1032,20 +1044,8 @@ TEST_F(aio, blocking_pipe)
 	int p[2], i;
 
 	CPORT_SKIP_IF_ABSENT();
-	ASSERT_EQ(0, pipe2(p, O_CLOEXEC));
-	for (i = 0; i < 2; i++) {
-		r[i] = cb_of(p[0], in[i], 4, 0);
-		ASSERT_EQ(0, aio_read(&r[i]));
-	}
-	usleep(20000);
-	EXPECT_EQ(EINPROGRESS, aio_error(&r[0]));
-	ASSERT_EQ(8, write(p[1], "HHHHIIII", 8));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, wait_done(&r[i]));
-		EXPECT_EQ(4, aio_return(&r[i]));
-	}
-	EXPECT_EQ(0, memcmp(in[0], "HHHH", 4));
-	EXPECT_EQ(0, memcmp(in[1], "IIII", 4));
+	ASSERT_EQ(0, pipe_reads(p, 0, r, in, 2));
+	expect_reads_in_order(_metadata, p[1], r, in, 2);
 	/* Four times what the pipe holds: done when all of it is written. */
 	out = malloc(BIG);
 	pr = (struct pipe_reader){ .fd = p[0], .want = BIG,
