@@ -671,6 +671,10 @@ static int aio_fd_refresh(struct aio_fd *f, int opcode)
 	f->stream = f->kind != AIO_FILE;
 	f->append = fl & O_APPEND;
 	f->nonblock = fl & O_NONBLOCK;
+	if (f->alt_fd >= 0) {		/* left by a failed enqueue */
+		close(f->alt_fd);
+		f->alt_fd = -1;
+	}
 	if (!f->nonblock && aio_reopenable(f->fd, &st)) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", f->fd);
 		f->alt_fd = open(path, (fl & (O_ACCMODE | O_APPEND)) |
@@ -714,11 +718,15 @@ static int aio_enqueue(struct aiocb *cb, int opcode, unsigned int op_flags,
 		return ret;
 	append = opcode == CPORT_OP_WRITE && f->append;
 	if (opcode != CPORT_OP_FSYNC && !f->stream && !append &&
-	    cb->aio_offset < 0)
+	    cb->aio_offset < 0) {
+		aio_fd_idle(f);
 		return EINVAL;
+	}
 	r = calloc(1, sizeof(*r));
-	if (!r)
+	if (!r) {
+		aio_fd_idle(f);
 		return EAGAIN;
+	}
 	r->cb = cb;
 	r->len = cb->aio_nbytes < AIO_MAX_RW ? cb->aio_nbytes : AIO_MAX_RW;
 	r->fd = f;
@@ -824,10 +832,11 @@ static int aio_error_wait(const struct aiocb *cb)
 	return e;
 }
 
-/* Context: any, a signal handler included. */
+/* Context: any, a signal handler included; errno is kept. */
 static int cportaio_error(const struct aiocb *cb)
 {
 	int e = __atomic_load_n(&cb->__error_code, __ATOMIC_ACQUIRE);
+	int saved = errno;
 
 	if (e == EINPROGRESS && __atomic_load_n(&aio.ready, __ATOMIC_ACQUIRE)) {
 		aio_reap(false);
@@ -835,6 +844,7 @@ static int cportaio_error(const struct aiocb *cb)
 		/* Another thread may hold its CQE, about to publish it. */
 		if (e == EINPROGRESS && atomic_load(&aio.taking))
 			e = aio_error_wait(cb);
+		errno = saved;
 	}
 	return e;
 }

@@ -78,23 +78,44 @@ static int wait_done(struct aiocb *cb)
 	return aio_error(cb);
 }
 
+/* What descriptor @fd is (its /proc/self/fd link) into @buf; or NULL. */
+static const char *fd_link(int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, buf, size - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * How many descriptors of this process are @what (a /proc/self/fd link);
+ * @fds: those fds, up to 8.
+ */
+static int fds_of(const char *what, int *fds)
+{
+	char target[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		if (!fd_link(fd, target, sizeof(target)) ||
+		    strcmp(target, what))
+			continue;
+		if (fds && n < 8)
+			fds[n] = fd;
+		n++;
+	}
+	return n;
+}
+
 /* Some descriptor of this process is a cport port. */
 static bool has_port_fd(void)
 {
-	char path[64], target[64];
-	ssize_t n;
-	int fd;
-
-	for (fd = 0; fd < 1024; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (!strcmp(target, CPORT_DEV))
-			return true;
-	}
-	return false;
+	return fds_of(CPORT_DEV, NULL) > 0;
 }
 
 /* These calls are libcportaio's, on a port, not glibc's thread pool. */
@@ -481,27 +502,16 @@ TEST_F(aio, fork_child_starts_afresh)
 /* Exec-safe: the port does not outlive an exec. */
 TEST_F(aio, port_is_close_on_exec)
 {
-	char path[64], target[64], buf[4] = "x";
+	char buf[4] = "x";
 	struct aiocb w;
-	int fd, found = 0;
-	ssize_t n;
+	int fd;
 
 	CPORT_SKIP_IF_ABSENT();
 	w = cb_of(self->fd, buf, sizeof(buf), 0);
 	ASSERT_EQ(0, aio_write(&w));
 	ASSERT_EQ(0, wait_done(&w));
-	for (fd = 0; fd < 1024; fd++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, CPORT_DEV))
-			continue;
-		found++;
-		EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
-	}
-	EXPECT_EQ(1, found);
+	ASSERT_EQ(1, fds_of(CPORT_DEV, &fd));
+	EXPECT_EQ(FD_CLOEXEC, fcntl(fd, F_GETFD) & FD_CLOEXEC);
 }
 
 TEST_F(aio, cancel_one_queued_on_a_stream)
@@ -1057,7 +1067,9 @@ TEST_F(aio, blocking_pipe)
 	w = cb_of(p[1], out, BIG, 0);
 	ASSERT_EQ(0, aio_write(&w));
 	usleep(50000);
+	errno = EXDEV;		/* aio_error() keeps errno */
 	EXPECT_EQ(EINPROGRESS, aio_error(&w));
+	EXPECT_EQ(EXDEV, errno);
 	ASSERT_EQ(0, pthread_create(&t, NULL, read_all, &pr));
 	ASSERT_EQ(0, wait_done(&w));
 	EXPECT_EQ(BIG, aio_return(&w));
@@ -1374,24 +1386,9 @@ TEST_F(aio, blocking_tty)
 /* Descriptors of this process that are the pipe @fd is. */
 static int pipe_refs(int fd)
 {
-	char path[64], want[64], target[64];
-	ssize_t n;
-	int i, refs = 0;
+	char want[64];
 
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, want, sizeof(want) - 1);
-	if (n <= 0)
-		return -1;
-	want[n] = '\0';
-	for (i = 0; i < 1024; i++) {
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		refs += !strcmp(target, want);
-	}
-	return refs;
+	return fd_link(fd, want, sizeof(want)) ? fds_of(want, NULL) : -1;
 }
 
 /*
