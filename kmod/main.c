@@ -25,6 +25,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
+#include "access.h"
 #include "cancel.h"
 #include "cluster.h"
 #include "cport_priv.h"
@@ -62,6 +63,9 @@ static int cport_open(struct inode *inode, struct file *file)
 	kuid_t uid = current_uid();
 	int ret;
 
+	ret = cport_may_open();
+	if (ret)
+		return ret;
 	ret = cport_user_get(uid);
 	if (ret)
 		return ret;
@@ -211,8 +215,18 @@ static const struct file_operations cport_fops = {
 	.show_fdinfo	= cport_show_fdinfo,
 };
 
+/*
+ * A fixed minor, so that /dev/cport can exist before the module is loaded
+ * (kmod's static nodes, from the devname alias below) and its first open
+ * loads it. 247 is free among the kernel's misc minors (miscdevice.h, up
+ * to 6.12); if another driver holds it, a dynamic minor is taken instead.
+ * The mode is devtmpfs's default for the node; the package's udev rule
+ * (kmod/60-cport.rules) makes it 0660, group cport.
+ */
+#define CPORT_MINOR	247
+
 static struct miscdevice cport_misc = {
-	.minor	= MISC_DYNAMIC_MINOR,
+	.minor	= CPORT_MINOR,
 	.name	= "cport",
 	.fops	= &cport_fops,
 	.mode	= 0666,
@@ -241,6 +255,12 @@ static int __init cport_init(void)
 	if (ret)
 		goto err_io;
 	ret = misc_register(&cport_misc);
+	if (ret == -EBUSY) {
+		pr_info("cport: misc minor %d is taken, using a dynamic one\n",
+			CPORT_MINOR);
+		cport_misc.minor = MISC_DYNAMIC_MINOR;
+		ret = misc_register(&cport_misc);
+	}
 	if (ret) {
 		pr_err("cport: cannot register /dev/cport: %d\n", ret);
 		goto err_pool;
@@ -270,3 +290,5 @@ module_exit(cport_exit);
 MODULE_AUTHOR("The cport authors");
 MODULE_DESCRIPTION("cport: completion ports with shared rings");
 MODULE_LICENSE("GPL");
+MODULE_ALIAS_MISCDEV(CPORT_MINOR);
+MODULE_ALIAS("devname:cport");

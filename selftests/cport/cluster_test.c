@@ -90,32 +90,6 @@ static void out_free(struct out *o)
 		munmap(o, sizeof(*o));
 }
 
-/* Drop to @uid/@gid for good, without supplementary groups. */
-static int become(uid_t uid, gid_t gid)
-{
-	if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
-	    setresuid(uid, uid, uid))
-		return -errno;
-	return 0;
-}
-
-/* Drop capability @cap from the effective, permitted and inheritable sets. */
-static int drop_cap(int cap)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-	__u32 bit = 1U << (cap % 32);
-
-	if (syscall(SYS_capget, &h, d))
-		return -errno;
-	d[cap / 32].effective &= ~bit;
-	d[cap / 32].permitted &= ~bit;
-	d[cap / 32].inheritable &= ~bit;
-	return syscall(SYS_capset, &h, d) ? -errno : 0;
-}
-
 /* What a child needs: names, ids, where to report. */
 struct kid {
 	char name[64];
