@@ -227,6 +227,14 @@ struct cport_buf_ring *cport_setup_buf_ring(struct cport *port,
 int cport_free_buf_ring(struct cport *port, struct cport_buf_ring *br,
 			unsigned int entries, unsigned int bgid);
 
+/*
+ * Restrictions (restrict.c): lock a port to the opcodes, SQE flags and
+ * ioctls of *r, for good, before its descriptor goes to a sandbox.
+ */
+#define CPORT_RESTRICT_OP(op)		(1ULL << (op))
+#define CPORT_RESTRICT_IOCTL(cmd)	(1ULL << _IOC_NR(cmd))
+int cport_restrict(struct cport *port, const struct cport_restrict *r);
+
 /* Event flags and common clusters, thread-safe (flags.c) */
 int cport_flag_set(struct cport *port, unsigned int cluster, unsigned int bit);
 int cport_flag_clear(struct cport *port, unsigned int cluster,

@@ -312,6 +312,10 @@ struct cport_port {
 	bool			sig_closing;
 	atomic64_t		sig_queued;
 	atomic64_t		sig_lost;
+	bool			restricted;	/* set once; restrict.c */
+	u32			restrict_sqe_flags;
+	u64			restrict_ops;
+	u64			restrict_ioctls;
 };
 
 /* Returns the port if @file is a cport port, else NULL. */

@@ -72,4 +72,9 @@ flags:
 	spin_unlock_irq(&port->cq_lock);
 	seq_printf(m, "ef_local:\t%#llx\n", cport_efc_read(&port->efc_local));
 	seq_printf(m, "ef_clusters:\t%u\n", clusters);
+	/* Set once (restrict.c): the three fields are stable after. */
+	if (smp_load_acquire(&port->restricted))
+		seq_printf(m, "restrict_ops:\t%#llx\nrestrict_sqe_flags:\t%#x\nrestrict_ioctls:\t%#llx\n",
+			   port->restrict_ops, port->restrict_sqe_flags,
+			   port->restrict_ioctls);
 }

@@ -37,6 +37,7 @@
 #include "pool.h"
 #include "post.h"
 #include "register.h"
+#include "restrict.h"
 #include "setup.h"
 #include "signal.h"
 #include "submit.h"
@@ -153,7 +154,11 @@ static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct cport_port *port = file->private_data;
 	void __user *argp = (void __user *)arg;
+	int ret;
 
+	ret = cport_restrict_ioctl_ok(port, cmd);
+	if (ret)
+		return ret;
 	switch (cmd) {
 	case CPORT_IOC_SETUP:
 		return cport_ioctl_setup(port, argp);
@@ -171,6 +176,8 @@ static long cport_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return cport_ioctl_cluster(port, argp);
 	case CPORT_IOC_GETQ:
 		return cport_ioctl_getq(port, argp);
+	case CPORT_IOC_RESTRICT:
+		return cport_ioctl_restrict(port, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -247,6 +254,8 @@ static int __init cport_init(void)
 	BUILD_BUG_ON(sizeof(struct cport_cluster) != 96);
 	BUILD_BUG_ON(sizeof(struct cport_flag_page) > PAGE_SIZE);
 	BUILD_BUG_ON(sizeof(struct cport_getq) != 48);
+	BUILD_BUG_ON(sizeof(struct cport_restrict) != 48);
+	BUILD_BUG_ON(CPORT_OP_LAST > 64);
 
 	ret = cport_io_init();
 	if (ret)

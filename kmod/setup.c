@@ -20,7 +20,7 @@
 				 CPORT_FEAT_LINK | CPORT_FEAT_DRAIN | \
 				 CPORT_FEAT_FLAGS | CPORT_FEAT_POLL | \
 				 CPORT_FEAT_CONCURRENCY | CPORT_FEAT_NET | \
-				 CPORT_FEAT_SIGNAL)
+				 CPORT_FEAT_SIGNAL | CPORT_FEAT_RESTRICT)
 
 static unsigned int max_sq_entries = 4096;
 module_param(max_sq_entries, uint, 0644);

@@ -19,6 +19,7 @@
 #include "link.h"
 #include "nop.h"
 #include "opdef.h"
+#include "restrict.h"
 #include "signal.h"
 #include "submit.h"
 #include "task.h"
@@ -113,6 +114,9 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 
 	if (sqe->opcode >= CPORT_OP_LAST)
 		return -EINVAL;
+	ret = cport_restrict_sqe(port, sqe);
+	if (ret)
+		return ret;
 	if (sqe->resv2 && !(sqe->flags & CPORT_SQE_F_SIGNAL))
 		return -EINVAL;
 	if (sqe->buf_group && !(sqe->flags & CPORT_SQE_F_BUFFER_SELECT))

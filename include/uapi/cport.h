@@ -474,6 +474,7 @@ struct cport_params {
 #define CPORT_FEAT_CONCURRENCY	(1U << 10) /* @concurrency, CPORT_IOC_GETQ */
 #define CPORT_FEAT_NET		(1U << 11) /* socket ops, provided buffers */
 #define CPORT_FEAT_SIGNAL	(1U << 12) /* CPORT_SQE_F_SIGNAL */
+#define CPORT_FEAT_RESTRICT	(1U << 13) /* CPORT_IOC_RESTRICT */
 
 /**
  * struct cport_enter - argument of CPORT_IOC_ENTER
@@ -711,6 +712,29 @@ struct cport_flag_page {
 	__u64	resv[7];
 };
 
+/**
+ * struct cport_restrict - CPORT_IOC_RESTRICT: what the port may do from now
+ * on, for good (once per port; a second call fails with -EBUSY)
+ * @ops: bit n set: opcode n may be submitted (bits from CPORT_OP_LAST on
+ *       must be 0); any other opcode completes with -EACCES.
+ * @sqe_flags: the CPORT_SQE_F_* an SQE may carry; an SQE with another
+ *             completes with -EACCES.
+ * @resv0: must be 0.
+ * @ioctls: bit n set: the ioctl whose number (_IOC_NR()) is n may be
+ *          called (CPORT_IOC_ENTER and CPORT_IOC_ENTER_V1 share bit 2);
+ *          another fails with -EACCES. Bit 0 and bits above
+ *          CPORT_IOC_RESTRICT's number must be 0; CPORT_IOC_RESTRICT's own
+ *          bit means nothing (it fails with -EBUSY from then on).
+ * @resv: must be 0.
+ */
+struct cport_restrict {
+	__u64	ops;
+	__u32	sqe_flags;
+	__u32	resv0;
+	__u64	ioctls;
+	__u64	resv[3];
+};
+
 #define CPORT_IOC_MAGIC		0xC5
 #define CPORT_IOC_SETUP		_IOWR(CPORT_IOC_MAGIC, 0x01, struct cport_params)
 #define CPORT_IOC_ENTER		_IOWR(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
@@ -719,6 +743,7 @@ struct cport_flag_page {
 #define CPORT_IOC_FLAGS		_IOWR(CPORT_IOC_MAGIC, 0x05, struct cport_flags)
 #define CPORT_IOC_CLUSTER	_IOWR(CPORT_IOC_MAGIC, 0x06, struct cport_cluster)
 #define CPORT_IOC_GETQ		_IOW(CPORT_IOC_MAGIC, 0x07, struct cport_getq)
+#define CPORT_IOC_RESTRICT	_IOW(CPORT_IOC_MAGIC, 0x08, struct cport_restrict)
 /* CPORT_IOC_ENTER before event flags: accepted, never writes back. */
 #define CPORT_IOC_ENTER_V1	_IOW(CPORT_IOC_MAGIC, 0x02, struct cport_enter)
 

@@ -37,12 +37,32 @@ START_TEST(register_on_non_port_is_enotty)
 }
 END_TEST
 
+START_TEST(restrict_on_non_port_is_enotty)
+{
+	struct cport_restrict r = { .ops = CPORT_RESTRICT_OP(CPORT_OP_NOP) };
+	struct cport port;
+	int fd = non_port_fd();
+
+	memset(&port, 0, sizeof(port));
+	port.ring_fd = fd;
+	ck_assert_int_eq(KEEP_ERRNO(cport_restrict(&port, &r)), -ENOTTY);
+	port.ring_fd = -1;
+	ck_assert_int_eq(KEEP_ERRNO(cport_restrict(&port, &r)), -EBADF);
+	close(fd);
+	/* The helpers are the bit of the opcode and of the ioctl number. */
+	ck_assert_uint_eq(CPORT_RESTRICT_OP(CPORT_OP_READ), 1ULL << 5);
+	ck_assert_uint_eq(CPORT_RESTRICT_IOCTL(CPORT_IOC_ENTER), 1ULL << 2);
+	ck_assert_uint_eq(CPORT_RESTRICT_IOCTL(CPORT_IOC_ENTER_V1), 1ULL << 2);
+}
+END_TEST
+
 Suite *register_host_suite(void)
 {
 	Suite *s = suite_create("register");
 
 	ADD_TESTS(s, tcase_create("errors"), 0,
-		  register_on_non_port_is_enotty);
+		  register_on_non_port_is_enotty,
+		  restrict_on_non_port_is_enotty);
 	return s;
 }
 
@@ -125,11 +145,45 @@ START_TEST(fixed_buffers_and_files_round_trip)
 }
 END_TEST
 
+/* cport_restrict(): what is allowed runs, the rest is -EACCES. */
+START_TEST(restrict_allows_only_the_list)
+{
+	struct cport_restrict r = {
+		.ops = CPORT_RESTRICT_OP(CPORT_OP_NOP),
+		.ioctls = CPORT_RESTRICT_IOCTL(CPORT_IOC_ENTER),
+	};
+	struct cport_sqe *sqe;
+	struct cport_cqe cqe;
+	struct cport port;
+
+	ck_assert_int_eq(cport_queue_init(8, &port, 0), 0);
+	ck_assert_int_eq(KEEP_ERRNO(cport_restrict(&port, &r)), 0);
+	ck_assert_int_eq(cport_restrict(&port, &r), -EBUSY);
+	sqe = cport_get_sqe(&port);
+	cport_prep_nop(sqe);
+	cport_sqe_set_data64(sqe, 1);
+	sqe = cport_get_sqe(&port);
+	cport_prep_timeout(sqe, 1000, 0);
+	cport_sqe_set_data64(sqe, 2);
+	ck_assert_int_eq(cport_submit(&port), 2);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 1);
+	ck_assert_int_eq(cqe.res, 0);
+	cqe = wait_pop(&port);
+	ck_assert_uint_eq(cqe.user_data, 2);
+	ck_assert_int_eq(cqe.res, -EACCES);
+	/* CPORT_IOC_POST is not on the list. */
+	ck_assert_int_eq(cport_post(&port, 1, 3), -EACCES);
+	cport_queue_exit(&port);
+}
+END_TEST
+
 Suite *register_device_suite(void)
 {
 	Suite *s = suite_create("register");
 
 	ADD_TESTS(s, tcase_device("fixed"), 0,
-		  fixed_buffers_and_files_round_trip);
+		  fixed_buffers_and_files_round_trip,
+		  restrict_allows_only_the_list);
 	return s;
 }

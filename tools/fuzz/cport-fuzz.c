@@ -1688,12 +1688,47 @@ static void cmd_misc(struct in *in, struct port *pt)
 	}
 }
 
+/*
+ * C_RESTRICT: CPORT_IOC_RESTRICT (once per port: later calls are EBUSY),
+ * a byte a, then:
+ *   a & 3 == 0  all but one opcode, one SQE flag and one ioctl (3 bytes)
+ *   a & 3 == 1  everything allowed: the checks run, nothing is refused
+ *   a & 3 == 2  the raw struct from the input (48 bytes): mostly EINVAL
+ *   a & 3 == 3  a bad pointer (EFAULT)
+ */
+static void cmd_restrict(struct in *in, struct port *pt)
+{
+	uint8_t a = get8(in);
+	struct cport_restrict r;
+	unsigned int i;
+
+	memset(&r, 0, sizeof(r));
+	r.ops = ~0ULL >> (64 - CPORT_OP_LAST);
+	r.sqe_flags = 0x7f;
+	r.ioctls = 0x1feULL;
+	switch (a & 3) {
+	case 0:
+		r.ops &= ~(1ULL << (get8(in) % CPORT_OP_LAST));
+		r.sqe_flags &= ~(1U << (get8(in) % 7));
+		r.ioctls &= ~(1ULL << (1 + get8(in) % 8));
+		break;
+	case 2:
+		for (i = 0; i < sizeof(r); i++)
+			((uint8_t *)&r)[i] = get8(in);
+		break;
+	case 3:
+		xioctl(pt->fd, CPORT_IOC_RESTRICT, w.hole, "restrict");
+		return;
+	}
+	xioctl(pt->fd, CPORT_IOC_RESTRICT, &r, "restrict");
+}
+
 /* ---- programs, threads, children ---- */
 
 enum {
 	C_SQE, C_ENTER, C_REAP, C_POST, C_GETQ, C_FLAGS, C_CLUSTER,
 	C_REGISTER, C_SCRIBBLE, C_MMAP, C_THREAD, C_FORK, C_CLOSE, C_SETUP,
-	C_PIPE_IO, C_SLEEP, C_POLL, C_MISC, C_FILL, C_NET, C_N
+	C_PIPE_IO, C_SLEEP, C_POLL, C_MISC, C_FILL, C_NET, C_RESTRICT, C_N
 };
 
 #define ROLE_MAIN	0
@@ -1879,6 +1914,9 @@ static void run_program(struct in *in, int role)
 			break;
 		case C_NET:
 			cmd_net(in);
+			break;
+		case C_RESTRICT:
+			cmd_restrict(in, pt);
 			break;
 		}
 	}
