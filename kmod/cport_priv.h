@@ -113,6 +113,7 @@ struct cport_req_ops {
  * @opcode: CPORT_OP_*.
  * @chain: the chain this op heads or belongs to, which it reports its
  *         terminal result to; or NULL (link.c).
+ * @since: jiffies when it went on ->inflight_list (fdinfo's age).
  * @ef: the event flag to set after the terminal CQE (CPORT_EF_*), or 0.
  */
 struct cport_req {
@@ -124,6 +125,7 @@ struct cport_req {
 	struct file			*file;
 	const struct cport_req_ops	*ops;
 	struct cport_chain		*chain;
+	unsigned long			since;	/* jiffies, for fdinfo */
 	u32				ef;
 	u8				opcode;
 };
@@ -317,6 +319,18 @@ struct cport_port {
 	u64			restrict_ops;
 	u64			restrict_ioctls;
 };
+
+/*
+ * Put @req on ->inflight_list, stamped with its start (fdinfo shows the
+ * age). Context: ->cq_lock held.
+ */
+static inline void cport_inflight_add(struct cport_port *port,
+				      struct cport_req *req)
+{
+	lockdep_assert_held(&port->cq_lock);
+	req->since = jiffies;
+	list_add_tail(&req->node, &port->inflight_list);
+}
 
 /* Returns the port if @file is a cport port, else NULL. */
 struct cport_port *cport_port_from_file(struct file *file);

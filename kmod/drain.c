@@ -153,7 +153,7 @@ int cport_defer_add(struct cport_port *port, const struct cport_sqe *sqe,
 	port->defer_res += 1 + chain_nr;
 	port->inflight++;
 	if (list_empty(&port->defer_req.node))
-		list_add_tail(&port->defer_req.node, &port->inflight_list);
+		cport_inflight_add(port, &port->defer_req);
 	spin_unlock_irq(&port->cq_lock);
 	return 0;
 }

@@ -4,9 +4,70 @@
  *
  * Copyright (C) 2026 The cport authors
  */
+#include <linux/jiffies.h>
+
 #include "cport_priv.h"
 #include "fdinfo.h"
 #include "pool.h"
+#include "register.h"
+
+/* At most this many lines of each list: fdinfo stays small. */
+#define CPORT_FDINFO_LIST_MAX	16
+
+/*
+ * The ops in flight that outlive their submission, oldest first: opcode
+ * (CPORT_OP_LAST for a chain or the deferred SQEs), user_data, age in
+ * milliseconds. Context: process context.
+ */
+static void cport_fdinfo_inflight(struct seq_file *m, struct cport_port *port)
+{
+	unsigned long now = jiffies;
+	struct cport_req *req;
+	unsigned int n = 0;
+
+	spin_lock_irq(&port->cq_lock);
+	list_for_each_entry(req, &port->inflight_list, node) {
+		if (n++ < CPORT_FDINFO_LIST_MAX)
+			seq_printf(m, "op:\t%u %#llx %u\n", req->opcode,
+				   req->user_data,
+				   jiffies_to_msecs(now - req->since));
+	}
+	spin_unlock_irq(&port->cq_lock);
+	if (n > CPORT_FDINFO_LIST_MAX)
+		seq_printf(m, "op_more:\t%u\n", n - CPORT_FDINFO_LIST_MAX);
+}
+
+/*
+ * The registered buffers (index, address, length) and files (index,
+ * path). Only if ->submit_lock is free: it is held while cancelling,
+ * which waits for workers, and a worker may be reading this very
+ * seq_file; then "registered: busy". Context: process context.
+ */
+static void cport_fdinfo_registered(struct seq_file *m,
+				    struct cport_port *port)
+{
+	struct cport_buf_table *bt;
+	struct cport_file_table *ft;
+	unsigned int i;
+
+	if (!mutex_trylock(&port->submit_lock)) {
+		seq_puts(m, "registered:\tbusy\n");
+		return;
+	}
+	bt = port->bufs;
+	for (i = 0; bt && i < bt->nr && i < CPORT_FDINFO_LIST_MAX; i++)
+		seq_printf(m, "buf:\t%u %#llx %llu\n", i, bt->bufs[i].ubase,
+			   bt->bufs[i].len);
+	ft = port->files;
+	for (i = 0; ft && i < ft->nr && i < CPORT_FDINFO_LIST_MAX; i++) {
+		if (!ft->files[i])
+			continue;
+		seq_printf(m, "file:\t%u ", i);
+		seq_file_path(m, ft->files[i], " \t\n\\");
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&port->submit_lock);
+}
 
 /**
  * cport_show_fdinfo() - print the state of a port
@@ -65,12 +126,21 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "sig_lost:\t%lld\n",
 		   (long long)atomic64_read(&port->sig_lost));
 	cport_pool_show_fdinfo(m, port);
+	cport_fdinfo_inflight(m, port);
+	cport_fdinfo_registered(m, port);
 flags:
-	spin_lock_irq(&port->cq_lock);
-	for (i = 1; i <= CPORT_CLUSTER_MAX; i++)
-		clusters += !!port->efcs[i].efc;
-	spin_unlock_irq(&port->cq_lock);
 	seq_printf(m, "ef_local:\t%#llx\n", cport_efc_read(&port->efc_local));
+	/* The associated clusters: handle, name, rw or ro. */
+	spin_lock_irq(&port->cq_lock);
+	for (i = 1; i <= CPORT_CLUSTER_MAX; i++) {
+		if (!port->efcs[i].efc)
+			continue;
+		clusters++;
+		seq_printf(m, "cluster:\t%u %s %s\n", i,
+			   port->efcs[i].efc->name,
+			   port->efcs[i].write ? "rw" : "ro");
+	}
+	spin_unlock_irq(&port->cq_lock);
 	seq_printf(m, "ef_clusters:\t%u\n", clusters);
 	/* Set once (restrict.c): the three fields are stable after. */
 	if (smp_load_acquire(&port->restricted))

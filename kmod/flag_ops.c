@@ -190,7 +190,7 @@ int cport_flag_wait_issue(struct cport_port *port,
 		return ret;
 	}
 	cport_chain_attach(port, &fw->req);
-	list_add_tail(&fw->req.node, &port->inflight_list);
+	cport_inflight_add(port, &fw->req);
 	port->inflight++;
 	spin_unlock_irq(&port->cq_lock);
 	return CPORT_ISSUE_QUEUED;

@@ -682,7 +682,7 @@ static void __cport_io_link(struct cport_io *io)
 {
 	struct cport_port *port = io->req.port;
 
-	list_add_tail(&io->req.node, &port->inflight_list);
+	cport_inflight_add(port, &io->req);
 	port->inflight++;
 	if (io->ordered)
 		list_add_tail(&io->ordered_node, &port->ordered_list);

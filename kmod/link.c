@@ -629,7 +629,7 @@ struct cport_chain *cport_chain_create(struct cport_port *port,
 	chain->req.user_data = chain->members[0].sqe.user_data;
 
 	spin_lock_irq(&port->cq_lock);
-	list_add_tail(&chain->req.node, &port->inflight_list);
+	cport_inflight_add(port, &chain->req);
 	port->inflight += nr;
 	spin_unlock_irq(&port->cq_lock);
 	return chain;

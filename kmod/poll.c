@@ -659,7 +659,7 @@ static bool __cport_poll_arm(struct cport_pollreq *p, __poll_t mask,
 	if (!p->nr_waits || __cport_poll_ends(p, ready))
 		return false;
 
-	list_add_tail(&p->req.node, &port->inflight_list);
+	cport_inflight_add(port, &p->req);
 	port->inflight++;
 	p->state = CPORT_POLL_ARMED;
 	if (ready) {

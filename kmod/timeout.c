@@ -325,7 +325,7 @@ int cport_timeout_issue(struct cport_port *port, const struct cport_sqe *sqe,
 	t->timer.function = cport_timeout_fn;
 
 	spin_lock_irq(&port->cq_lock);
-	list_add_tail(&t->req.node, &port->inflight_list);
+	cport_inflight_add(port, &t->req);
 	port->inflight++;
 	hrtimer_start(&t->timer, ns_to_ktime(sqe->off), mode);
 	spin_unlock_irq(&port->cq_lock);

@@ -230,4 +230,149 @@ TEST_F(info, cq_head_written_by_user_is_shown)
 	EXPECT_EQ(2, fdinfo(self->pt.fd, "cq_head"));
 }
 
+/* The lines of fdinfo that start with @key ":\t", up to @max, into @out. */
+static int fdinfo_lines(int fd, const char *key, char (*out)[128], int max)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':' ||
+		    line[klen + 1] != '\t')
+			continue;
+		if (n < max) {
+			snprintf(out[n], sizeof(out[n]), "%s",
+				 line + klen + 2);
+			out[n][strcspn(out[n], "\n")] = '\0';
+		}
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Ops in flight: opcode, user_data, age in ms; 16 lines at most. */
+TEST_F(info, inflight_ops_listed_with_age)
+{
+	char lines[20][128];
+	unsigned int op, age;
+	unsigned long long ud;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(0, fdinfo_lines(self->pt.fd, "op", lines, 20));
+	ASSERT_EQ(1, sq_submit_one(&self->pt, &(struct cport_sqe){
+		.opcode = CPORT_OP_TIMEOUT, .off = 10 * NSEC_PER_SEC,
+		.user_data = 0xabc }));
+	usleep(100000);
+	ASSERT_EQ(1, fdinfo_lines(self->pt.fd, "op", lines, 20));
+	ASSERT_EQ(3, sscanf(lines[0], "%u %llx %u", &op, &ud, &age));
+	EXPECT_EQ(CPORT_OP_TIMEOUT, op);
+	EXPECT_EQ(0xabc, ud);
+	EXPECT_LE(90, age);
+	EXPECT_GT(10000, age);
+	EXPECT_EQ(LLONG_MIN, fdinfo(self->pt.fd, "op_more"));
+	/* 20 in flight (the CQ has 16 slots: 7 more fit): 8 listed. */
+	for (i = 0; i < 7; i++)
+		ASSERT_EQ(1, sq_submit_one(&self->pt, &(struct cport_sqe){
+			.opcode = CPORT_OP_TIMEOUT,
+			.off = 10 * NSEC_PER_SEC, .user_data = 0x100 + i }));
+	ASSERT_EQ(8, fdinfo_lines(self->pt.fd, "op", lines, 20));
+	EXPECT_EQ(0, strncmp(lines[0], "2 0xabc ", 8));
+	EXPECT_EQ(0, strncmp(lines[7], "2 0x106 ", 8));
+}
+
+/* More than 16 in flight: 16 lines and op_more. */
+TEST(inflight_ops_bounded)
+{
+	char lines[40][128];
+	struct port pt;
+	int i;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, port_init(&pt, 32, 64, 0));
+	for (i = 0; i < 30; i++)
+		ASSERT_EQ(1, sq_submit_one(&pt, &(struct cport_sqe){
+			.opcode = CPORT_OP_TIMEOUT,
+			.off = 10 * NSEC_PER_SEC, .user_data = i }));
+	EXPECT_EQ(30, fdinfo(pt.fd, "inflight"));
+	EXPECT_EQ(16, fdinfo_lines(pt.fd, "op", lines, 40));
+	EXPECT_EQ(14, fdinfo(pt.fd, "op_more"));
+	port_fini(&pt);
+}
+
+/* Registered buffers (index, address, length) and files (index, path). */
+TEST_F(info, registered_buffers_and_files_listed)
+{
+	static char b0[4096], b1[100];
+	struct iovec iov[2] = { { b0, sizeof(b0) }, { b1, sizeof(b1) } };
+	struct cport_register r = { .op = CPORT_REGISTER_BUFFERS, .nr = 2,
+				    .data = (__u64)(uintptr_t)iov };
+	char lines[4][128], want[128];
+	int fds[3], fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	EXPECT_EQ(0, fdinfo_lines(self->pt.fd, "buf", lines, 4));
+	ASSERT_EQ(0, ioctl(self->pt.fd, CPORT_IOC_REGISTER, &r));
+	ASSERT_EQ(2, fdinfo_lines(self->pt.fd, "buf", lines, 4));
+	snprintf(want, sizeof(want), "0 %#llx 4096",
+		 (unsigned long long)(uintptr_t)b0);
+	EXPECT_STREQ(want, lines[0]);
+	snprintf(want, sizeof(want), "1 %#llx 100",
+		 (unsigned long long)(uintptr_t)b1);
+	EXPECT_STREQ(want, lines[1]);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	fds[0] = fd;
+	fds[1] = -1;		/* an empty slot: not listed */
+	fds[2] = fd;
+	r = (struct cport_register){ .op = CPORT_REGISTER_FILES, .nr = 3,
+				     .data = (__u64)(uintptr_t)fds };
+	ASSERT_EQ(0, ioctl(self->pt.fd, CPORT_IOC_REGISTER, &r));
+	close(fd);
+	ASSERT_EQ(2, fdinfo_lines(self->pt.fd, "file", lines, 4));
+	EXPECT_STREQ("0 /dev/null", lines[0]);
+	EXPECT_STREQ("2 /dev/null", lines[1]);
+}
+
+/* Associated clusters: handle, name, rw or ro. */
+TEST_F(info, clusters_listed)
+{
+	struct cport_cluster c = {
+		.op = CPORT_CLUSTER_ASSOC,
+		.flags = CPORT_CLUSTER_CREATE,
+		.mode = 0600,
+		.name = "fdinfo.list",
+	};
+	char lines[4][128];
+	int fd;
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(1, ioctl(self->pt.fd, CPORT_IOC_CLUSTER, &c));
+	EXPECT_EQ(1, c.cluster);
+	/* A second one, made by another port, taken read-only. */
+	fd = open("/dev/cport", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	snprintf(c.name, sizeof(c.name), "fdinfo.ro");
+	c.cluster = 0;
+	ASSERT_EQ(1, ioctl(fd, CPORT_IOC_CLUSTER, &c));
+	c.flags = CPORT_CLUSTER_RDONLY;
+	c.mode = 0;
+	c.cluster = 0;
+	/* 0: it existed (1: created); the handle comes back in .cluster. */
+	ASSERT_EQ(0, ioctl(self->pt.fd, CPORT_IOC_CLUSTER, &c));
+	EXPECT_EQ(2, c.cluster);
+	close(fd);
+	ASSERT_EQ(2, fdinfo_lines(self->pt.fd, "cluster", lines, 4));
+	EXPECT_STREQ("1 fdinfo.list rw", lines[0]);
+	EXPECT_STREQ("2 fdinfo.ro ro", lines[1]);
+	EXPECT_EQ(2, fdinfo(self->pt.fd, "ef_clusters"));
+}
+
 TEST_HARNESS_MAIN
