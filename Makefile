@@ -85,8 +85,8 @@ has-target	= $(shell grep -qsE '$(call target-re,$(2))' $(1)/Makefile && echo y)
 SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
 GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak \
-		   tools/fuzz
-INSTALL_PARTS	:= lib aio man
+		   tools/fuzz tools/cportstat
+INSTALL_PARTS	:= lib aio man tools/cportstat
 
 # Cheap check before building: tools/deps runs only if one of these is
 # missing (it checks packages itself, and fills .cache/).
@@ -99,7 +99,7 @@ deps-missing	= $(filter-out $(wildcard $(DEPS_FILES)),$(DEPS_FILES)) \
 		  $(if $(wildcard $(KDIR)/Makefile),,$(KDIR))
 
 all: build-kmod build-lib build-selftests build-bench build-examples \
-	build-soak build-fuzz
+	build-soak build-fuzz build-tools
 
 deps:
 	tools/deps
@@ -127,6 +127,9 @@ build-examples: build-lib
 
 build-soak: build-lib
 	$(if $(call has-makefile,tools/soak),$(MAKE) -C tools/soak)
+
+build-tools: | deps-check
+	$(if $(call has-makefile,tools/cportstat),$(MAKE) -C tools/cportstat)
 
 build-fuzz: | deps-check
 	$(if $(call has-makefile,tools/fuzz),$(MAKE) -C tools/fuzz)
@@ -225,7 +228,7 @@ $(LANES:%=lane-module-%): lane-module-%: lane-kernel-%
 		W=$(W) $(if $(INJECT),CPORT_INJECT=$(INJECT)) $(lane-kmod-args-$*)
 
 lane-payload: build-lib build-selftests build-bench build-examples build-soak \
-	build-fuzz
+	build-fuzz build-tools
 	$(call stage-guest,$(DEBUG_DIR)/payload)
 
 # $(call run-lane,LANE): the tests in the VM on the lane's kernel.
@@ -444,7 +447,7 @@ install: build-kmod build-lib
 
 clean:
 	$(foreach part,kmod lib aio $(SELFTESTS_DIR) tools/bench tools/fio \
-		examples tools/soak tools/fuzz man,\
+		examples tools/soak tools/fuzz tools/cportstat man,\
 		$(if $(call has-target,$(part),clean),\
 		$(MAKE) -C $(part) clean KVER=$(KVER) KDIR=$(KDIR)$(newline)))
 	rm -rf $(BUILD)
@@ -460,7 +463,7 @@ define newline
 
 endef
 
-.PHONY: all deps deps-check build-kmod build-lib build-selftests build-bench \
+.PHONY: all deps deps-check build-tools build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch install clean distclean help check-debug check-kcsan \
 	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \

@@ -23,6 +23,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
 #include <linux/uaccess.h>
@@ -419,6 +420,42 @@ void cport_clusters_release(struct cport_port *port)
 		     !list_empty(&port->efc_local.waiters));
 	__free_page(port->flag_page);
 	mutex_destroy(&port->ef_mutex);
+}
+
+/**
+ * cport_clusters_show() - /proc/cport/clusters: the common clusters
+ * @m: the seq_file; its opener's user namespace picks the clusters shown
+ *     (as /proc/sysvipc shows the opener's IPC namespace), and maps the
+ *     ids.
+ * @v: unused.
+ *
+ * One line each, after a header: name, owner uid and gid, creator uid and
+ * gid, mode (octal), P if permanent (else -), associations, flags (hex).
+ *
+ * Context: process context.
+ * Return: 0.
+ */
+int cport_clusters_show(struct seq_file *m, void *v)
+{
+	struct user_namespace *ns = seq_user_ns(m);
+	struct cport_efc *efc;
+	unsigned int bkt;
+
+	seq_puts(m, "name uid gid cuid cgid mode perm assoc flags\n");
+	mutex_lock(&cport_efc_mutex);
+	hash_for_each(cport_efc_names, bkt, efc, hnode) {
+		if (efc->ns != ns)
+			continue;
+		seq_printf(m, "%s %u %u %u %u %03o %c %u %#llx\n", efc->name,
+			   from_kuid_munged(ns, efc->uid),
+			   from_kgid_munged(ns, efc->gid),
+			   from_kuid_munged(ns, efc->cuid),
+			   from_kgid_munged(ns, efc->cgid), efc->mode,
+			   efc->permanent ? 'P' : '-', efc->nassoc,
+			   cport_efc_read(efc));
+	}
+	mutex_unlock(&cport_efc_mutex);
+	return 0;
 }
 
 /**

@@ -238,6 +238,12 @@ struct cport_efc_slot {
  * @sig_queued: signals queued to a thread.
  * @sig_lost: signals not queued: no thread to take them, or the queue was
  *            full (RLIMIT_SIGPENDING).
+ * @restricted: CPORT_IOC_RESTRICT was called; set once (store-release)
+ *              after the three lists, which never change after.
+ * @restrict_sqe_flags: the SQE flags allowed.
+ * @restrict_ops: the opcodes allowed, a bit each.
+ * @restrict_ioctls: the ioctl numbers allowed, a bit each.
+ * @id: the port's number, unique since the module was loaded (fdinfo).
  */
 struct cport_port {
 	struct mutex		submit_lock;	/* setup, SQ consumption */
@@ -318,6 +324,7 @@ struct cport_port {
 	u32			restrict_sqe_flags;
 	u64			restrict_ops;
 	u64			restrict_ioctls;
+	u64			id;		/* unique, from 1; fdinfo */
 };
 
 /*

@@ -83,6 +83,7 @@ void cport_show_fdinfo(struct seq_file *m, struct file *file)
 	unsigned int bufs, files, i, clusters = 0;
 	u64 posted, posted_irq, overflow;
 
+	seq_printf(m, "id:\t%llu\n", port->id);
 	if (!cport_port_ready(port)) {
 		seq_puts(m, "sq_entries:\t0\ncq_entries:\t0\n");
 		goto flags;

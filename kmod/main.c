@@ -35,6 +35,7 @@
 #include "io.h"
 #include "limits.h"
 #include "pool.h"
+#include "procfs.h"
 #include "post.h"
 #include "register.h"
 #include "restrict.h"
@@ -57,6 +58,9 @@ struct cport_port *cport_port_from_file(struct file *file)
 {
 	return file->f_op == &cport_fops ? file->private_data : NULL;
 }
+
+/* Ports opened since load: fdinfo's id tells ports apart (cportstat). */
+static atomic64_t cport_ports_opened = ATOMIC64_INIT(0);
 
 static int cport_open(struct inode *inode, struct file *file)
 {
@@ -83,6 +87,7 @@ static int cport_open(struct inode *inode, struct file *file)
 		return ret;
 	}
 	cport_flags_init(port);
+	port->id = atomic64_inc_return(&cport_ports_opened);
 	mutex_init(&port->submit_lock);
 	spin_lock_init(&port->cq_lock);
 	INIT_LIST_HEAD(&port->inflight_list);
@@ -263,6 +268,9 @@ static int __init cport_init(void)
 	ret = cport_pool_init();
 	if (ret)
 		goto err_io;
+	ret = cport_procfs_init();
+	if (ret)
+		goto err_pool;
 	ret = misc_register(&cport_misc);
 	if (ret == -EBUSY) {
 		pr_info("cport: misc minor %d is taken, using a dynamic one\n",
@@ -272,10 +280,12 @@ static int __init cport_init(void)
 	}
 	if (ret) {
 		pr_err("cport: cannot register /dev/cport: %d\n", ret);
-		goto err_pool;
+		goto err_procfs;
 	}
 	return 0;
 
+err_procfs:
+	cport_procfs_exit();
 err_pool:
 	cport_pool_exit();
 err_io:
@@ -286,6 +296,7 @@ err_io:
 static void __exit cport_exit(void)
 {
 	misc_deregister(&cport_misc);
+	cport_procfs_exit();
 	/* Waits for work items still returning from a freed port's ops. */
 	cport_io_exit();
 	cport_clusters_exit();
