@@ -10,6 +10,7 @@
 #include "cancel.h"
 #include "cq.h"
 #include "register.h"
+#include "trace.h"
 
 #define CPORT_CANCEL_FLAGS	(CPORT_CANCEL_ALL | CPORT_CANCEL_ANY | \
 				 CPORT_CANCEL_FD)
@@ -65,6 +66,7 @@ int cport_cancel_reqs(struct cport_port *port, u64 user_data, u32 flags,
 		if (ret < 0)
 			continue;
 		cancelled++;
+		trace_cport_cancel(port, req);
 		if (ret == 0) {
 			list_add_tail(&req->cancel_node, &done);
 			posted++;

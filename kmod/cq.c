@@ -19,6 +19,7 @@
 #include <linux/wait.h>
 
 #include "cq.h"
+#include "trace.h"
 
 /**
  * __cport_cq_free() - CQ slots neither filled nor reserved
@@ -72,6 +73,7 @@ void __cport_cqe_post(struct cport_port *port, u64 user_data, s32 res,
 	port->posted++;
 	if (!in_task())
 		port->posted_irq++;
+	trace_cport_complete(port, user_data, res, flags);
 	/* Pairs with the user's load-acquire of the tail before reading. */
 	smp_store_release(&port->cq->tail, port->cq_tail);
 }

@@ -37,6 +37,7 @@
 #include "link.h"
 #include "opdef.h"
 #include "submit.h"
+#include "trace.h"
 
 /**
  * struct cport_defer - a deferred SQE
@@ -147,6 +148,7 @@ int cport_defer_add(struct cport_port *port, const struct cport_sqe *sqe,
 	d->barrier = drain || port->defer_after_drain;
 	port->defer_after_drain = drain;
 
+	trace_cport_drain(port, sqe->user_data, 1 + chain_nr);
 	spin_lock_irq(&port->cq_lock);
 	list_add_tail(&d->node, &port->defer_list);
 	port->defer_nr++;

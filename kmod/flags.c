@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 
 #include "flags.h"
+#include "trace.h"
 
 /**
  * cport_efc_init() - initialise a cluster
@@ -113,6 +114,7 @@ static void __cport_efc_check(struct cport_efc *efc)
 			__cport_efc_store(efc, state);
 		}
 		list_del_init(&w->node);
+		trace_cport_flag_wake(efc, w->mask, w->got);
 		w->wake(w);
 	}
 }
@@ -135,6 +137,7 @@ u64 cport_efc_change(struct cport_efc *efc, unsigned int bit, bool set)
 
 	spin_lock_irqsave(&efc->lock, flags);
 	old = *efc->state;
+	trace_cport_flag(efc, bit, set, old);
 	if (set && !(old & BIT_ULL(bit))) {
 		__cport_efc_store(efc, old | BIT_ULL(bit));
 		__cport_efc_check(efc);
@@ -209,6 +212,7 @@ bool cport_efw_start(struct cport_efc *efc, struct cport_efw *w)
 	} else {
 		w->got = 0;
 		list_add_tail(&w->node, &efc->waiters);
+		trace_cport_flag_wait(efc, w->mask, 0);
 	}
 	spin_unlock_irqrestore(&efc->lock, flags);
 	return met && !w->persistent;

@@ -85,6 +85,7 @@
 #include "opdef.h"
 #include "poll.h"
 #include "register.h"
+#include "trace.h"
 
 #define CPORT_POLL_ADD_FLAGS	CPORT_POLL_MULTISHOT
 #define CPORT_POLL_REMOVE_FLAGS	(CPORT_POLL_UPDATE_EVENTS | \
@@ -326,6 +327,7 @@ static int cport_poll_wake(struct wait_queue_entry *wqe, unsigned int mode,
 		spin_unlock_irqrestore(&port->cq_lock, flags);
 		return 1;
 	}
+	trace_cport_poll_wake(port, p->req.user_data, (__force u32)mask);
 	/* A first filter; the events are looked at again under the lock. */
 	if (mask && !(mask & READ_ONCE(p->events)))
 		return 0;

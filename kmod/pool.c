@@ -65,6 +65,7 @@
 #include "cq.h"
 #include "pool.h"
 #include "task.h"
+#include "trace.h"
 
 char cport_pool_wake_key;
 
@@ -251,7 +252,7 @@ static void cport_pool_sched_out(struct preempt_notifier *pn,
 	if (t->counted) {
 		t->counted = false;
 		t->blocked = state != TASK_DEAD;
-		atomic_dec(&t->pool->running);
+		trace_cport_pool_block(atomic_dec_return(&t->pool->running));
 		cport_pool_wake_later(t->pool);
 	}
 	if (state == TASK_DEAD) {
@@ -270,7 +271,7 @@ static void cport_pool_sched_in(struct preempt_notifier *pn, int cpu)
 	if (t->blocked) {
 		t->blocked = false;
 		t->counted = true;
-		atomic_inc(&t->pool->running);
+		trace_cport_pool_wake(atomic_inc_return(&t->pool->running));
 	}
 }
 

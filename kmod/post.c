@@ -17,6 +17,7 @@
 #include "opdef.h"
 #include "post.h"
 #include "register.h"
+#include "trace.h"
 
 /**
  * cport_post_prep() - check a POST SQE
@@ -82,6 +83,7 @@ int cport_post_issue(struct cport_port *port, const struct cport_sqe *sqe,
 long cport_ioctl_post(struct cport_port *port, void __user *argp)
 {
 	struct cport_post p;
+	int ret;
 
 	if (copy_from_user(&p, argp, sizeof(p)))
 		return -EFAULT;
@@ -90,5 +92,9 @@ long cport_ioctl_post(struct cport_port *port, void __user *argp)
 	if (!cport_port_ready(port))
 		return -EBADFD;
 	cport_inject_post(port);
-	return cport_cq_post(port, p.user_data, p.res, false);
+	ret = cport_cq_post(port, p.user_data, p.res, false);
+	trace_cport_post(port, p.user_data, p.res, ret);
+	if (ret == -EAGAIN)
+		trace_cport_cq_full(port, ret);
+	return ret;
 }

@@ -24,6 +24,7 @@
 #include "submit.h"
 #include "task.h"
 #include "wait.h"
+#include "trace.h"
 
 #define CPORT_ENTER_VALID	(CPORT_ENTER_TIMEOUT | CPORT_ENTER_FLAGS | \
 				 CPORT_ENTER_FLAGS_ALL | CPORT_ENTER_FLAGS_CONSUME)
@@ -126,6 +127,7 @@ int cport_issue_sqe(struct cport_port *port, const struct cport_sqe *sqe,
 	ret = cport_ef_check(port, sqe);
 	if (ret)
 		return ret;
+	trace_cport_issue(port, sqe);
 
 	/* The cheapest op is the one batches are made of: no indirect calls. */
 	if (sqe->opcode == CPORT_OP_NOP)
@@ -224,6 +226,7 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 				i += n;
 				continue;
 			}
+			trace_cport_link(port, sqe.user_data, n);
 			i += n;
 		}
 		if (cport_defer_needed(port, &sqe)) {
@@ -260,6 +263,9 @@ int cport_submit(struct cport_port *port, u32 to_submit, bool will_wait)
 
 out_unlock:
 	mutex_unlock(&port->submit_lock);
+	trace_cport_submit(port, to_submit, ret);
+	if (ret == -EBUSY)
+		trace_cport_cq_full(port, ret);
 	return ret;
 }
 
