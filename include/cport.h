@@ -285,9 +285,11 @@ int cport_concurrency(struct cport *port);
  * period_ns (0: once), until cport_loop_cancel_timer().
  * cport_loop_post() runs cb on the loop's thread (thread-safe).
  * cport_loop_run() dispatches until cport_loop_stop() (returns 0) or an
- * error (-errno); cport_loop_run_once() waits up to timeout_ns (negative:
- * no limit) for work and dispatches what is ready, returning how many
- * callbacks ran. flags of cport_loop_new() must be 0.
+ * error (-errno); the callback that calls cport_loop_stop() is the last one
+ * it runs, and the next pass runs what it left. cport_loop_run_once() waits
+ * up to timeout_ns (negative: no limit) for work and dispatches what is
+ * ready, returning how many callbacks ran. flags of cport_loop_new() must
+ * be 0.
  */
 struct cport_loop;
 

@@ -39,6 +39,13 @@
  * cport_wait_cqe_flags() for a CQE or that flag (and consumes it), so a
  * wake-up needs no CQ slot and is never refused because the CQ is full.
  *
+ * Stops. A pass of cport_loop_run() looks at the stop flag before each
+ * callback, so the callback that calls cport_loop_stop() is the last one
+ * it runs, however many CQEs, expirations and posts the pass holds. What
+ * the pass did not run stays where it is (@cqes from @cqe_next, the rest
+ * of a timer's expirations in its copied CQE, @taken): the next pass runs
+ * it first, in order, before it reaps anything new. Nothing is lost.
+ *
  * Copyright (C) 2026 The cport authors
  */
 #include <stdlib.h>
@@ -92,8 +99,9 @@ struct cport_loop {
 	struct cport port;
 	/* user_data of each SQ slot, written into the SQE when published */
 	uint64_t *stamp;
-	/* CQEs copied out of the CQ by a pass */
+	/* CQEs copied out of the CQ; those from @cqe_next on have not run */
 	struct cport_cqe *cqes;
+	unsigned int cqe_next, cqe_nr;
 	/* the record table; slot 0 is never used (user_data 0: no record) */
 	struct __cport_loop_slot *slots;
 	uint32_t nr_slots;
@@ -107,6 +115,9 @@ struct cport_loop {
 	struct cport_sqe *ctl;
 	unsigned int ctl_head, ctl_nr, ctl_cap;
 	bool in_pass;		/* a pass is dispatching */
+	bool in_run;		/* cport_loop_run() makes the passes */
+	/* posts taken from @posts and not run yet (a stop), oldest first */
+	struct __cport_loop_post *taken;
 	/* written by any thread */
 	struct __cport_loop_post *posts;	/* atomic, a LIFO stack */
 	bool stop;				/* atomic */
@@ -343,6 +354,10 @@ __cport_cold void cport_loop_free(struct cport_loop *loop)
 	cport_queue_exit(&loop->port);
 	p = __atomic_exchange_n(&loop->posts, NULL, __ATOMIC_ACQUIRE);
 	for (; p; p = next) {
+		next = p->next;
+		free(p);
+	}
+	for (p = loop->taken; p; p = next) {
 		next = p->next;
 		free(p);
 	}
@@ -891,9 +906,13 @@ int cport_loop_post(struct cport_loop *loop, cport_loop_fn cb, void *arg)
  * cport_loop_stop() - make cport_loop_run() return
  * @loop: the loop, or NULL (nothing happens).
  *
- * The current pass ends (a sleeping loop wakes up), then cport_loop_run()
- * returns 0. A stop made while no cport_loop_run() runs makes the next one
- * return after one pass. Needs no CQ slot.
+ * cport_loop_run() runs no callback after it has seen the stop: the
+ * callback that calls cport_loop_stop() is the last one, and a sleeping
+ * loop wakes up and runs none. Then cport_loop_run() returns 0. The
+ * callbacks of the pass that did not run are kept, in order, for the next
+ * pass (of cport_loop_run_once() or cport_loop_run()). A stop made while
+ * no cport_loop_run() runs makes the next one return 0 without running a
+ * callback. cport_loop_run_once() ignores stops. Needs no CQ slot.
  *
  * Context: thread-safe, from any thread, callbacks included, and
  * async-signal-safe.
@@ -943,9 +962,22 @@ static int __cport_loop_fd_cqe(struct cport_loop *loop, uint32_t idx,
 	return 1;
 }
 
-/* Dispatch a CQE of a timer: one call per expiration it reports. */
+/*
+ * True when the pass must run no more callbacks: cport_loop_run() makes it
+ * and was stopped. cport_loop_run_once() ignores stops.
+ */
+static bool __cport_loop_stopped(struct cport_loop *loop)
+{
+	/* Acquire pairs with the release in cport_loop_stop(). */
+	return loop->in_run && __atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Dispatch a CQE of a timer: one call per expiration it reports. A stop
+ * between two calls leaves the rest in @cqe (res) and clears *@done.
+ */
 static int __cport_loop_timer_cqe(struct cport_loop *loop, uint32_t idx,
-				  const struct cport_cqe *cqe)
+				  struct cport_cqe *cqe, bool *done)
 {
 	uint64_t ud = __cport_loop_ud(loop, idx);
 	bool last = !(cqe->flags & CPORT_CQE_F_MORE);
@@ -958,7 +990,12 @@ static int __cport_loop_timer_cqe(struct cport_loop *loop, uint32_t idx,
 		cport_loop_fn cb = loop->slots[idx].timer_cb;
 		void *arg = loop->slots[idx].arg;
 
-		/* Done: cport_loop_cancel_timer() from @cb is -ENOENT. */
+		/*
+		 * Done: cport_loop_cancel_timer() from @cb is -ENOENT. The
+		 * loop's timers end with one expiration at most (a one-shot
+		 * timer's, or none: a periodic one ends only when cancelled
+		 * or failed), so a stop has nothing to cut here.
+		 */
 		__cport_loop_release(loop, idx);
 		for (i = 0; i < n; i++, ran++)
 			cb(loop, arg);
@@ -970,13 +1007,20 @@ static int __cport_loop_timer_cqe(struct cport_loop *loop, uint32_t idx,
 		/* Cancelled by an earlier call? The table may have moved. */
 		if (!s || s->dead)
 			break;
+		/* Stopped by an earlier call: the rest is the next pass's. */
+		if (i && __cport_loop_stopped(loop)) {
+			cqe->res = n - i;
+			*done = false;
+			break;
+		}
 		s->timer_cb(loop, s->arg);
 	}
 	return ran;
 }
 
+/* Clears *@done if a stop left part of @cqe (a timer's) for later. */
 static int __cport_loop_dispatch(struct cport_loop *loop,
-				 const struct cport_cqe *cqe)
+				 struct cport_cqe *cqe, bool *done)
 {
 	struct __cport_loop_slot *s = __cport_loop_find(loop, cqe->user_data);
 	uint32_t idx = (uint32_t)cqe->user_data;
@@ -989,45 +1033,83 @@ static int __cport_loop_dispatch(struct cport_loop *loop,
 	case CPORT_LOOP_FD:
 		return __cport_loop_fd_cqe(loop, idx, cqe);
 	default:
-		return __cport_loop_timer_cqe(loop, idx, cqe);
+		return __cport_loop_timer_cqe(loop, idx, cqe, done);
 	}
 }
 
-/* Run the posts made so far, oldest first. */
+/*
+ * Run the callbacks of the CQEs copied out, from @cqe_next on, adding
+ * their number to *@ran. Returns false if a stop left some for the next
+ * pass.
+ */
+static bool __cport_loop_run_cqes(struct cport_loop *loop, int *ran)
+{
+	while (loop->cqe_next < loop->cqe_nr) {
+		bool done = true;
+
+		if (__cport_loop_stopped(loop))
+			return false;
+		*ran += __cport_loop_dispatch(loop,
+					      &loop->cqes[loop->cqe_next],
+					      &done);
+		if (!done)
+			return false;
+		loop->cqe_next++;
+	}
+	return true;
+}
+
+/*
+ * Run the posts, oldest first: those a stop left in @taken, else those
+ * made so far. Returns the number run.
+ */
 static int __cport_loop_run_posts(struct cport_loop *loop)
 {
 	struct __cport_loop_post *p, *next, *fifo = NULL;
 	int ran = 0;
 
-	/* Acquire pairs with the release of the posters' CAS. */
-	p = __atomic_exchange_n(&loop->posts, NULL, __ATOMIC_ACQUIRE);
-	for (; p; p = next) {
-		next = p->next;
-		p->next = fifo;
-		fifo = p;
+	if (!loop->taken) {
+		/* Acquire pairs with the release of the posters' CAS. */
+		p = __atomic_exchange_n(&loop->posts, NULL, __ATOMIC_ACQUIRE);
+		for (; p; p = next) {
+			next = p->next;
+			p->next = fifo;
+			fifo = p;
+		}
+		loop->taken = fifo;
 	}
-	for (p = fifo; p; p = next, ran++) {
-		next = p->next;
+	while ((p = loop->taken) && !__cport_loop_stopped(loop)) {
+		loop->taken = p->next;
 		p->cb(loop, p->arg);
 		free(p);
+		ran++;
 	}
 	return ran;
+}
+
+/* True if a stop left callbacks of a pass for the next one. */
+static bool __cport_loop_left(struct cport_loop *loop)
+{
+	return loop->cqe_next < loop->cqe_nr || loop->taken;
 }
 
 /* True if a pass has work without waiting. */
 static bool __cport_loop_busy(struct cport_loop *loop)
 {
-	return cport_cq_ready(&loop->port) || loop->ctl_nr ||
-	       __atomic_load_n(&loop->posts, __ATOMIC_RELAXED);
+	return __cport_loop_left(loop) || cport_cq_ready(&loop->port) ||
+	       loop->ctl_nr || __atomic_load_n(&loop->posts, __ATOMIC_RELAXED);
 }
 
 /*
  * One pass: submit, wait up to @timeout_ns (negative: no limit) for a CQE
  * or a wake-up, then run the callbacks of the CQEs there and the posts.
+ * A pass after a stop first finishes the stopped one: it runs what that
+ * one left, without waiting, and reaps nothing new.
  */
 static int __cport_loop_pass(struct cport_loop *loop, int64_t timeout_ns)
 {
 	struct cport *port = &loop->port;
+	bool resume = __cport_loop_left(loop);
 	unsigned int i, n, head;
 	struct cport_cqe *cqe;
 	int ret, ran = 0;
@@ -1041,20 +1123,25 @@ static int __cport_loop_pass(struct cport_loop *loop, int64_t timeout_ns)
 	if (ret < 0 && ret != -ETIME && ret != -EINTR)
 		return ret;
 
-	/*
-	 * Copy the CQEs out and hand the slots back before any callback, so
-	 * that callbacks find the CQ with room for what they submit.
-	 */
-	n = cport_cq_ready(port);
-	if (n > port->cq.ring_entries)
-		return -EIO;	/* the CQ head was overwritten */
-	head = __cport_read_once(port->cq.khead);
-	for (i = 0; i < n; i++)
-		loop->cqes[i] = port->cq.cqes[(head + i) & port->cq.ring_mask];
-	cport_cq_advance(port, n);
-	for (i = 0; i < n; i++)
-		ran += __cport_loop_dispatch(loop, &loop->cqes[i]);
-	ran += __cport_loop_run_posts(loop);
+	if (!resume) {
+		/*
+		 * Copy the CQEs out and hand the slots back before any
+		 * callback, so that callbacks find the CQ with room for what
+		 * they submit.
+		 */
+		n = cport_cq_ready(port);
+		if (n > port->cq.ring_entries)
+			return -EIO;	/* the CQ head was overwritten */
+		head = __cport_read_once(port->cq.khead);
+		for (i = 0; i < n; i++)
+			loop->cqes[i] =
+				port->cq.cqes[(head + i) & port->cq.ring_mask];
+		cport_cq_advance(port, n);
+		loop->cqe_next = 0;
+		loop->cqe_nr = n;
+	}
+	if (__cport_loop_run_cqes(loop, &ran))
+		ran += __cport_loop_run_posts(loop);
 	if (!ran && ret == -EINTR)
 		return -EINTR;
 	return ran;
@@ -1068,6 +1155,8 @@ static int __cport_loop_pass(struct cport_loop *loop, int64_t timeout_ns)
  * Submits what is pending, waits until a CQE, a post or a stop is there
  * (not at all if one already is) or the time is up, then runs the
  * callbacks of the CQEs that are in the CQ, in their order, then the posts.
+ * After a pass that cport_loop_stop() ended early, it runs instead what
+ * that pass left, without waiting. A stop does not cut its own pass.
  *
  * Context: the loop's thread; not from a callback.
  * Return: the number of callbacks run (0: the time ran out, or the pass
@@ -1093,7 +1182,9 @@ int cport_loop_run_once(struct cport_loop *loop, int64_t timeout_ns)
  * cport_loop_run() - run the loop until cport_loop_stop()
  * @loop: the loop.
  *
- * Signals do not end it (a handler may call cport_loop_stop()).
+ * Signals do not end it (a handler may call cport_loop_stop()). After a
+ * stop it runs no callback: the one that called cport_loop_stop() is the
+ * last.
  *
  * Context: the loop's thread; not from a callback.
  * Return: 0 after cport_loop_stop(); -EINVAL (@loop NULL); -EBUSY (called
@@ -1107,6 +1198,7 @@ int cport_loop_run(struct cport_loop *loop)
 		return -EINVAL;
 	if (loop->in_pass)
 		return -EBUSY;
+	loop->in_run = true;
 	for (;;) {
 		/*
 		 * A stop that came before run() may have had its wake-up
@@ -1116,9 +1208,13 @@ int cport_loop_run(struct cport_loop *loop)
 
 		ret = cport_loop_run_once(loop, stopping ? 0 : -1);
 		if (ret < 0 && ret != -EINTR)
-			return ret;
+			break;
 		/* Acquire pairs with the release in cport_loop_stop(). */
-		if (__atomic_exchange_n(&loop->stop, false, __ATOMIC_ACQUIRE))
-			return 0;
+		if (__atomic_exchange_n(&loop->stop, false, __ATOMIC_ACQUIRE)) {
+			ret = 0;
+			break;
+		}
 	}
+	loop->in_run = false;
+	return ret;
 }

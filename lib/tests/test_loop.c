@@ -650,20 +650,68 @@ START_TEST(loop_stop_from_callback)
 		ck_assert_int_eq(cport_loop_post(loop, on_call,
 						 (void *)(uintptr_t)i), 0);
 	seen.stop_at = 2;
-	/* The pass ends its callbacks, then run returns. */
+	/* The callback that stops is the last one run() runs. */
 	ck_assert_int_eq(cport_loop_run(loop), 0);
+	ck_assert_uint_eq(seen.calls, 2);
+	/* The third post is not lost: the next pass runs it. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 1);
 	ck_assert_uint_eq(seen.calls, 3);
+	ck_assert_uint_eq(seen.order[2], 2);
+	ck_assert_int_eq(cport_loop_run_once(loop, 2 * MS), 0);
 	cport_loop_free(loop);
 }
 END_TEST
 
-START_TEST(loop_stop_before_run_returns_after_one_pass)
+/* A stop in the middle of a pass's CQEs: the rest run next, in order. */
+START_TEST(loop_stop_leaves_rest_of_pass_for_next_pass)
+{
+	struct cport_loop *loop = loop_new(8);
+	struct cport_sqe *sqe;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		sqe = cport_loop_get_sqe(loop, on_cqe, (void *)(uintptr_t)i);
+		ck_assert_ptr_nonnull(sqe);
+		cport_prep_nop(sqe);
+	}
+	ck_assert_int_eq(cport_loop_post(loop, on_call, (void *)8), 0);
+	seen.stop_at = 3;
+	ck_assert_int_eq(cport_loop_run(loop), 0);
+	ck_assert_uint_eq(seen.calls, 3);
+	/* No new work: the next pass finishes the stopped one. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 6);
+	for (i = 0; i < 9; i++)
+		ck_assert_uint_eq(seen.order[i], i);
+	/* A stop cuts the posts too; run_once() ignores it. */
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(cport_loop_post(loop, on_call,
+						 (void *)(uintptr_t)i), 0);
+	seen.stop_at = 10;
+	ck_assert_int_eq(cport_loop_run(loop), 0);
+	ck_assert_uint_eq(seen.calls, 10);
+	cport_loop_stop(loop);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 2);
+	ck_assert_uint_eq(seen.calls, 12);
+	ck_assert_uint_eq(seen.order[11], 2);
+	/* That stop is still there: run() returns without a callback. */
+	ck_assert_int_eq(cport_loop_post(loop, on_call, (void *)3), 0);
+	ck_assert_int_eq(cport_loop_run(loop), 0);
+	ck_assert_uint_eq(seen.calls, 12);
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 1);
+	cport_loop_free(loop);
+}
+END_TEST
+
+START_TEST(loop_stop_before_run_returns_without_callbacks)
 {
 	struct cport_loop *loop = loop_new(4);
 
 	cport_loop_stop(loop);
 	ck_assert_int_eq(cport_loop_post(loop, on_call, (void *)1), 0);
 	ck_assert_int_eq(cport_loop_run(loop), 0);
+	ck_assert_uint_eq(seen.calls, 0);
+	/* The post waits for the next pass. */
+	ck_assert_int_eq(cport_loop_run_once(loop, 0), 1);
 	ck_assert_uint_eq(seen.calls, 1);
 	/* A pass of run_once() takes the wake-up; run() still returns. */
 	cport_loop_stop(loop);
@@ -749,9 +797,42 @@ START_TEST(loop_periodic_timer_stops_loop)
 	ck_assert_int_eq(cport_loop_add_timer(loop, MS, MS, on_timer,
 					      (void *)9, &id), 0);
 	ck_assert_int_eq(cport_loop_run(loop), 0);
-	/* Coalesced expirations may make more calls in the last pass. */
-	ck_assert_uint_ge(seen.calls, 3);
+	/* Exactly 3, however many expirations the last pass held. */
+	ck_assert_uint_eq(seen.calls, 3);
 	ck_assert_int_eq(cport_loop_cancel_timer(loop, id), 0);
+	cport_loop_free(loop);
+}
+END_TEST
+
+/*
+ * The cport_loop(3) example, made hard: the loop is late, so the CQ is
+ * full and the kernel coalesces expirations into one CQE (res > 1). The
+ * stop lands among that CQE's calls: run() still makes exactly stop_at
+ * calls, and the next pass makes the rest of them.
+ */
+START_TEST(loop_stop_cuts_coalesced_timer_expirations)
+{
+	struct cport_loop *loop = loop_new(1);
+	struct cport *port = cport_loop_port(loop);
+	uint64_t id;
+	int ret;
+
+	ck_assert_int_eq(cport_loop_add_timer(loop, MS, MS, on_timer,
+					      (void *)9, &id), 0);
+	ck_assert_int_ge(cport_loop_run_once(loop, 0), 0);
+	sleep_ns(50 * MS);
+	ck_assert_uint_gt(__atomic_load_n(port->cq.koverflow,
+					  __ATOMIC_RELAXED), 0);
+	seen.stop_at = seen.calls + port->cq.ring_entries + 1;
+	ck_assert_int_eq(cport_loop_run(loop), 0);
+	ck_assert_uint_eq(seen.calls, seen.stop_at);
+	/* The expirations the stop cut off run at the next pass. */
+	ret = cport_loop_run_once(loop, 0);
+	ck_assert_int_gt(ret, 0);
+	ck_assert_uint_eq(seen.calls, seen.stop_at + (unsigned int)ret);
+	ck_assert_int_eq(cport_loop_cancel_timer(loop, id), 0);
+	ck_assert_int_ge(cport_loop_run_once(loop, 10 * MS), 0);
+	ck_assert_int_eq(cport_loop_cancel_timer(loop, id), -ENOENT);
 	cport_loop_free(loop);
 }
 END_TEST
@@ -1606,12 +1687,14 @@ Suite *loop_device_suite(void)
 		  loop_stop_from_other_thread_wakes_sleeping_loop,
 		  loop_stop_works_with_full_cq,
 		  loop_stop_from_callback,
-		  loop_stop_before_run_returns_after_one_pass);
+		  loop_stop_leaves_rest_of_pass_for_next_pass,
+		  loop_stop_before_run_returns_without_callbacks);
 	ADD_TESTS(s, tcase_device("timer"), 0,
 		  loop_one_shot_timer_runs_once,
 		  loop_periodic_timer_cancelled_from_callback_stops,
 		  loop_timer_cancelled_before_expiry_never_runs,
 		  loop_periodic_timer_stops_loop,
+		  loop_stop_cuts_coalesced_timer_expirations,
 		  loop_timer_rejects_bad_arguments,
 		  loop_timers_count_against_the_op_limit);
 	ADD_TESTS(s, tcase_device("reactor"), 0,
