@@ -181,6 +181,28 @@ static struct cport_pollreq *to_pollreq(struct cport_req *req)
 	return container_of(req, struct cport_pollreq, req);
 }
 
+/*
+ * The uAPI carries EPOLL* values (<sys/epoll.h>), as struct epoll_event
+ * does, and those are the bits of __poll_t on every architecture.
+ * mangle_poll() and demangle_poll() convert to and from the POLL* values
+ * of <poll.h>, which differ on some architectures and which the uAPI does
+ * not use. So crossing the uAPI changes the type only, here and nowhere
+ * else.
+ */
+static __poll_t cport_poll_from_uapi(u32 events)
+{
+	return (__force __poll_t)events;
+}
+
+/*
+ * The events as a CQE's res: always a subset of ->events, that is of
+ * CPORT_POLL_EVENTS and CPORT_POLL_ALWAYS, so never negative.
+ */
+static s32 cport_poll_to_res(__poll_t mask)
+{
+	return (__force u32)mask;
+}
+
 /* Context: any (fput() defers the final release out of IRQ context). */
 static void cport_poll_put(struct cport_pollreq *p)
 {
@@ -216,8 +238,8 @@ static void __cport_poll_finish(struct cport_pollreq *p, s32 res)
 	lockdep_assert_held(&port->cq_lock);
 	/* Events still pending go first, if a slot is free for them. */
 	if (p->pending && res < 0 && __cport_cq_free(port))
-		__cport_cqe_post(port, p->req.user_data, p->pending,
-				 CPORT_CQE_F_MORE);
+		__cport_cqe_post(port, p->req.user_data,
+				 cport_poll_to_res(p->pending), CPORT_CQE_F_MORE);
 	p->pending = 0;
 	list_del_init(&p->req.pending_node);
 	list_del_init(&p->req.node);
@@ -237,8 +259,8 @@ static void __cport_poll_finish(struct cport_pollreq *p, s32 res)
  */
 static void __cport_poll_post_pending(struct cport_pollreq *p)
 {
-	__cport_cqe_post(p->req.port, p->req.user_data, p->pending,
-			 CPORT_CQE_F_MORE);
+	__cport_cqe_post(p->req.port, p->req.user_data,
+			 cport_poll_to_res(p->pending), CPORT_CQE_F_MORE);
 	p->pending = 0;
 	list_del_init(&p->req.pending_node);
 }
@@ -287,11 +309,11 @@ static bool __cport_poll_event(struct cport_pollreq *p, __poll_t mask,
 	ready |= p->pending;
 	p->pending = 0;
 	if (direct) {
-		__cport_poll_finish(p, ready);
+		__cport_poll_finish(p, cport_poll_to_res(ready));
 		return true;
 	}
 	p->state = CPORT_POLL_ENDING;
-	p->res = ready;
+	p->res = cport_poll_to_res(ready);
 	__cport_poll_queue_work(p);
 	return false;
 }
@@ -619,7 +641,7 @@ static struct cport_pollreq *cport_poll_alloc(struct cport_port *port,
 	p->req.opcode = CPORT_OP_POLL_ADD;
 	refcount_set(&p->refs, 1);
 	p->state = CPORT_POLL_ARMING;
-	p->events = sqe->len | CPORT_POLL_ALWAYS;
+	p->events = cport_poll_from_uapi(sqe->len) | CPORT_POLL_ALWAYS;
 	p->multishot = sqe->op_flags & CPORT_POLL_MULTISHOT;
 	p->file = file;
 	p->target = cport_port_from_file(file);
@@ -652,7 +674,7 @@ static bool __cport_poll_arm(struct cport_pollreq *p, __poll_t mask,
 	struct cport_port *port = p->req.port;
 	__poll_t ready = (mask | p->early) & p->events;
 
-	*res = (__force int)ready;
+	*res = cport_poll_to_res(ready);
 	if (p->pollfree || p->arm_error) {
 		*res = p->pollfree ? -ECANCELED : -EOPNOTSUPP;
 		return false;
@@ -780,7 +802,8 @@ static int cport_poll_update(struct cport_port *port,
 		if (sqe->op_flags & CPORT_POLL_UPDATE_USER_DATA)
 			req->user_data = sqe->addr2;
 		if (sqe->op_flags & CPORT_POLL_UPDATE_EVENTS) {
-			WRITE_ONCE(p->events, sqe->len | CPORT_POLL_ALWAYS);
+			WRITE_ONCE(p->events, cport_poll_from_uapi(sqe->len) |
+					      CPORT_POLL_ALWAYS);
 			/* Ready for the new events already? Look again. */
 			p->repoll = true;
 			__cport_poll_queue_work(p);
