@@ -56,7 +56,10 @@ static inline u32 cport_sqe_ef(const struct cport_sqe *sqe)
  *        while it is registered (common, cluster.c).
  * @hnode: in the name table, while @named (cluster.c, its mutex).
  * @ns: user namespace of the name (a reference, while @named).
- * @uid: owner; @cuid: creator; @gid, @cgid likewise.
+ * @uid: owner.
+ * @cuid: creator.
+ * @gid: owner's group.
+ * @cgid: creator's group.
  * @mode: permission bits, like SysV IPC.
  * @nassoc: associations, under the name table's mutex.
  * @permanent: outlives its last association, until deleted.

@@ -18,13 +18,12 @@
 
 /**
  * struct cport_opdef - what the submission path needs of an opcode
- * @prep: checks the op's fields in the kernel's private copy of the SQE.
- *        Return: 0 or -EINVAL.
+ * @prep: checks the op's fields in the kernel's private copy of the SQE;
+ *        returns 0 or -EINVAL.
  * @issue: runs the op, with CPORT_ISSUE_F_* flags. The op holds the
- *         reservation of one CQ slot.
- *         Return: the result for an inline terminal CQE, or
- *         CPORT_ISSUE_QUEUED when the op keeps the reservation and posts
- *         its terminal CQE itself.
+ *         reservation of one CQ slot. Returns the result for an inline
+ *         terminal CQE, or CPORT_ISSUE_QUEUED when the op keeps the
+ *         reservation and posts its terminal CQE itself.
  *
  * Both run in process context, with ->submit_lock held.
  */

@@ -232,6 +232,8 @@ void cport_task_init(struct cport_port *port)
  * @t: the waiter's thread.
  *
  * Context: any, ->cq_wait.lock held.
+ * Return: true if @t uses the file table of the process the wake-up in
+ * progress is for.
  */
 bool cport_task_wake_match(struct cport_port *port, struct task_struct *t)
 {

@@ -486,6 +486,7 @@ struct cport_params {
  * @ef_cluster: with CPORT_ENTER_FLAGS: the cluster of the flag condition
  *              (0: local, else a CPORT_CLUSTER_ASSOC handle); must be 0
  *              otherwise. Old name: @resv0.
+ * @resv0: @ef_cluster under its old name.
  * @timeout_ns: with CPORT_ENTER_TIMEOUT: relative wait limit in ns
  *              (0: do not sleep); must be 0 otherwise.
  * @ef_mask: with CPORT_ENTER_FLAGS: the flags of the condition, not 0;
