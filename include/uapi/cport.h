@@ -340,7 +340,7 @@ struct cport_buf_entry {
  *        count of entries ever added, modulo 2^32.
  * @head: written by the kernel: the count of entries ever taken.
  * @resv: reserved, ignored.
- * @bufs: the ring's entries; entry i is @bufs[i & (ring_entries - 1)].
+ * @bufs: the ring's entries; entry i is bufs[i & (ring_entries - 1)].
  *
  * The entries from @head to @tail are the kernel's to take, in order; an
  * op that takes one names its @bid in its CQE. An entry the kernel has
@@ -431,7 +431,8 @@ struct cport_cqring_offsets {
  * @features: out: CPORT_FEAT_*. Must be 0 on input.
  * @concurrency: in: most pool threads (CPORT_IOC_GETQ callers) running at
  *               once, 1 to CPORT_CONCURRENCY_MAX, or 0: the number of
- *               online CPUs; out: the value in effect. Old name: @resv[0].
+ *               online CPUs; out: the value in effect. Old name: the
+ *               first element of @resv.
  * @resv1: reserved, must be 0.
  * @resv: @concurrency and @resv1 under their old name.
  * @sq_off: out: SQ ring layout.
@@ -630,8 +631,9 @@ struct cport_flags {
  *        clear, for owner, group, other); must be 0 otherwise.
  * @cluster: ASSOC: out, the handle (1 to CPORT_CLUSTER_MAX); DISASSOC: in,
  *           the handle; must be 0 otherwise.
- * @name: ASSOC, DELETE: the cluster's name, 1 to 63 bytes of
- *        [A-Za-z0-9_.$-] and a NUL; must be all 0 for DISASSOC.
+ * @name: ASSOC, DELETE: the cluster's name: 1 to 63 bytes, each a letter
+ *        (A to Z, a to z), a digit, '_', '.', '$' or '-', then a NUL;
+ *        must be all 0 for DISASSOC.
  * @resv: reserved, must be 0.
  */
 struct cport_cluster {
