@@ -54,9 +54,9 @@ void cport_sqe_copy(struct cport_sqe *dst, const struct cport_sqe *src)
 }
 
 /*
- * Only the file I/O ops take flags: ORDERED and FIXED_FILE. CANCEL takes
- * FIXED_FILE too (with CPORT_CANCEL_FD, which its prep checks), and so
- * does POLL_ADD.
+ * ORDERED and FIXED_FILE: the file I/O and socket ops; BUFFER_SELECT: READ,
+ * RECV and RECVMSG. CANCEL (with CPORT_CANCEL_FD, which its prep checks)
+ * and POLL_ADD take FIXED_FILE alone.
  */
 static bool cport_sqe_flags_ok(const struct cport_sqe *sqe)
 {

@@ -24,8 +24,9 @@
  *             otherwise must be 0. Old name: @resv0.
  * @resv0: @buf_group under its old name.
  * @fd: file descriptor the op acts on (CPORT_OP_POST: the target port;
- *      the I/O ops: the file; CPORT_OP_CANCEL with CPORT_CANCEL_FD: the
- *      file whose ops to cancel; CPORT_OP_POLL_ADD: the file polled),
+ *      the I/O ops: the file; the socket ops: the socket (CPORT_OP_CLOSE:
+ *      any file); CPORT_OP_CANCEL with CPORT_CANCEL_FD: the file whose ops
+ *      to cancel; CPORT_OP_POLL_ADD: the file polled),
  *      otherwise must be 0. With
  *      CPORT_SQE_F_FIXED_FILE: an index into the registered file table.
  * @off: CPORT_OP_TIMEOUT: expiry in nanoseconds (relative, or absolute with
@@ -122,9 +123,11 @@ struct cport_cqe {
 };
 
 /*
- * SQE flags. ORDERED (file I/O ops only): the op starts only after every
- * earlier ORDERED op on the same file has completed, so such ops run in
- * submission order (POSIX AIO on streams needs it).
+ * SQE flags. ORDERED (the file I/O ops, CPORT_OP_READ to _FSYNC, _READ_FIXED
+ * and _WRITE_FIXED, and the socket ops, CPORT_OP_ACCEPT to _CLOSE): the op
+ * starts only after every earlier ORDERED op on the same file has
+ * completed, so such ops run in submission order (POSIX AIO on streams
+ * needs it). On any other op: -EINVAL.
  */
 #define CPORT_SQE_F_ORDERED	(1U << 0)
 /*
@@ -140,8 +143,10 @@ struct cport_cqe {
  */
 #define CPORT_SQE_F_DRAIN	(1U << 2)
 /*
- * FIXED_FILE (file I/O ops, and CPORT_OP_CANCEL with CPORT_CANCEL_FD):
- * @fd is an index into the file table registered with CPORT_IOC_REGISTER.
+ * FIXED_FILE (the ops that take ORDERED; CPORT_OP_CANCEL with
+ * CPORT_CANCEL_FD and CPORT_OP_POLL_ADD, there without ORDERED): @fd is an
+ * index into the file table registered with CPORT_IOC_REGISTER
+ * (CPORT_OP_CLOSE: the slot to empty). On any other op: -EINVAL.
  */
 #define CPORT_SQE_F_FIXED_FILE	(1U << 3)
 /*
