@@ -264,6 +264,46 @@ TEST_F(drain, cancel_by_fd_finds_a_deferred_sqe)
 	close(q[1]);
 }
 
+/*
+ * CANCEL with CPORT_CANCEL_ALL cancels every deferred SQE that matches,
+ * each with its own -ECANCELED, but its res counts them as one: here a
+ * read in flight and three deferred NOPs, all with user_data 7, make 4
+ * cancelled ops and res 2.
+ */
+TEST_F(drain, cancel_all_counts_deferred_sqes_as_one)
+{
+	struct cport_sqe s[4], cs;
+	struct cport_cqe c[5];
+	int p[2], i, n7 = 0;
+	char buf[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = pipe_read(p[0], buf, 7);
+	s[1] = with(sqe_nop(7), CPORT_SQE_F_DRAIN);
+	s[2] = sqe_nop(7);
+	s[3] = sqe_nop(7);
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	EXPECT_EQ(4, fdinfo(self->pt.fd, "inflight"));
+	cs = sqe_cancel(7, CPORT_CANCEL_ALL, 100);
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(5, reap_n(&self->pt, c, 5));
+	for (i = 0; i < 5; i++) {
+		if (c[i].user_data == 100) {
+			EXPECT_EQ(2, c[i].res);
+			continue;
+		}
+		EXPECT_EQ(7, c[i].user_data);
+		EXPECT_EQ(-ECANCELED, c[i].res);
+		n7++;
+	}
+	EXPECT_EQ(4, n7);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* A drain heading a chain: the chain starts after what came before. */
 TEST_F(drain, drain_heading_a_chain)
 {

@@ -214,6 +214,47 @@ TEST_F(link, cancel_member_cuts_the_chain_there)
 	close(p[1]);
 }
 
+/*
+ * CPORT_CANCEL_ALL: the chain is cut at its first member not started yet
+ * that matches, every member after it is cancelled too (user_data 8
+ * here), and the cancel's res counts the chain as one.
+ */
+TEST_F(link, cancel_all_counts_a_chain_as_one)
+{
+	struct cport_sqe s[4], cs = sqe_cancel(7, CPORT_CANCEL_ALL, 100);
+	struct cport_cqe c[5];
+	char buf[2];
+	int p[2];
+
+	CPORT_SKIP_IF_ABSENT();
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	s[0] = linked(sqe_rw(CPORT_OP_READ, p[0], buf, 1, CPORT_POS_CURRENT,
+			     1));
+	s[1] = linked(sqe_nop(7));
+	s[2] = linked(sqe_nop(7));
+	s[3] = sqe_nop(8);
+	ASSERT_EQ(4, submit_n(&self->pt, s, 4));
+	ASSERT_EQ(1, submit_n(&self->pt, &cs, 1));
+	ASSERT_EQ(4, reap_n(&self->pt, c, 4));
+	EXPECT_EQ(7, c[0].user_data);
+	EXPECT_EQ(-ECANCELED, c[0].res);
+	EXPECT_EQ(7, c[1].user_data);
+	EXPECT_EQ(-ECANCELED, c[1].res);
+	EXPECT_EQ(8, c[2].user_data);
+	EXPECT_EQ(-ECANCELED, c[2].res);
+	EXPECT_EQ(100, c[3].user_data);
+	EXPECT_EQ(1, c[3].res);
+	/* The head still runs. */
+	ASSERT_EQ(1, write(p[1], "z", 1));
+	ASSERT_EQ(1, reap_n(&self->pt, c + 4, 1));
+	EXPECT_EQ(1, c[4].user_data);
+	EXPECT_EQ(1, c[4].res);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "reserved"));
+	close(p[0]);
+	close(p[1]);
+}
+
 /* Cancelling the head fails it, and so the whole chain. */
 TEST_F(link, cancel_head_cancels_members)
 {
