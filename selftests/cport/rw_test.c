@@ -528,6 +528,49 @@ TEST_F(rw, char_device_without_nowait_eopnotsupp)
 	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
 }
 
+/*
+ * A directory is neither a regular file nor a block device, and cannot be
+ * tried without blocking: -EOPNOTSUPP, at an offset or at the file
+ * position, READ or READV, where read(2) says EISDIR. Opened with
+ * O_NONBLOCK it is tried, and vfs_iter_read() refuses a file without
+ * ->read_iter: -EINVAL. It is never open for writing: WRITE is -EBADF.
+ */
+TEST_F(rw, directory_read_eopnotsupp_or_einval)
+{
+	struct iovec iov;
+	char buf[8];
+	int d;
+
+	CPORT_SKIP_IF_ABSENT();
+	d = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, d);
+	EXPECT_EQ(-1, read(d, buf, sizeof(buf)));
+	EXPECT_EQ(EISDIR, errno);
+	EXPECT_EQ(-EOPNOTSUPP, run_one(_metadata, &self->pt,
+				       sqe_rw(CPORT_OP_READ, d, buf, 8,
+					      CPORT_POS_CURRENT, 1)));
+	EXPECT_EQ(-EOPNOTSUPP, run_one(_metadata, &self->pt,
+				       sqe_rw(CPORT_OP_READ, d, buf, 8, 0, 2)));
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	EXPECT_EQ(-EOPNOTSUPP, run_one(_metadata, &self->pt,
+				       sqe_rw(CPORT_OP_READV, d, &iov, 1, 0,
+					      3)));
+	EXPECT_EQ(-EBADF, run_one(_metadata, &self->pt,
+				  sqe_rw(CPORT_OP_WRITE, d, buf, 8, 0, 4)));
+	close(d);
+
+	d = open(".", O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, d);
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READ, d, buf, 8,
+					  CPORT_POS_CURRENT, 5)));
+	EXPECT_EQ(-EINVAL, run_one(_metadata, &self->pt,
+				   sqe_rw(CPORT_OP_READ, d, buf, 8, 0, 6)));
+	close(d);
+	EXPECT_EQ(0, fdinfo(self->pt.fd, "inflight"));
+}
+
 /* ----------------------------------------------------------------- */
 /* streams: a non-blocking attempt, then a wait for readiness */
 
