@@ -64,8 +64,13 @@ extern "C" {
 #endif
 
 /*
- * Timeout of cport_get_queued_completions() and cport_flag_wait(): wait
- * without a limit.
+ * The int64_t timeouts (cport_get_queued_completions(),
+ * cport_get_queued_completion(), cport_flag_wait(), cport_wait_cqe_flags(),
+ * cport_loop_run_once()): wait without a limit. The uint64_t ones
+ * (cport_enter() with CPORT_ENTER_TIMEOUT, cport_submit_and_wait_timeout(),
+ * cport_wait_cqe_timeout()) have no such value: call the variant without
+ * a timeout; this value becomes UINT64_MAX there, which the kernel cuts to
+ * KTIME_MAX (about 292 years). See cport(7), "Timeouts".
  */
 #define CPORT_INFINITE		((int64_t)-1)
 

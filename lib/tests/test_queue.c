@@ -631,6 +631,52 @@ START_TEST(wait_cqe_timeout_is_etime_on_empty_cq)
 }
 END_TEST
 
+/*
+ * The uint64_t timeouts have no "no limit" value of their own, but the
+ * longest one is no limit in practice: UINT64_MAX, which is also what
+ * CPORT_INFINITE becomes when passed to them, waits for the timer (the
+ * kernel clamps a limit to KTIME_MAX, about 292 years).
+ */
+START_TEST(longest_uint64_timeout_waits_without_limit)
+{
+	struct cport_cqe *cqe;
+	struct cport_sqe *sqe;
+	struct cport port;
+	uint64_t t0;
+
+	port_init(&port, 8);
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 20 * MS, 0);
+	cport_sqe_set_data64(sqe, 1);
+	t0 = now_ns();
+	ck_assert_int_eq(cport_submit_and_wait_timeout(&port, 1, UINT64_MAX),
+			 1);
+	ck_assert_uint_ge(now_ns() - t0, 20 * MS);
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &cqe, 0), 0);
+	ck_assert_uint_eq(cqe->user_data, 1);
+	cport_cqe_seen(&port, cqe);
+
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 20 * MS, 0);
+	cport_sqe_set_data64(sqe, 2);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	t0 = now_ns();
+	ck_assert_int_eq(cport_wait_cqe_timeout(&port, &cqe,
+						(uint64_t)CPORT_INFINITE), 0);
+	ck_assert_uint_ge(now_ns() - t0, 10 * MS);
+	ck_assert_uint_eq(cqe->user_data, 2);
+	cport_cqe_seen(&port, cqe);
+
+	sqe = get_sqe(&port);
+	cport_prep_timeout(sqe, 20 * MS, 0);
+	ck_assert_int_eq(cport_submit(&port), 1);
+	ck_assert_int_eq(cport_enter(port.ring_fd, 0, 1, CPORT_ENTER_TIMEOUT,
+				     UINT64_MAX), 0);
+	ck_assert_uint_eq(cport_cq_ready(&port), 1);
+	cport_queue_exit(&port);
+}
+END_TEST
+
 START_TEST(wait_cqe_is_interrupted_by_signal)
 {
 	struct cport_cqe *cqe;
@@ -1114,6 +1160,7 @@ Suite *queue_device_suite(void)
 		  wait_cqe_blocks_until_timer_fires,
 		  wait_cqe_nr_waits_for_all,
 		  wait_cqe_timeout_is_etime_on_empty_cq,
+		  longest_uint64_timeout_waits_without_limit,
 		  wait_cqe_is_interrupted_by_signal,
 		  peek_on_device_port);
 	ADD_TESTS(s, tcase_device("timer"), 0,
