@@ -312,3 +312,5 @@ MODULE_DESCRIPTION("cport: completion ports with shared rings");
 MODULE_LICENSE("GPL");
 MODULE_ALIAS_MISCDEV(CPORT_MINOR);
 MODULE_ALIAS("devname:cport");
+/* The release: lib/VERSION, checked by `make check-version`. */
+MODULE_VERSION("1.4.0");
