@@ -30,13 +30,23 @@
 #                         debug kernel for FUZZ_SECONDS (tools/fuzz/README)
 #   make fuzz-replay      replay the fuzz corpus and reproducers (debug)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
-#   make install          module, library, headers, man pages
-#                         (DESTDIR, PREFIX, KVER)
+#   make install          install-module, install-lib and install-tools:
+#                         nothing but install (no apt-get, no tools/deps);
+#                         DESTDIR, PREFIX, LIBDIR, KVER/KDIR (default:
+#                         uname -r)
+#   make install-module   cport.ko into /lib/modules/$(KVER)/extra, depmod
+#   make install-lib      libcport, libcportaio, headers, cport.pc, man pages
+#   make install-tools    cportstat into $(PREFIX)/sbin
+#   make install-dkms     the DKMS source tree, /usr/src/cport-<version>
+#   make uninstall        undoes install (also uninstall-module, -lib,
+#                         -tools, -dkms)
 #   make deps             install build/test dependencies (apt, as root)
 #   make clean            remove build products (distclean: and .cache/)
 #
 # KVER is the kernel the module is built for and the VM boots: by default the
-# newest installed Debian 6.1 kernel (tools/kver), never the host's own.
+# newest installed Debian 6.1 kernel (tools/kver), never the host's own. The
+# install and uninstall targets are for this machine: with one of them on
+# the command line, KVER defaults to the running kernel (uname -r).
 # VM_ARGS adds options to tools/vm/run (e.g. VM_ARGS='--kernel PATH').
 # check-debug: KERNEL_CACHE (default /var/cache/cport) holds the kernels;
 # TESTS='post_test timeout_test' runs only those; CPORT_INJECT=uaf|lockdep|
@@ -49,6 +59,12 @@
 #                                  other guest programs into dir/bin/
 #   check-host TAP_LOG=file        (lib) host tests, TAP into file
 
+INSTALL_GOALS	:= install install-module install-lib install-tools \
+		   install-dkms uninstall uninstall-module uninstall-lib \
+		   uninstall-tools uninstall-dkms
+ifneq ($(filter $(INSTALL_GOALS),$(MAKECMDGOALS)),)
+KVER		?= $(shell uname -r)
+endif
 KVER		?= $(shell tools/kver 2>/dev/null)
 KDIR		?= /lib/modules/$(KVER)/build
 W		?= 1
@@ -86,7 +102,6 @@ SELFTESTS_DIR	:= $(firstword $(patsubst %/Makefile,%,\
 		   $(wildcard selftests/Makefile selftests/cport/Makefile)))
 GUEST_PARTS	:= $(SELFTESTS_DIR) lib tools/bench examples tools/soak \
 		   tools/fuzz tools/cportstat
-INSTALL_PARTS	:= lib aio man tools/cportstat
 
 # Cheap check before building: tools/deps runs only if one of these is
 # missing (it checks packages itself, and fills .cache/).
@@ -446,11 +461,50 @@ checkpatch: deps-check
 	$(CHECKPATCH) --no-tree --strict --show-types $(CHECKPATCH_TRACE) \
 		-f kmod/trace.h
 
-install: build-kmod build-lib
-	$(if $(call has-target,kmod,install),$(MAKE) -C kmod install \
-		KVER=$(KVER) KDIR=$(KDIR))
-	$(foreach part,$(INSTALL_PARTS),$(if $(call has-target,$(part),install),\
-		$(MAKE) -C $(part) install$(newline)))
+# Installing: for this machine (KVER defaults to uname -r, see above), and
+# nothing but installing: no deps-check, so never tools/deps or apt-get.
+# Each part builds what it installs if it is not built yet. DESTDIR, PREFIX
+# (/usr/local), LIBDIR, INCLUDEDIR, MANDIR and SBINDIR reach the parts'
+# Makefiles from the command line. Without DESTDIR, install-module runs
+# depmod; with it, depmod is left to whoever installs the staged files.
+DEPMOD		?= depmod
+
+install: install-module install-lib install-tools
+
+install-module:
+	@test -f $(KDIR)/Makefile || { echo "install-module: no kernel build" \
+		"tree at $(KDIR): install the kernel's headers" \
+		"(Debian: linux-headers-$(KVER)) or set KVER= or KDIR=" >&2; \
+		exit 1; }
+	$(MAKE) -C kmod install KVER=$(KVER) KDIR=$(KDIR)
+	$(if $(DESTDIR),@echo "install-module: $(DESTDIR): depmod not run",\
+		$(DEPMOD) -a $(KVER))
+
+install-lib:
+	$(MAKE) -C lib install
+	$(MAKE) -C aio install
+
+install-tools:
+	$(MAKE) -C tools/cportstat install
+
+install-dkms:
+	$(MAKE) -C kmod install-dkms
+
+uninstall: uninstall-module uninstall-lib uninstall-tools
+
+uninstall-module:
+	$(MAKE) -C kmod uninstall KVER=$(KVER)
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+
+uninstall-lib:
+	$(MAKE) -C lib uninstall
+	$(MAKE) -C aio uninstall
+
+uninstall-tools:
+	$(MAKE) -C tools/cportstat uninstall
+
+uninstall-dkms:
+	$(MAKE) -C kmod uninstall-dkms
 
 clean:
 	$(foreach part,kmod lib aio $(SELFTESTS_DIR) tools/bench tools/fio \
@@ -472,7 +526,8 @@ endef
 
 .PHONY: all deps deps-check build-tools build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
-	checkpatch install clean distclean help check-debug check-kcsan \
+	checkpatch clean distclean help check-debug check-kcsan \
+	$(INSTALL_GOALS) \
 	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \
 	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
