@@ -34,12 +34,13 @@
 #                         nothing but install (no apt-get, no tools/deps);
 #                         DESTDIR, PREFIX, LIBDIR, KVER/KDIR (default:
 #                         uname -r)
-#   make install-module   cport.ko into /lib/modules/$(KVER)/extra, depmod
+#   make install-module   cport.ko into /lib/modules/$(KVER)/extra, depmod,
+#                         and install-udev: 60-cport.rules (UDEVRULESDIR)
 #   make install-lib      libcport, libcportaio, headers, cport.pc, man pages
 #   make install-tools    cportstat into $(PREFIX)/sbin
 #   make install-dkms     the DKMS source tree, /usr/src/cport-<version>
-#   make uninstall        undoes install (also uninstall-module, -lib,
-#                         -tools, -dkms)
+#   make uninstall        undoes install (also uninstall-module, -udev,
+#                         -lib, -tools, -dkms)
 #   make deps             install build/test dependencies (apt, as root)
 #   make clean            remove build products (distclean: and .cache/)
 #
@@ -59,9 +60,9 @@
 #                                  other guest programs into dir/bin/
 #   check-host TAP_LOG=file        (lib) host tests, TAP into file
 
-INSTALL_GOALS	:= install install-module install-lib install-tools \
-		   install-dkms uninstall uninstall-module uninstall-lib \
-		   uninstall-tools uninstall-dkms
+INSTALL_GOALS	:= install install-module install-udev install-lib \
+		   install-tools install-dkms uninstall uninstall-module \
+		   uninstall-udev uninstall-lib uninstall-tools uninstall-dkms
 ifneq ($(filter $(INSTALL_GOALS),$(MAKECMDGOALS)),)
 KVER		?= $(shell uname -r)
 endif
@@ -471,7 +472,7 @@ DEPMOD		?= depmod
 
 install: install-module install-lib install-tools
 
-install-module:
+install-module: install-udev
 	@test -f $(KDIR)/Makefile || { echo "install-module: no kernel build" \
 		"tree at $(KDIR): install the kernel's headers" \
 		"(Debian: linux-headers-$(KVER)) or set KVER= or KDIR=" >&2; \
@@ -479,6 +480,14 @@ install-module:
 	$(MAKE) -C kmod install KVER=$(KVER) KDIR=$(KDIR)
 	$(if $(DESTDIR),@echo "install-module: $(DESTDIR): depmod not run",\
 		$(DEPMOD) -a $(KVER))
+
+# The rule gives /dev/cport to group cport, which the Debian package
+# creates; make install only says when it is missing.
+install-udev:
+	$(MAKE) -C kmod install-udev
+	$(if $(DESTDIR),,@getent group cport >/dev/null || echo \
+		"install-udev: there is no group cport: groupadd --system" \
+		"cport, and its members may open /dev/cport (60-cport.rules)")
 
 install-lib:
 	$(MAKE) -C lib install
@@ -492,9 +501,12 @@ install-dkms:
 
 uninstall: uninstall-module uninstall-lib uninstall-tools
 
-uninstall-module:
+uninstall-module: uninstall-udev
 	$(MAKE) -C kmod uninstall KVER=$(KVER)
 	$(if $(DESTDIR),,$(DEPMOD) -a $(KVER))
+
+uninstall-udev:
+	$(MAKE) -C kmod uninstall-udev
 
 uninstall-lib:
 	$(MAKE) -C lib uninstall
