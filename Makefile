@@ -30,6 +30,7 @@
 #                         debug kernel for FUZZ_SECONDS (tools/fuzz/README)
 #   make fuzz-replay      replay the fuzz corpus and reproducers (debug)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
+#   make check-licenses   every license an SPDX line names is in LICENSES/
 #   make install          install-module, install-lib and install-tools:
 #                         nothing but install (no apt-get, no tools/deps);
 #                         DESTDIR, PREFIX, LIBDIR, KVER/KDIR (default:
@@ -462,6 +463,10 @@ checkpatch: deps-check
 	$(CHECKPATCH) --no-tree --strict --show-types $(CHECKPATCH_TRACE) \
 		-f kmod/trace.h
 
+# Every license an SPDX line names has its text in LICENSES/ (COPYING).
+check-licenses:
+	tools/check-licenses
+
 # Installing: for this machine (KVER defaults to uname -r, see above), and
 # nothing but installing: no deps-check, so never tools/deps or apt-get.
 # Each part builds what it installs if it is not built yet. DESTDIR, PREFIX
@@ -539,7 +544,7 @@ endef
 .PHONY: all deps deps-check build-tools build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch clean distclean help check-debug check-kcsan \
-	$(INSTALL_GOALS) \
+	check-licenses $(INSTALL_GOALS) \
 	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \
 	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
