@@ -31,6 +31,8 @@
 #   make fuzz-replay      replay the fuzz corpus and reproducers (debug)
 #   make checkpatch       checkpatch --strict on the module and uAPI header
 #   make check-licenses   every license an SPDX line names is in LICENSES/
+#   make check-version    one version everywhere (tools/version; set with
+#                         tools/version set X.Y.Z)
 #   make install          install-module, install-lib and install-tools:
 #                         nothing but install (no apt-get, no tools/deps);
 #                         DESTDIR, PREFIX, LIBDIR, KVER/KDIR (default:
@@ -467,6 +469,11 @@ checkpatch: deps-check
 check-licenses:
 	tools/check-licenses
 
+# One version everywhere: lib/VERSION, MODULE_VERSION, dkms.conf, the
+# Debian changelog, CHANGELOG.md, the man pages' footers (tools/version).
+check-version:
+	tools/version check
+
 # Installing: for this machine (KVER defaults to uname -r, see above), and
 # nothing but installing: no deps-check, so never tools/deps or apt-get.
 # Each part builds what it installs if it is not built yet. DESTDIR, PREFIX
@@ -544,7 +551,7 @@ endef
 .PHONY: all deps deps-check build-tools build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch clean distclean help check-debug check-kcsan \
-	check-licenses $(INSTALL_GOALS) \
+	check-licenses check-version $(INSTALL_GOALS) \
 	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \
 	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
