@@ -33,6 +33,8 @@
 #   make check-licenses   every license an SPDX line names is in LICENSES/
 #   make check-version    one version everywhere (tools/version; set with
 #                         tools/version set X.Y.Z)
+#   make check-packages   DKMS for 6.1 and 6.12, dpkg-buildpackage, lintian,
+#                         install, build with pkg-config, purge (as root)
 #   make install          install-module, install-lib and install-tools:
 #                         nothing but install (no apt-get, no tools/deps);
 #                         DESTDIR, PREFIX, LIBDIR, KVER/KDIR (default:
@@ -474,6 +476,14 @@ check-licenses:
 check-version:
 	tools/version check
 
+# What an operator gets (tools/check-packages): DKMS add, build, install and
+# remove for the 6.1 and 6.12 headers in throwaway trees, dpkg-buildpackage
+# in a clean copy, lintian, dpkg -i, programs built with pkg-config and
+# -lcportaio, dpkg --purge. Root only; the last line is "N passed, N failed".
+check-packages:
+	@tools/deps --check >/dev/null 2>&1 || tools/deps
+	tools/check-packages
+
 # Installing: for this machine (KVER defaults to uname -r, see above), and
 # nothing but installing: no deps-check, so never tools/deps or apt-get.
 # Each part builds what it installs if it is not built yet. DESTDIR, PREFIX
@@ -551,7 +561,7 @@ endef
 .PHONY: all deps deps-check build-tools build-kmod build-lib build-selftests build-bench \
 	build-examples stage check vm-run vm-shell demo bench fio-engine \
 	checkpatch clean distclean help check-debug check-kcsan \
-	check-licenses check-version $(INSTALL_GOALS) \
+	check-licenses check-version check-packages $(INSTALL_GOALS) \
 	check-debug-inject lane-payload bench-fio build-soak soak textpatch-loop test-times \
 	build-fuzz fuzz fuzz-replay $(LANES:%=lane-kernel-%) \
 	$(LANES:%=lane-module-%)
