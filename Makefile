@@ -489,8 +489,10 @@ check-packages:
 # Each part builds what it installs if it is not built yet. DESTDIR, PREFIX
 # (/usr/local), LIBDIR, INCLUDEDIR, MANDIR and SBINDIR reach the parts'
 # Makefiles from the command line. Without DESTDIR, install-module runs
-# depmod; with it, depmod is left to whoever installs the staged files.
+# depmod and install-lib ldconfig (the new libcport.so.1 is found at run
+# time); with it, they are left to whoever installs the staged files.
 DEPMOD		?= depmod
+LDCONFIG	?= ldconfig
 
 install: install-module install-lib install-tools
 
@@ -514,6 +516,7 @@ install-udev:
 install-lib:
 	$(MAKE) -C lib install
 	$(MAKE) -C aio install
+	$(if $(DESTDIR),,$(LDCONFIG))
 
 install-tools:
 	$(MAKE) -C tools/cportstat install
@@ -533,6 +536,7 @@ uninstall-udev:
 uninstall-lib:
 	$(MAKE) -C lib uninstall
 	$(MAKE) -C aio uninstall
+	$(if $(DESTDIR),,$(LDCONFIG))
 
 uninstall-tools:
 	$(MAKE) -C tools/cportstat uninstall
