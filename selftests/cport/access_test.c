@@ -46,81 +46,69 @@ FIXTURE_TEARDOWN(access)
 	EXPECT_EQ(self->saved_group, g);
 }
 
-/* How a child is when it opens /dev/cport. */
+/* Who a child is when it acts. */
 struct who {
 	uid_t uid;
 	gid_t gid;
+	gid_t supp;		/* a supplementary group, or 0: none */
 	int drop_admin;		/* drop CAP_SYS_ADMIN (root only) */
 };
 
-/* In a child as @w: open() of /dev/cport, 0 or -errno; < -1000: setup. */
-static int open_as(const struct who *w)
+/* What a child does as @w: write @v to @param, or (NULL) open a port. */
+struct job {
+	const struct who *w;
+	const char *param;
+	long v;
+};
+
+/* Context: the child. Return: its exit status, errno or 0; 201+: setup. */
+static int job_child(void *arg)
 {
-	int status;
-	pid_t pid;
+	const struct job *j = arg;
+	const struct who *w = j->w;
+	int fd;
 
-	pid = fork();
-	if (pid < 0)
-		return -2000;
-	if (pid == 0) {
-		int fd;
-
-		if (w->drop_admin && drop_cap(CAP_SYS_ADMIN))
-			_exit(201);
-		if ((w->uid || w->gid) && become(w->uid, w->gid))
-			_exit(202);
-		fd = open(CPORT_DEV, O_RDWR | O_CLOEXEC);
-		_exit(fd < 0 ? errno : 0);
+	if (w->drop_admin && drop_cap(CAP_SYS_ADMIN))
+		return 201;
+	if (w->supp) {
+		if (setgroups(1, &w->supp) || setresgid(w->gid, w->gid, w->gid) ||
+		    setresuid(w->uid, w->uid, w->uid))
+			return 202;
+	} else if ((w->uid || w->gid) && become(w->uid, w->gid)) {
+		return 202;
 	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -2001;
-	if (WEXITSTATUS(status) > 200)
-		return -1000 - WEXITSTATUS(status);
-	return -WEXITSTATUS(status);
+	if (j->param)
+		return -cport_param_write(j->param, j->v);
+	fd = open(CPORT_DEV, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? errno : 0;
 }
 
-/* In a child as @w: open @param for writing, write @v; 0 or -errno. */
+/* @j in a child: 0 or -errno; below -1000: the child could not set up. */
+static int run_job(const struct job *j)
+{
+	int st = child_run(job_child, (void *)j);
+
+	if (st < 0 || st >= 1000)
+		return -2001;
+	return st > 200 ? -1000 - st : -st;
+}
+
+/* In a child as @w: open() of /dev/cport. */
+static int open_as(const struct who *w)
+{
+	return run_job(&(struct job){ .w = w });
+}
+
+/* In a child as @w: open @param for writing, write @v. */
 static int write_param_as(const struct who *w, const char *param, long v)
 {
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -2000;
-	if (pid == 0) {
-		if (become(w->uid, w->gid))
-			_exit(202);
-		_exit(-cport_param_write(param, v));
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -2001;
-	return -WEXITSTATUS(status);
+	return run_job(&(struct job){ .w = w, .param = param, .v = v });
 }
 
 /* As open_as(), a user with @supp as a supplementary group. */
 static int open_as_member(uid_t uid, gid_t gid, gid_t supp)
 {
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		return -2000;
-	if (pid == 0) {
-		int fd;
-
-		if (setgroups(1, &supp) || setresgid(gid, gid, gid) ||
-		    setresuid(uid, uid, uid))
-			_exit(202);
-		fd = open(CPORT_DEV, O_RDWR | O_CLOEXEC);
-		_exit(fd < 0 ? errno : 0);
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -2001;
-	if (WEXITSTATUS(status) > 200)
-		return -1000 - WEXITSTATUS(status);
-	return -WEXITSTATUS(status);
+	return open_as(&(struct who){ .uid = uid, .gid = gid, .supp = supp });
 }
 
 static const struct who root = { 0 };
